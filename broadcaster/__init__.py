@@ -1,0 +1,3 @@
+"""Loa: a broadcast scheduler for Vietnamese commune loudspeaker stations."""
+
+__version__ = "0.1.0"

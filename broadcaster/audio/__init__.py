@@ -1,0 +1,1 @@
+"""Audio: decoding files, rendering programs, and the outputs that play them."""

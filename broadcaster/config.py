@@ -1,0 +1,252 @@
+"""The station directory and its `station.yaml`: settings with documented defaults, validated.
+
+Every problem is reported as `station.yaml:LINE: message`, so an officer can find the line.
+"""
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ruamel.yaml.comments import CommentedMap
+
+from broadcaster.errors import StationConfigError, StationNotFoundError
+from broadcaster.i18n import LANGUAGES, _
+from broadcaster.models import JINGLE_NAMES
+from broadcaster.voices import ESPEAK_VOICES, all_voices
+from broadcaster.yamlfile import key_line, load_yaml
+
+STATION_FILE = "station.yaml"
+STATION_ENV = "LOA_STATION"
+EDGE_ENDPOINT_ENV = "LOA_EDGE_ENDPOINT"
+CHECKOUT_DIR = Path(__file__).resolve().parent.parent
+SAMPLE_RATES = (8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000)
+"""Rates every output (simpleaudio included) accepts without conversion."""
+
+
+@dataclass(frozen=True)
+class SpeechSettings:
+    voice: str = "vi-VN-HoaiMyNeural"
+    rate: str = "+0%"
+    fallback_voice: str = "vi"
+    edge_endpoint: str | None = None
+    proxy: str | None = None
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    device: str = "simpleaudio"
+    sample_rate: int = 44100
+    channels: int = 1
+
+
+@dataclass(frozen=True)
+class Station:
+    """A station directory and the settings read from its `station.yaml`."""
+
+    directory: Path
+    name: str = ""
+    language: str = "vi"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    quiet_hours: str = "21:00-06:00"
+    speech: SpeechSettings = field(default_factory=SpeechSettings)
+    output: OutputSettings = field(default_factory=OutputSettings)
+    jingles: Mapping[str, Path] = field(default_factory=dict)
+    """Station-provided jingle files by role; roles not listed use the bundled chimes."""
+
+    @property
+    def announcements_dir(self) -> Path:
+        return self.directory / "announcements"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.directory / "audio_cache"
+
+
+def find_station(explicit: Path | None, environ: Mapping[str, str], cwd: Path) -> Path:
+    """The station directory: --station, then LOA_STATION, then the current folder, then the
+    checkout Loa runs from (which ships a working example station)."""
+    chosen = explicit or (cwd / environ[STATION_ENV] if environ.get(STATION_ENV) else None)
+    if chosen is not None:
+        if not (chosen / STATION_FILE).is_file():
+            raise StationNotFoundError(
+                _(
+                    "{path} is not a station directory (it has no {file}): check the path given "
+                    "with --station or LOA_STATION."
+                ).format(path=chosen, file=STATION_FILE)
+            )
+        return chosen
+    for candidate in (cwd, CHECKOUT_DIR):
+        if (candidate / STATION_FILE).is_file():
+            return candidate
+    raise StationNotFoundError(
+        _(
+            "No station directory found: run Loa inside a folder that has {file}, or give one "
+            "with --station DIR or LOA_STATION."
+        ).format(file=STATION_FILE)
+    )
+
+
+def load_station(directory: Path, environ: Mapping[str, str] = os.environ) -> Station:
+    """Read and check `station.yaml`; LOA_EDGE_ENDPOINT overrides the edge endpoint."""
+    path = directory / STATION_FILE
+    data = load_yaml(path, StationConfigError)
+    reader = _Reader(path)
+    root = reader.mapping(data if data is not None else CommentedMap(), None, 1)
+    speech = reader.section(root, "speech")
+    output = reader.section(root, "output")
+    jingles = reader.section(root, "jingles")
+    reader.only_keys(
+        root, ("name", "language", "timezone", "quiet_hours", "speech", "output", "jingles")
+    )
+    reader.only_keys(speech, tuple(SpeechSettings.__dataclass_fields__))
+    reader.only_keys(output, tuple(OutputSettings.__dataclass_fields__))
+    reader.only_keys(jingles, JINGLE_NAMES)
+    configured_endpoint = reader.optional(
+        speech, "edge_endpoint", _matches(r"wss?://\S+\?\S*", "wss://host/path?token=…")
+    )
+    speech_settings = SpeechSettings(
+        voice=reader.value(speech, "voice", SpeechSettings.voice, _one_of(all_voices())),
+        rate=reader.value(
+            speech, "rate", SpeechSettings.rate, _matches(r"[+-]\d{1,3}%", "+10% / -5%")
+        ),
+        fallback_voice=reader.value(
+            speech, "fallback_voice", SpeechSettings.fallback_voice, _one_of(ESPEAK_VOICES)
+        ),
+        edge_endpoint=environ.get(EDGE_ENDPOINT_ENV) or configured_endpoint,
+        proxy=reader.optional(speech, "proxy", _matches(r"https?://\S+", "http://proxy:3128")),
+    )
+    output_settings = OutputSettings(
+        device=reader.value(output, "device", OutputSettings.device, _one_of(("simpleaudio",))),
+        sample_rate=reader.value(
+            output, "sample_rate", OutputSettings.sample_rate, _one_of(SAMPLE_RATES)
+        ),
+        channels=reader.value(output, "channels", OutputSettings.channels, _one_of((1, 2))),
+    )
+    jingle_files = {
+        role: directory / reader.value(jingles, role, "", _existing_file(directory))
+        for role in JINGLE_NAMES
+        if jingles.get(role)
+    }
+    return Station(
+        directory=directory,
+        name=reader.value(root, "name", "", _any_text),
+        language=reader.value(root, "language", Station.language, _one_of(LANGUAGES)),
+        timezone=reader.value(root, "timezone", Station.timezone, _timezone),
+        quiet_hours=reader.value(
+            root,
+            "quiet_hours",
+            Station.quiet_hours,
+            _matches(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", "21:00-06:00"),
+        ),
+        speech=speech_settings,
+        output=output_settings,
+        jingles=jingle_files,
+    )
+
+
+Check = Callable[[Any], str | None]
+"""Returns None when a value is acceptable, else what is expected, for the message."""
+
+
+class _Reader:
+    """Reads values out of the parsed YAML, turning every problem into `file:line: message`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, line: int, message: str) -> StationConfigError:
+        return StationConfigError(f"{self.path}:{line}: {message}")
+
+    def mapping(self, value: object, key: str | None, line: int) -> CommentedMap:
+        if not isinstance(value, CommentedMap):
+            raise self.fail(
+                line,
+                _("'{key}' must be a group of settings (key: value lines).").format(
+                    key=key or STATION_FILE
+                ),
+            )
+        return value
+
+    def section(self, root: CommentedMap, key: str) -> CommentedMap:
+        value = root.get(key)
+        return CommentedMap() if value is None else self.mapping(value, key, key_line(root, key))
+
+    def only_keys(self, mapping: CommentedMap, allowed: tuple[str, ...]) -> None:
+        for key in mapping:
+            if key not in allowed:
+                raise self.fail(
+                    key_line(mapping, key),
+                    _("unknown setting '{key}'; known settings here: {known}.").format(
+                        key=key, known=", ".join(allowed)
+                    ),
+                )
+
+    def value(self, mapping: CommentedMap, key: str, default: Any, check: Check) -> Any:
+        value = mapping.get(key)
+        if value is None:
+            return default
+        problem = check(value)
+        if problem is not None:
+            raise self.fail(
+                key_line(mapping, key),
+                _("'{key}: {value}' is not valid; expected {expected}.").format(
+                    key=key, value=value, expected=problem
+                ),
+            )
+        return value
+
+    def optional(self, mapping: CommentedMap, key: str, check: Check) -> Any:
+        return self.value(mapping, key, None, check)
+
+
+def _one_of(choices: tuple[object, ...]) -> Check:
+    """Exact type too: YAML `true` equals 1 and `48000.0` equals 48000, and neither is meant."""
+
+    def check(value: object) -> str | None:
+        return (
+            None
+            if any(_same_kind(value, choice) and value == choice for choice in choices)
+            else _("one of: {choices}").format(choices=", ".join(map(str, choices)))
+        )
+
+    return check
+
+
+def _same_kind(value: object, choice: object) -> bool:
+    return isinstance(value, type(choice)) and isinstance(value, bool) == isinstance(choice, bool)
+
+
+def _matches(pattern: str, example: str) -> Check:
+    def check(value: object) -> str | None:
+        if isinstance(value, str) and re.fullmatch(pattern, value):
+            return None
+        return _("text like {example}").format(example=example)
+
+    return check
+
+
+def _any_text(value: object) -> str | None:
+    return None if isinstance(value, str) else _("text")
+
+
+def _timezone(value: object) -> str | None:
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        return _("a time zone name such as Asia/Ho_Chi_Minh")
+    return None
+
+
+def _existing_file(directory: Path) -> Check:
+    def check(value: object) -> str | None:
+        path = directory / str(value)
+        inside = path.resolve().is_relative_to(directory.resolve())
+        if isinstance(value, str) and inside and path.is_file():
+            return None
+        return _("an existing audio file inside the station directory")
+
+    return check

@@ -1,0 +1,76 @@
+"""One error type for everything an officer can cause or fix; the CLI turns it into a message.
+
+Each error carries its exit code and an already translated, one-sentence message that says what
+is wrong and what to do. Nothing below the CLI prints or exits.
+"""
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Exit codes of `loa`, documented in the README; scripts may rely on them."""
+
+    OK = 0
+    FAILURE = 1
+    USAGE = 2
+    EMPTY_TEXT = 3
+    TEXT_TOO_LONG = 4
+    UNKNOWN_VOICE = 5
+    OUTPUT_FILE = 6
+    STATION_NOT_FOUND = 7
+    STATION_CONFIG = 8
+    NO_AUDIO_DEVICE = 9
+    SPEECH_FAILED = 10
+    ANNOUNCEMENT = 11
+    AUDIO_FILE = 12
+    INTERRUPTED = 130
+
+
+class LoaError(Exception):
+    """Base of all expected failures; `message` is shown to the officer as is."""
+
+    exit_code: ExitCode = ExitCode.FAILURE
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class EmptyTextError(LoaError):
+    exit_code = ExitCode.EMPTY_TEXT
+
+
+class TextTooLongError(LoaError):
+    exit_code = ExitCode.TEXT_TOO_LONG
+
+
+class UnknownVoiceError(LoaError):
+    exit_code = ExitCode.UNKNOWN_VOICE
+
+
+class OutputFileError(LoaError):
+    exit_code = ExitCode.OUTPUT_FILE
+
+
+class StationNotFoundError(LoaError):
+    exit_code = ExitCode.STATION_NOT_FOUND
+
+
+class StationConfigError(LoaError):
+    exit_code = ExitCode.STATION_CONFIG
+
+
+class NoAudioDeviceError(LoaError):
+    exit_code = ExitCode.NO_AUDIO_DEVICE
+
+
+class SpeechFailedError(LoaError):
+    exit_code = ExitCode.SPEECH_FAILED
+
+
+class AnnouncementError(LoaError):
+    exit_code = ExitCode.ANNOUNCEMENT
+
+
+class AudioFileError(LoaError):
+    exit_code = ExitCode.AUDIO_FILE

@@ -1,0 +1,54 @@
+"""What a broadcast is made of, as plain frozen values: no audio, no files, no clock."""
+
+from dataclasses import dataclass
+
+JINGLE_NAMES = ("intro", "outro", "attention")
+"""The roles a jingle plays; a station may replace the bundled chime for each."""
+
+
+@dataclass(frozen=True)
+class Jingle:
+    """A bundled or station-provided chime, by role: `intro`, `outro` or `attention`."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Speech:
+    """Text to be spoken with one voice; the speech layer turns it into audio."""
+
+    text: str
+    voice: str
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Silence between two plays of a message."""
+
+    seconds: float
+
+
+Segment = Jingle | Speech | Gap
+
+
+@dataclass(frozen=True)
+class Program:
+    """The ordered segments of one broadcast, played without other sound in between."""
+
+    segments: tuple[Segment, ...]
+
+    def speeches(self) -> tuple[Speech, ...]:
+        return tuple(dict.fromkeys(s for s in self.segments if isinstance(s, Speech)))
+
+    def jingles(self) -> tuple[Jingle, ...]:
+        return tuple(dict.fromkeys(s for s in self.segments if isinstance(s, Jingle)))
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """A message kept in the station's `announcements/` folder, known by its file name."""
+
+    id: str
+    text: str
+    title: str = ""
+    voice: str | None = None

@@ -1,0 +1,41 @@
+"""Small signal measurements for checking what was actually heard."""
+
+import wave
+from pathlib import Path
+
+import numpy as np
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    """Mono float samples in -1..1 and the sample rate of a 16-bit WAV file."""
+    with wave.open(str(path)) as wav:
+        frames = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(np.float64)
+        channels, rate = wav.getnchannels(), wav.getframerate()
+    return frames.reshape(-1, channels).mean(axis=1) / 32768, rate
+
+
+def locate(signal: np.ndarray, template: np.ndarray) -> tuple[int, float]:
+    """Where `template` best matches inside `signal` and how well (normalized correlation, ≤ 1).
+
+    Level-independent, so a jingle is found whatever gain the program gave it.
+    """
+    if len(signal) < len(template):
+        return 0, 0.0
+    size = 1 << (len(signal) + len(template)).bit_length()
+    correlation = np.fft.irfft(
+        np.fft.rfft(signal, size) * np.conj(np.fft.rfft(template, size)), size
+    )[: len(signal) - len(template) + 1]
+    energy = np.concatenate(([0.0], np.cumsum(signal**2)))
+    window = np.sqrt(np.maximum(energy[len(template) :] - energy[: -len(template)], 0.0))
+    scores = correlation / (np.linalg.norm(template) * window + 1e-9)
+    best = int(np.argmax(scores))
+    return best, float(scores[best])
+
+
+def window_levels_dbfs(samples: np.ndarray, rate: int, window_s: float = 0.05) -> np.ndarray:
+    """RMS level of consecutive windows, in dBFS."""
+    size = int(rate * window_s)
+    count = len(samples) // size
+    windows = samples[: count * size].reshape(count, size)
+    rms = np.sqrt(np.mean(windows**2, axis=1))
+    return 20 * np.log10(np.maximum(rms, 1e-10))

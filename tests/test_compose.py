@@ -1,0 +1,161 @@
+"""Turning an officer's text into a Program, and the Program's own views of its segments."""
+
+import unicodedata
+
+import pytest
+
+from broadcaster.compose import MAX_TEXT_CHARS, clean_text, compose_announcement
+from broadcaster.errors import EmptyTextError, ExitCode, TextTooLongError
+from broadcaster.models import Gap, Jingle, Program, Speech
+
+COMPOSED = "Thông báo họp tổ dân phố lúc mười chín giờ ba mươi."
+DECOMPOSED = unicodedata.normalize("NFD", COMPOSED)
+
+
+# --- clean_text -------------------------------------------------------------------------------
+
+
+def test_the_test_text_really_is_decomposed() -> None:
+    assert DECOMPOSED != COMPOSED
+    assert len(DECOMPOSED) > len(COMPOSED)
+
+
+def test_decomposed_vietnamese_is_normalized_to_nfc() -> None:
+    cleaned = clean_text(DECOMPOSED)
+    assert cleaned == COMPOSED
+    assert unicodedata.is_normalized("NFC", cleaned)
+
+
+def test_mixed_composition_is_normalized_character_by_character() -> None:
+    # "ệ" written as e + dot below + circumflex, and "ờ" as o + horn + grave (NFD orders them).
+    assert clean_text("Vi\u0065\u0323\u0302t Nam, gi\u006f\u031b\u0300") == "Việt Nam, giờ"
+
+
+def test_text_that_is_already_nfc_comes_back_unchanged() -> None:
+    assert clean_text(COMPOSED) == COMPOSED
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("  Kính   thưa  bà con  ", "Kính thưa bà con"),
+        ("Dòng một\nDòng hai\r\n\r\nDòng ba", "Dòng một Dòng hai Dòng ba"),
+        ("Cột\tmột\t\tcột hai", "Cột một cột hai"),
+        ("không\u00a0ngắt\u2003dòng\u3000nhé", "không ngắt dòng nhé"),
+        ("dòng\u2028mới\u2029đoạn", "dòng mới đoạn"),
+    ],
+    ids=["spaces", "newlines", "tabs", "unicode-spaces", "unicode-line-breaks"],
+)
+def test_white_space_runs_fold_to_one_space_and_ends_are_trimmed(text: str, expected: str) -> None:
+    assert clean_text(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", " ", "\n\n", "\t \r\n ", "\u00a0\u3000"])
+def test_empty_or_blank_text_is_refused(text: str) -> None:
+    with pytest.raises(EmptyTextError) as caught:
+        clean_text(text)
+    assert caught.value.exit_code == ExitCode.EMPTY_TEXT
+    assert caught.value.message
+
+
+def test_exactly_the_limit_is_accepted() -> None:
+    text = "a" * MAX_TEXT_CHARS
+    assert clean_text(text) == text
+
+
+def test_one_character_over_the_limit_is_refused_with_both_numbers() -> None:
+    with pytest.raises(TextTooLongError) as caught:
+        clean_text("a" * (MAX_TEXT_CHARS + 1))
+    assert caught.value.exit_code == ExitCode.TEXT_TOO_LONG
+    assert str(MAX_TEXT_CHARS + 1) in caught.value.message
+    assert str(MAX_TEXT_CHARS) in caught.value.message
+
+
+def test_the_limit_counts_characters_after_normalizing() -> None:
+    word = "Việt "  # 5 composed characters; 7 once decomposed
+    text = (word * (MAX_TEXT_CHARS // len(word)))[: MAX_TEXT_CHARS - 1] + "ệ"
+    assert len(text) == MAX_TEXT_CHARS
+    decomposed = unicodedata.normalize("NFD", text)
+    assert len(decomposed) > MAX_TEXT_CHARS
+    assert clean_text(decomposed) == text
+
+
+def test_the_limit_counts_characters_after_folding_white_space() -> None:
+    raw_body = "a \n\t " * (MAX_TEXT_CHARS // 2 - 1)  # each "a" and its run fold to "a "
+    at_limit = "\n  " + raw_body + "ab\r\n"
+    assert len(at_limit) > MAX_TEXT_CHARS
+    assert clean_text(at_limit) == "a " * (MAX_TEXT_CHARS // 2 - 1) + "ab"
+    assert len(clean_text(at_limit)) == MAX_TEXT_CHARS
+    with pytest.raises(TextTooLongError):
+        clean_text("\n  " + raw_body + "abc\r\n")
+
+
+def test_the_limit_is_about_eight_minutes_of_speech() -> None:
+    assert MAX_TEXT_CHARS == 5000
+
+
+# --- compose_announcement -------------------------------------------------------------------------
+
+
+def test_a_program_is_intro_speech_outro() -> None:
+    program = compose_announcement(DECOMPOSED + "\n", "vi-VN-NamMinhNeural")
+    assert program == Program(
+        (Jingle("intro"), Speech(COMPOSED, "vi-VN-NamMinhNeural"), Jingle("outro"))
+    )
+
+
+def test_composing_refuses_what_clean_text_refuses() -> None:
+    with pytest.raises(EmptyTextError):
+        compose_announcement(" \n ", "vi")
+    with pytest.raises(TextTooLongError):
+        compose_announcement("x" * (MAX_TEXT_CHARS + 1), "vi")
+
+
+# --- Program ------------------------------------------------------------------------------------
+
+
+def test_speeches_keep_their_order_and_drop_repeats() -> None:
+    first = Speech("Thông báo lần một", "vi")
+    second = Speech("Thông báo lần hai", "vi")
+    program = Program(
+        (Jingle("attention"), first, Gap(2.0), second, Gap(2.0), Speech(first.text, "vi"))
+    )
+    assert program.speeches() == (first, second)
+
+
+def test_the_same_text_in_two_voices_is_two_speeches() -> None:
+    north = Speech("Xin chào", "vi-VN-HoaiMyNeural")
+    south = Speech("Xin chào", "vi-vn-x-south")
+    assert Program((south, north, south)).speeches() == (south, north)
+
+
+def test_jingles_keep_their_order_and_drop_repeats() -> None:
+    program = Program(
+        (
+            Jingle("attention"),
+            Jingle("intro"),
+            Speech("a", "vi"),
+            Jingle("attention"),
+            Jingle("outro"),
+            Jingle("intro"),
+        )
+    )
+    assert program.jingles() == (Jingle("attention"), Jingle("intro"), Jingle("outro"))
+
+
+def test_a_program_without_speech_or_jingles_has_none() -> None:
+    assert Program((Gap(1.0),)).speeches() == ()
+    assert Program((Gap(1.0),)).jingles() == ()
+    assert Program(()).speeches() == ()
+
+
+def test_a_composed_program_lists_one_speech_and_two_jingles() -> None:
+    program = compose_announcement("Xin chào bà con", "vi")
+    assert program.speeches() == (Speech("Xin chào bà con", "vi"),)
+    assert program.jingles() == (Jingle("intro"), Jingle("outro"))
+
+
+@pytest.mark.parametrize("text", ["\ufeff", "\ufeff\r\n", "\u200b \u200b"])
+def test_text_of_invisible_characters_only_is_refused_as_empty(text: str) -> None:
+    with pytest.raises(EmptyTextError):
+        clean_text(text)
