@@ -40,6 +40,8 @@ status=0
 if [ "$status" -eq 9 ]; then  # ExitCode.NO_AUDIO_DEVICE
   mkdir -p out
   .venv/bin/loa play bluezone --out out/bluezone.wav
+  echo "Máy không có thiết bị âm thanh: hãy nghe thử tệp out/bluezone.wav." \
+       "/ No sound device here: listen to out/bluezone.wav."
   exit 0
 fi
 exit "$status"

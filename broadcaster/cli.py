@@ -1,5 +1,6 @@
 """The `loa` command: a thin click shell over the service; errors become messages here only."""
 
+import importlib
 import os
 import sys
 import traceback
@@ -12,12 +13,32 @@ import click
 from broadcaster import __version__
 from broadcaster.config import Station, find_station, load_station
 from broadcaster.errors import ExitCode, LoaError
-from broadcaster.i18n import LANGUAGES, _, format_decimal, set_language
+from broadcaster.i18n import (
+    LANGUAGES,
+    _,
+    click_gettext,
+    click_ngettext,
+    format_decimal,
+    set_language,
+)
 from broadcaster.models import Announcement
 from broadcaster.service import BroadcastResult, broadcast
 from broadcaster.storage import load_announcement
 
 LANGUAGE_ENV = "LOA_LANG"
+CLICK_MODULES = ("core", "decorators", "exceptions", "formatting", "parser", "termui", "types")
+
+
+def translate_click() -> None:
+    """click translates its messages ("Usage:", "Missing argument") with the stdlib's global
+    gettext, bound in each of its modules as `_` and `ngettext`: point those at Loa's catalogs,
+    so that officers get usage errors in their language too."""
+    for name in CLICK_MODULES:
+        module = importlib.import_module(f"click.{name}")
+        if hasattr(module, "_"):
+            module._ = click_gettext  # type: ignore[attr-defined]
+        if hasattr(module, "ngettext"):
+            module.ngettext = click_ngettext  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -39,13 +60,19 @@ class Session:
 
 def build_cli() -> click.Group:
     """Build the commands after the language is set, so their help is in that language."""
+    options = _("[OPTIONS]")
 
-    @click.group(help=_("Loa: broadcasts for commune loudspeaker stations."))
+    @click.group(
+        help=_("Loa: broadcasts for commune loudspeaker stations."),
+        options_metavar=options,
+        subcommand_metavar=_("COMMAND [ARGS]..."),
+    )
     @click.version_option(__version__, prog_name="loa")
     @click.option(
         "--station",
         "station_dir",
         type=click.Path(path_type=Path),
+        metavar=_("FOLDER"),
         help=_("Station directory (default: LOA_STATION, or the current folder)."),
     )
     @click.option("--lang", type=click.Choice(LANGUAGES), help=_("Language of messages."))
@@ -54,23 +81,32 @@ def build_cli() -> click.Group:
     def cli(ctx: click.Context, station_dir: Path | None, lang: str | None, debug: bool) -> None:
         ctx.obj = Session(station_dir, language_chosen=bool(lang or os.environ.get(LANGUAGE_ENV)))
 
-    voice_option = click.option("--voice", help=_("Voice to read with, e.g. vi-VN-NamMinhNeural."))
+    voice_option = click.option(
+        "--voice", metavar=_("VOICE"), help=_("Voice to read with, e.g. vi-VN-NamMinhNeural.")
+    )
     out_option = click.option(
         "--out",
         type=click.Path(path_type=Path, dir_okay=False),
+        metavar=_("FILE"),
         help=_("Write the broadcast to this WAV file instead of playing it."),
     )
 
-    @cli.command(help=_("Read TEXT aloud on the loudspeakers now, between the chimes."))
-    @click.argument("text")
+    @cli.command(
+        help=_("Read TEXT aloud on the loudspeakers now, between the chimes."),
+        options_metavar=options,
+    )
+    @click.argument("text", metavar=_("TEXT"))
     @voice_option
     @out_option
     @click.pass_obj
     def say(session: Session, text: str, voice: str | None, out: Path | None) -> None:
         _deliver(session.station(), Announcement(id="say", text=text), voice, out)
 
-    @cli.command(help=_("Broadcast an announcement from the station's announcements/ folder."))
-    @click.argument("announcement_id")
+    @cli.command(
+        help=_("Broadcast the announcement ANNOUNCEMENT from the station's announcements/ folder."),
+        options_metavar=options,
+    )
+    @click.argument("announcement_id", metavar=_("ANNOUNCEMENT"))
     @voice_option
     @out_option
     @click.pass_obj
@@ -125,6 +161,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     language = _early_language(args)
     if language in LANGUAGES:
         set_language(language)
+    translate_click()
     debug = "--debug" in args
     try:
         result = build_cli().main(args=args, prog_name="loa", standalone_mode=False)

@@ -8,19 +8,26 @@ import gettext as _gettext
 from pathlib import Path
 
 DOMAIN = "loa"
+CLICK_DOMAIN = "click"
+"""click's own messages (usage, option errors, help headings), translated by Loa."""
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
 
-_translation: _gettext.NullTranslations = _gettext.translation(
-    DOMAIN, LOCALE_DIR, languages=[DEFAULT_LANGUAGE], fallback=True
-)
+
+def _load(domain: str, language: str) -> _gettext.NullTranslations:
+    return _gettext.translation(domain, LOCALE_DIR, languages=[language], fallback=True)
+
+
+_translation = _load(DOMAIN, DEFAULT_LANGUAGE)
+_click_translation = _load(CLICK_DOMAIN, DEFAULT_LANGUAGE)
 
 
 def set_language(language: str) -> None:
     """Switch every later message to `language` (one of LANGUAGES)."""
-    global _translation
-    _translation = _gettext.translation(DOMAIN, LOCALE_DIR, languages=[language], fallback=True)
+    global _translation, _click_translation
+    _translation = _load(DOMAIN, language)
+    _click_translation = _load(CLICK_DOMAIN, language)
 
 
 def gettext(message: str) -> str:
@@ -32,6 +39,14 @@ def ngettext(singular: str, plural: str, count: int) -> str:
 
 
 _ = gettext
+
+
+def click_gettext(message: str) -> str:
+    return _click_translation.gettext(message)
+
+
+def click_ngettext(singular: str, plural: str, count: int) -> str:
+    return _click_translation.ngettext(singular, plural, count)
 
 
 def current_language() -> str:

@@ -106,7 +106,8 @@ def test_english_on_request(run_loa: RunLoa) -> None:
             "/no/such/station",
         ),
         (["play", "khong-co"], ExitCode.ANNOUNCEMENT, "bluezone"),
-        (["say"], ExitCode.USAGE, "TEXT"),
+        (["say"], ExitCode.USAGE, "Thiếu tham số 'VĂN_BẢN'"),
+        (["say", TEXT, "--bogus"], ExitCode.USAGE, "Không có tùy chọn '--bogus'"),
     ],
 )
 def test_bad_input_gets_one_clear_message_and_its_own_exit_code(
@@ -136,6 +137,16 @@ def test_full_disk_leaves_nothing_behind(small_disk: Path, run_loa: RunLoa) -> N
     assert "Nothing was written" in result.stderr or "Không ghi" in result.stderr
     assert_no_traceback(result.stderr)
     assert list(small_disk.iterdir()) == []
+
+
+def test_help_is_vietnamese_by_default_and_english_on_request(run_loa: RunLoa) -> None:
+    vietnamese = run_loa("say", "--help")
+    english = run_loa("--lang", "en", "say", "--help")
+    assert vietnamese.returncode == english.returncode == ExitCode.OK
+    assert "Cách dùng: loa say [TÙY_CHỌN] VĂN_BẢN" in vietnamese.stdout
+    assert "Hiện hướng dẫn này rồi thoát." in vietnamese.stdout
+    assert "Usage: loa say [OPTIONS] TEXT" in english.stdout
+    assert "Show this message and exit." in english.stdout
 
 
 def test_debug_shows_the_traceback(run_loa: RunLoa) -> None:

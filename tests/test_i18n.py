@@ -7,6 +7,7 @@ import subprocess
 import unicodedata
 from pathlib import Path
 
+import click
 import pytest
 
 from broadcaster import i18n
@@ -15,62 +16,82 @@ ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER = re.compile(r"\{\w+\}")
 
 
-def catalog(language: str) -> dict[str, str]:
-    with (i18n.LOCALE_DIR / language / "LC_MESSAGES" / "loa.mo").open("rb") as mo:
-        return {k: v for k, v in gettext.GNUTranslations(mo)._catalog.items() if k}  # type: ignore[attr-defined]
+DOMAINS = {"loa": ("vi", "en"), "click": ("vi",)}
+"""click's own messages need no English catalog: their msgids are English."""
 
 
-def source_messages(tmp_path: Path) -> set[str]:
-    """The msgids xgettext finds in the code today (not the possibly stale loa.pot)."""
+def catalog(domain: str, language: str) -> dict[object, str]:
+    with (i18n.LOCALE_DIR / language / "LC_MESSAGES" / f"{domain}.mo").open("rb") as mo:
+        entries = gettext.GNUTranslations(mo)._catalog  # type: ignore[attr-defined]
+    return {k: v for k, v in entries.items() if k}
+
+
+def msgids(entries: dict[object, str]) -> set[str]:
+    """Plural entries are keyed (msgid, n); keep just the msgid."""
+    return {k[0] if isinstance(k, tuple) else k for k in entries}  # type: ignore[misc]
+
+
+def extracted(tmp_path: Path, sources: list[str]) -> set[str]:
+    """The msgids xgettext finds in `sources` today (not the possibly stale .pot files)."""
     if shutil.which("xgettext") is None:
         pytest.fail("xgettext is missing: apt install gettext (./setup.sh installs it)")
-    pot = tmp_path / "loa.pot"
-    sources = sorted(str(p) for p in (ROOT / "broadcaster").rglob("*.py"))
+    pot, po, mo = tmp_path / "x.pot", tmp_path / "x.po", tmp_path / "x.mo"
+    keywords = ["--keyword=_", "--keyword=ngettext:1,2"]
     subprocess.run(
-        [
-            "xgettext",
-            "--language=Python",
-            "--keyword=_",
-            "--from-code=UTF-8",
-            "--no-wrap",
-            "-o",
-            str(pot),
-            *sources,
-        ],
+        ["xgettext", "--language=Python", *keywords, "--from-code=UTF-8", "-o", str(pot), *sources],
         check=True,
     )
-    compiled = tmp_path / "loa.mo"
-    subprocess.run(["msgen", "-o", str(tmp_path / "en.po"), str(pot)], check=True)
-    subprocess.run(["msgfmt", "-o", str(compiled), str(tmp_path / "en.po")], check=True)
-    with compiled.open("rb") as mo:
-        return {k for k in gettext.GNUTranslations(mo)._catalog if k}  # type: ignore[attr-defined]
+    subprocess.run(["msgen", "-o", str(po), str(pot)], check=True)
+    po.write_text(
+        po.read_text()
+        .replace("nplurals=INTEGER; plural=EXPRESSION", "nplurals=2; plural=n != 1")
+        .replace("charset=CHARSET", "charset=UTF-8")
+    )
+    subprocess.run(["msgfmt", "-o", str(mo), str(po)], check=True)
+    with mo.open("rb") as compiled:
+        return msgids({k: v for k, v in gettext.GNUTranslations(compiled)._catalog.items() if k})  # type: ignore[attr-defined]
 
 
-def test_every_message_in_the_code_has_a_vietnamese_translation(tmp_path: Path) -> None:
-    vietnamese = catalog("vi")
-    missing = source_messages(tmp_path) - vietnamese.keys()
+def test_every_message_of_loa_has_a_vietnamese_translation(tmp_path: Path) -> None:
+    sources = sorted(str(p) for p in (ROOT / "broadcaster").rglob("*.py"))
+    vietnamese = catalog("loa", "vi")
+    missing = extracted(tmp_path, sources) - msgids(vietnamese)
     assert not missing, f"run tools/update-translations.sh and translate: {sorted(missing)}"
-    untranslated = [k for k, v in vietnamese.items() if v == k and PLACEHOLDER.sub("", k).strip()]
+    untranslated = [k for k, v in vietnamese.items() if v == k and PLACEHOLDER.sub("", str(k))]
     assert not untranslated
 
 
-def test_translations_keep_every_placeholder_and_are_nfc() -> None:
-    for language in i18n.LANGUAGES:
-        for msgid, msgstr in catalog(language).items():
-            assert sorted(PLACEHOLDER.findall(msgid)) == sorted(PLACEHOLDER.findall(msgstr)), msgid
-            assert unicodedata.normalize("NFC", msgstr) == msgstr, msgid
+def test_every_message_of_click_has_a_vietnamese_translation(tmp_path: Path) -> None:
+    sources = sorted(str(p) for p in Path(click.__file__).parent.glob("*.py"))
+    in_click = extracted(tmp_path, sources)
+    translated = msgids(catalog("click", "vi"))
+    assert in_click - translated == set(), "click gained messages: tools/update-translations.sh"
+    assert translated - in_click == set(), "click dropped messages: tools/update-translations.sh"
+
+
+def test_translations_keep_placeholders_and_are_nfc() -> None:
+    for domain, languages in DOMAINS.items():
+        for language in languages:
+            for msgid, msgstr in catalog(domain, language).items():
+                if isinstance(msgid, tuple):
+                    continue  # plural forms: checked by msgfmt --check in the update script
+                assert sorted(PLACEHOLDER.findall(msgid)) == sorted(  # type: ignore[arg-type]
+                    PLACEHOLDER.findall(msgstr)
+                ), msgid
+                assert unicodedata.normalize("NFC", msgstr) == msgstr, msgid
 
 
 def test_compiled_catalogs_match_their_sources(tmp_path: Path) -> None:
-    for language in i18n.LANGUAGES:
-        po = i18n.LOCALE_DIR / language / "LC_MESSAGES" / "loa.po"
-        fresh = tmp_path / f"{language}.mo"
-        subprocess.run(["msgfmt", "-o", str(fresh), str(po)], check=True)
-        with fresh.open("rb") as mo:
-            expected = gettext.GNUTranslations(mo)._catalog  # type: ignore[attr-defined]
-        assert {k: v for k, v in expected.items() if k} == catalog(language), (
-            f"{po} changed: run tools/update-translations.sh"
-        )
+    for domain, languages in DOMAINS.items():
+        for language in languages:
+            po = i18n.LOCALE_DIR / language / "LC_MESSAGES" / f"{domain}.po"
+            fresh = tmp_path / f"{domain}-{language}.mo"
+            subprocess.run(["msgfmt", "-o", str(fresh), str(po)], check=True)
+            with fresh.open("rb") as mo:
+                expected = gettext.GNUTranslations(mo)._catalog  # type: ignore[attr-defined]
+            assert {k: v for k, v in expected.items() if k} == catalog(domain, language), (
+                f"{po} changed: run tools/update-translations.sh"
+            )
 
 
 def test_vietnamese_is_the_default_and_english_is_available() -> None:

@@ -8,7 +8,7 @@ import ctypes
 import ctypes.util
 import io
 import os
-import tempfile
+import secrets
 import wave
 from collections.abc import Callable
 from pathlib import Path
@@ -70,20 +70,16 @@ class WavFileOutput:
             wav.setsampwidth(audio.sample_width)
             wav.setframerate(audio.frame_rate)
             wav.writeframes(audio.raw_data)
-        temporary: str | None = None
+        temporary = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}.part")
         try:
-            handle, temporary = tempfile.mkstemp(
-                prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent
-            )
-            with os.fdopen(handle, "wb") as out:
+            with temporary.open("xb") as out:
                 out.write(encoded.getbuffer())
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(temporary, self.path)
         except OSError as error:
-            if temporary is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
+            with contextlib.suppress(OSError):
+                temporary.unlink()
             raise OutputFileError(
                 _("Cannot write {file}: {reason}. Nothing was written.").format(
                     file=self.path, reason=error.strerror or error
