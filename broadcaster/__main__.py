@@ -1,5 +1,5 @@
 """`python -m broadcaster` runs the same command line as `loa`."""
 
-from broadcaster.cli import main
+from broadcaster.launch import main
 
 main()

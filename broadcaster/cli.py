@@ -11,9 +11,11 @@ from pathlib import Path
 import click
 
 from broadcaster import __version__
-from broadcaster.config import Station, find_station, load_station
-from broadcaster.errors import ExitCode, LoaError
+from broadcaster.compose import clean_text
+from broadcaster.config import find_station, load_station
+from broadcaster.errors import CacheError, ExitCode, LoaError
 from broadcaster.i18n import (
+    DEFAULT_LANGUAGE,
     LANGUAGES,
     _,
     click_gettext,
@@ -22,8 +24,12 @@ from broadcaster.i18n import (
     set_language,
 )
 from broadcaster.models import Announcement
-from broadcaster.service import BroadcastResult, broadcast
-from broadcaster.storage import load_announcement
+from broadcaster.service import BroadcastResult, broadcast, warm_cache
+from broadcaster.settings import Station
+from broadcaster.speech import ENGINES, Speaker
+from broadcaster.speech.cache import MEGABYTE, AudioCache
+from broadcaster.speech.chain import RECORDING
+from broadcaster.storage import list_announcements, load_announcement
 
 LANGUAGE_ENV = "LOA_LANG"
 CLICK_MODULES = ("core", "decorators", "exceptions", "formatting", "parser", "termui", "types")
@@ -58,7 +64,7 @@ class Session:
         return self._station
 
 
-def build_cli() -> click.Group:
+def build_cli(chosen: bool) -> click.Group:
     """Build the commands after the language is set, so their help is in that language."""
     options = _("[OPTIONS]")
 
@@ -79,7 +85,7 @@ def build_cli() -> click.Group:
     @click.option("--debug", is_flag=True, help=_("Show the full traceback of errors."))
     @click.pass_context
     def cli(ctx: click.Context, station_dir: Path | None, lang: str | None, debug: bool) -> None:
-        ctx.obj = Session(station_dir, language_chosen=bool(lang or os.environ.get(LANGUAGE_ENV)))
+        ctx.obj = Session(station_dir, language_chosen=chosen)
 
     voice_option = click.option(
         "--voice", metavar=_("VOICE"), help=_("Voice to read with, e.g. vi-VN-NamMinhNeural.")
@@ -114,7 +120,89 @@ def build_cli() -> click.Group:
         station = session.station()
         _deliver(station, load_announcement(station, announcement_id), voice, out)
 
+    @cli.command(
+        help=_("Show exactly what a voice engine will read for TEXT (abbreviations, numbers…)."),
+        options_metavar=options,
+    )
+    @click.argument("text", metavar=_("TEXT"))
+    @click.option(
+        "--engine",
+        type=click.Choice(tuple(ENGINES)),
+        default="edge",
+        show_default=True,
+        help=_("The engine whose reading to show."),
+    )
+    @click.pass_obj
+    def text(session: Session, text: str, engine: str) -> None:
+        speaker = Speaker.for_station(session.station())
+        click.echo(speaker.prepared_text(clean_text(text), engine))
+
+    @cli.group(
+        help=_("The cache of speech rendered ahead (audio_cache/)."),
+        options_metavar=options,
+        subcommand_metavar=_("COMMAND [ARGS]..."),
+    )
+    def cache() -> None:
+        pass
+
+    @cache.command(
+        help=_("Render ahead the online speech of every announcement."), options_metavar=options
+    )
+    @click.pass_obj
+    def warm(session: Session) -> None:
+        station = session.station()
+        ids = list_announcements(station)
+        announcements = [load_announcement(station, i) for i in ids]
+        with click.progressbar(
+            length=len(announcements), label=_("Rendering"), file=sys.stderr
+        ) as bar:
+            results = warm_cache(station, announcements, lambda _result: bar.update(1))
+        for result in results:
+            click.echo(
+                f"{result.announcement}: {_warm_outcome(result.outcome)} {result.detail}".rstrip()
+            )
+        if any(r.outcome in ("failed", "offline") for r in results):
+            raise CacheError(
+                _(
+                    "Some announcements could not be rendered ahead: the offline voice will read "
+                    "them unless you run this again once the Internet works."
+                )
+            )
+
+    @cache.command(help=_("Show how much speech the cache holds."), options_metavar=options)
+    @click.pass_obj
+    def stats(session: Session) -> None:
+        station = session.station()
+        numbers = AudioCache.for_station(station).stats()
+        click.echo(
+            _("{entries} recordings, {size} MB of {limit} MB, in {folder}").format(
+                entries=numbers.entries,
+                size=format_decimal(numbers.size_bytes / MEGABYTE),
+                limit=numbers.max_bytes // MEGABYTE,
+                folder=station.cache_dir,
+            )
+        )
+
+    @cache.command(
+        help=_("Remove the least recently used speech beyond the size limit."),
+        options_metavar=options,
+    )
+    @click.pass_obj
+    def prune(session: Session) -> None:
+        removed = AudioCache.for_station(session.station()).prune()
+        click.echo(_("Removed {count} recordings.").format(count=removed))
+
     return cli
+
+
+def _warm_outcome(outcome: str) -> str:
+    return {
+        "cached": _("already in the cache"),
+        "rendered": _("rendered and cached"),
+        "offline-voice": _("offline voice, nothing to cache"),
+        "offline": _("the online voices failed; the offline voice will read it."),
+        "failed": _("failed:"),
+    }[outcome]
 
 
 def _deliver(
@@ -129,9 +217,11 @@ def _report(result: BroadcastResult, out: Path | None) -> None:
     for speech in result.speech:
         for reason in speech.failures:
             click.echo(_("Warning: {reason}").format(reason=reason), err=True)
-        if speech.failures:
+        if speech.engine == RECORDING:
+            click.echo(_("Played the announcement's own recording instead."), err=True)
+        elif speech.failures:
             click.echo(
-                _("Used the offline voice {voice} ({engine}) instead.").format(
+                _("Read with the voice {voice} ({engine}).").format(
                     voice=speech.voice, engine=speech.engine
                 ),
                 err=True,
@@ -145,35 +235,48 @@ def _report(result: BroadcastResult, out: Path | None) -> None:
         click.echo(_("Broadcast finished ({seconds} s).").format(seconds=duration))
 
 
-def _early_language(argv: Sequence[str]) -> str | None:
-    """--lang or LOA_LANG, read before click parses anything so that help is translated too."""
+def _option(argv: Sequence[str], name: str) -> str | None:
+    """An option's value, read before click parses anything."""
     for index, arg in enumerate(argv):
-        if arg == "--lang" and index + 1 < len(argv):
+        if arg == name and index + 1 < len(argv):
             return argv[index + 1]
-        if arg.startswith("--lang="):
+        if arg.startswith(f"{name}="):
             return arg.split("=", 1)[1]
-    return os.environ.get(LANGUAGE_ENV)
+    return None
+
+
+def _early_language(argv: Sequence[str]) -> tuple[str, bool]:
+    """The language and whether the officer chose it (--lang, LOA_LANG) rather than the station.
+
+    Decided before the commands are built, so that their help is in that language too; a
+    station that cannot be read yet leaves Vietnamese, and its error comes later, in context.
+    """
+    for chosen in (_option(argv, "--lang"), os.environ.get(LANGUAGE_ENV)):
+        if chosen in LANGUAGES:
+            return chosen, True
+    station = _option(argv, "--station")
+    try:
+        directory = find_station(Path(station) if station else None, os.environ, Path.cwd())
+        return load_station(directory).language, False
+    except LoaError:
+        return DEFAULT_LANGUAGE, False
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of `loa`: exit codes come from ExitCode, tracebacks only with --debug."""
     args = list(sys.argv[1:] if argv is None else argv)
-    language = _early_language(args)
-    if language in LANGUAGES:
-        set_language(language)
+    language, chosen = _early_language(args)
+    set_language(language)
     translate_click()
     debug = "--debug" in args
     try:
-        result = build_cli().main(args=args, prog_name="loa", standalone_mode=False)
+        result = build_cli(chosen).main(args=args, prog_name="loa", standalone_mode=False)
     except LoaError as error:
         click.echo(_("Error: {message}").format(message=error.message), err=True)
         if debug:
             traceback.print_exc()
         sys.exit(error.exit_code)
-    except click.exceptions.Abort:
-        click.echo(_("Stopped."), err=True)
-        sys.exit(ExitCode.INTERRUPTED)
-    except KeyboardInterrupt:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo(_("Stopped."), err=True)
         sys.exit(ExitCode.INTERRUPTED)
     except click.ClickException as error:

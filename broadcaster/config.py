@@ -1,4 +1,4 @@
-"""The station directory and its `station.yaml`: settings with documented defaults, validated.
+"""Finding the station directory and reading its `station.yaml` into Station settings.
 
 Every problem is reported as `station.yaml:LINE: message`, so an officer can find the line.
 """
@@ -6,7 +6,6 @@ Every problem is reported as `station.yaml:LINE: message`, so an officer can fin
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -14,8 +13,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ruamel.yaml.comments import CommentedMap
 
 from broadcaster.errors import StationConfigError, StationNotFoundError
+from broadcaster.files import is_file
 from broadcaster.i18n import LANGUAGES, _
-from broadcaster.models import JINGLE_NAMES
+from broadcaster.models import AUDIO_SUFFIXES, JINGLE_NAMES
+from broadcaster.settings import (
+    OUTPUT_DEVICES,
+    SAMPLE_RATES,
+    OutputSettings,
+    SpeechSettings,
+    Station,
+)
 from broadcaster.voices import ESPEAK_VOICES, all_voices
 from broadcaster.yamlfile import key_line, load_yaml
 
@@ -23,47 +30,6 @@ STATION_FILE = "station.yaml"
 STATION_ENV = "LOA_STATION"
 EDGE_ENDPOINT_ENV = "LOA_EDGE_ENDPOINT"
 CHECKOUT_DIR = Path(__file__).resolve().parent.parent
-SAMPLE_RATES = (8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000)
-"""Rates every output (simpleaudio included) accepts without conversion."""
-
-
-@dataclass(frozen=True)
-class SpeechSettings:
-    voice: str = "vi-VN-HoaiMyNeural"
-    rate: str = "+0%"
-    fallback_voice: str = "vi"
-    edge_endpoint: str | None = None
-    proxy: str | None = None
-
-
-@dataclass(frozen=True)
-class OutputSettings:
-    device: str = "simpleaudio"
-    sample_rate: int = 44100
-    channels: int = 1
-
-
-@dataclass(frozen=True)
-class Station:
-    """A station directory and the settings read from its `station.yaml`."""
-
-    directory: Path
-    name: str = ""
-    language: str = "vi"
-    timezone: str = "Asia/Ho_Chi_Minh"
-    quiet_hours: str = "21:00-06:00"
-    speech: SpeechSettings = field(default_factory=SpeechSettings)
-    output: OutputSettings = field(default_factory=OutputSettings)
-    jingles: Mapping[str, Path] = field(default_factory=dict)
-    """Station-provided jingle files by role; roles not listed use the bundled chimes."""
-
-    @property
-    def announcements_dir(self) -> Path:
-        return self.directory / "announcements"
-
-    @property
-    def cache_dir(self) -> Path:
-        return self.directory / "audio_cache"
 
 
 def find_station(explicit: Path | None, environ: Mapping[str, str], cwd: Path) -> Path:
@@ -71,7 +37,7 @@ def find_station(explicit: Path | None, environ: Mapping[str, str], cwd: Path) -
     checkout Loa runs from (which ships a working example station)."""
     chosen = explicit or (cwd / environ[STATION_ENV] if environ.get(STATION_ENV) else None)
     if chosen is not None:
-        if not (chosen / STATION_FILE).is_file():
+        if not is_file(chosen / STATION_FILE):
             raise StationNotFoundError(
                 _(
                     "{path} is not a station directory (it has no {file}): check the path given "
@@ -80,7 +46,7 @@ def find_station(explicit: Path | None, environ: Mapping[str, str], cwd: Path) -
             )
         return chosen
     for candidate in (cwd, CHECKOUT_DIR):
-        if (candidate / STATION_FILE).is_file():
+        if is_file(candidate / STATION_FILE):
             return candidate
     raise StationNotFoundError(
         _(
@@ -113,6 +79,15 @@ def load_station(directory: Path, environ: Mapping[str, str] = os.environ) -> St
         rate=reader.value(
             speech, "rate", SpeechSettings.rate, _matches(r"[+-]\d{1,3}%", "+10% / -5%")
         ),
+        pitch=reader.value(
+            speech, "pitch", SpeechSettings.pitch, _matches(r"[+-]\d{1,3}Hz", "+5Hz / -10Hz")
+        ),
+        volume=reader.value(
+            speech, "volume", SpeechSettings.volume, _matches(r"[+-]\d{1,3}%", "+10% / -5%")
+        ),
+        cache_max_mb=reader.value(
+            speech, "cache_max_mb", SpeechSettings.cache_max_mb, _whole_number(10, 100_000)
+        ),
         fallback_voice=reader.value(
             speech, "fallback_voice", SpeechSettings.fallback_voice, _one_of(ESPEAK_VOICES)
         ),
@@ -120,7 +95,7 @@ def load_station(directory: Path, environ: Mapping[str, str] = os.environ) -> St
         proxy=reader.optional(speech, "proxy", _matches(r"https?://\S+", "http://proxy:3128")),
     )
     output_settings = OutputSettings(
-        device=reader.value(output, "device", OutputSettings.device, _one_of(("simpleaudio",))),
+        device=reader.value(output, "device", OutputSettings.device, _one_of(OUTPUT_DEVICES)),
         sample_rate=reader.value(
             output, "sample_rate", OutputSettings.sample_rate, _one_of(SAMPLE_RATES)
         ),
@@ -216,6 +191,15 @@ def _one_of(choices: tuple[object, ...]) -> Check:
     return check
 
 
+def _whole_number(low: int, high: int) -> Check:
+    def check(value: object) -> str | None:
+        if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+            return None
+        return _("a whole number from {low} to {high}").format(low=low, high=high)
+
+    return check
+
+
 def _same_kind(value: object, choice: object) -> bool:
     return isinstance(value, type(choice)) and isinstance(value, bool) == isinstance(choice, bool)
 
@@ -244,9 +228,13 @@ def _timezone(value: object) -> str | None:
 def _existing_file(directory: Path) -> Check:
     def check(value: object) -> str | None:
         path = directory / str(value)
-        inside = path.resolve().is_relative_to(directory.resolve())
-        if isinstance(value, str) and inside and path.is_file():
+        try:
+            inside = path.resolve().is_relative_to(directory.resolve())
+        except (OSError, ValueError):
+            inside = False
+        audio = path.suffix.lower() in AUDIO_SUFFIXES
+        if isinstance(value, str) and inside and audio and is_file(path):
             return None
-        return _("an existing audio file inside the station directory")
+        return _("an audio file (WAV, MP3, OGG or FLAC) inside the station directory")
 
     return check

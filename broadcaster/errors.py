@@ -4,7 +4,10 @@ Each error carries its exit code and an already translated, one-sentence message
 is wrong and what to do. Nothing below the CLI prints or exits.
 """
 
+import errno
 from enum import IntEnum
+
+from broadcaster.i18n import _
 
 
 class ExitCode(IntEnum):
@@ -23,6 +26,9 @@ class ExitCode(IntEnum):
     SPEECH_FAILED = 10
     ANNOUNCEMENT = 11
     AUDIO_FILE = 12
+    LEXICON = 13
+    CACHE = 14
+    DISK = 15
     INTERRUPTED = 130
 
 
@@ -74,3 +80,41 @@ class AnnouncementError(LoaError):
 
 class AudioFileError(LoaError):
     exit_code = ExitCode.AUDIO_FILE
+
+
+class LexiconError(LoaError):
+    exit_code = ExitCode.LEXICON
+
+
+class CacheError(LoaError):
+    exit_code = ExitCode.CACHE
+
+
+class DiskError(LoaError):
+    """The station PC's own disk failed us (full, read-only) while preparing a broadcast."""
+
+    exit_code = ExitCode.DISK
+
+    @classmethod
+    def preparing(cls, folder: object, error: OSError) -> "DiskError":
+        return cls(
+            _(
+                "Cannot prepare the broadcast in {folder}: {reason}. Free some disk space and "
+                "try again."
+            ).format(folder=folder, reason=describe_os_error(error))
+        )
+
+
+def describe_os_error(error: OSError) -> str:
+    """The reason in the officer's language: the system's own text is English on most PCs."""
+    reasons = {
+        errno.ENOSPC: _("the disk is full"),
+        errno.EDQUOT: _("the disk is full"),
+        errno.EROFS: _("the disk is read-only"),
+        errno.EACCES: _("permission denied"),
+        errno.EPERM: _("permission denied"),
+        errno.ENOENT: _("it does not exist"),
+        errno.ENAMETOOLONG: _("the name is too long"),
+        errno.EISDIR: _("it is a folder"),
+    }
+    return reasons.get(error.errno or 0, error.strerror or str(error))

@@ -1,7 +1,10 @@
 """What a broadcast is made of, as plain frozen values: no audio, no files, no clock."""
 
 from dataclasses import dataclass
+from pathlib import PurePath
 
+AUDIO_SUFFIXES = (".wav", ".mp3", ".ogg", ".flac")
+"""The formats Loa decodes by itself, on every PC."""
 JINGLE_NAMES = ("intro", "outro", "attention")
 """The roles a jingle plays; a station may replace the bundled chime for each."""
 
@@ -52,3 +55,5 @@ class Announcement:
     text: str
     title: str = ""
     voice: str | None = None
+    recording: PurePath | None = None
+    """The officer's own recording of the text: played when no voice can read it."""

@@ -1,24 +1,25 @@
-"""The one path from an announcement to sound, shared by the CLI now and the daemon later."""
+"""The paths from an announcement to sound, shared by the CLI now and the daemon later."""
 
 import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from broadcaster.audio.outputs import OUTPUTS, AudioOutput, WavFileOutput
 from broadcaster.audio.render import render_program
 from broadcaster.compose import compose_announcement
-from broadcaster.config import Station
+from broadcaster.errors import DiskError, LoaError
 from broadcaster.models import Announcement
-from broadcaster.speech import SpeechResult, render_speech
-from broadcaster.speech.chain import speech_plan
+from broadcaster.settings import Station
+from broadcaster.speech import Speaker, SpeechResult
+from broadcaster.speech.chain import CACHED_ENGINES
 
 
 @dataclass(frozen=True)
 class BroadcastResult:
     speech: tuple[SpeechResult, ...]
     duration_s: float
-    destination: str
-    """'simpleaudio', 'null' or the path of the written file."""
 
 
 def broadcast(
@@ -35,21 +36,66 @@ def broadcast(
     """
     chosen_voice = voice or announcement.voice or station.speech.voice
     program = compose_announcement(announcement.text, chosen_voice)
-    speech_plan(chosen_voice, station.speech)
-    destination: AudioOutput
-    if out is not None:
-        destination = WavFileOutput(out)
-        destination_name = str(out)
-    else:
-        destination = output or OUTPUTS[station.output.device]()
-        destination_name = station.output.device
-    with tempfile.TemporaryDirectory(prefix="loa-") as workdir:
+    speaker = Speaker.for_station(station)
+    speaker.plan(chosen_voice)
+    destination: AudioOutput = (
+        WavFileOutput(out) if out is not None else output or OUTPUTS[station.output.device]()
+    )
+    recording = Path(announcement.recording) if announcement.recording else None
+    with _workdir() as workdir:
         spoken = {
-            speech: render_speech(speech.text, speech.voice, station.speech, Path(workdir))
+            speech: speaker.render(speech.text, speech.voice, workdir, recording)
             for speech in program.speeches()
         }
         audio = render_program(
             program, {s: r.path for s, r in spoken.items()}, station.jingles, station.output
         )
     destination.play(audio)
-    return BroadcastResult(tuple(spoken.values()), len(audio) / 1000, destination_name)
+    return BroadcastResult(tuple(spoken.values()), len(audio) / 1000)
+
+
+@dataclass(frozen=True)
+class WarmResult:
+    announcement: str
+    outcome: str
+    """'cached' (already there), 'rendered', 'offline-voice' (its voice needs no cache),
+    'offline' (the online voices failed; espeak-ng will read it) or 'failed'."""
+    detail: str = ""
+
+
+def warm_cache(
+    station: Station,
+    announcements: Iterable[Announcement],
+    on_done: Callable[[WarmResult], None] = lambda _result: None,
+) -> list[WarmResult]:
+    """Render ahead the online speech of `announcements`, so air time needs no network."""
+    speaker = Speaker.for_station(station)
+    results = []
+    with _workdir() as workdir:
+        for announcement in announcements:
+            voice = announcement.voice or station.speech.voice
+            try:
+                if speaker.plan(voice)[0][0] not in CACHED_ENGINES:
+                    result = WarmResult(announcement.id, "offline-voice")
+                elif speaker.cached(announcement.text, voice) is not None:
+                    result = WarmResult(announcement.id, "cached")
+                else:
+                    spoken = speaker.render(announcement.text, voice, workdir)
+                    outcome = "rendered" if spoken.engine != "espeak" else "offline"
+                    result = WarmResult(announcement.id, outcome, " ".join(spoken.failures))
+            except LoaError as error:
+                result = WarmResult(announcement.id, "failed", error.message)
+            results.append(result)
+            on_done(result)
+    return results
+
+
+@contextmanager
+def _workdir() -> Iterator[Path]:
+    """A private folder for one broadcast's intermediate audio, removed afterwards."""
+    try:
+        folder = tempfile.TemporaryDirectory(prefix="loa-")
+    except OSError as error:
+        raise DiskError.preparing(tempfile.gettempdir(), error) from error
+    with folder as name:
+        yield Path(name)

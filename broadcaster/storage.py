@@ -10,16 +10,19 @@ from pathlib import Path
 
 from ruamel.yaml.comments import CommentedMap
 
-from broadcaster.config import Station
 from broadcaster.errors import AnnouncementError
+from broadcaster.files import is_file
 from broadcaster.i18n import _
 from broadcaster.models import Announcement
+from broadcaster.settings import Station
+from broadcaster.speech.normalize import LEXICON_FILE
+from broadcaster.voices import all_voices, engine_for
 from broadcaster.yamlfile import key_line, load_yaml, read_text
 
-ANNOUNCEMENT_ID = re.compile(r"\w[\w .-]*")
+ANNOUNCEMENT_ID = re.compile(r"\w[\w .-]{0,99}")
 """Letters (Vietnamese too), digits, spaces, dots and dashes: any file name an officer gives, but
 nothing that could lead outside the folder."""
-ANNOUNCEMENT_KEYS = ("title", "text", "voice")
+ANNOUNCEMENT_KEYS = ("title", "text", "voice", "recording")
 SUFFIXES = (".yaml", ".txt")
 
 
@@ -31,17 +34,17 @@ def list_announcements(station: Station) -> list[str]:
         {
             p.stem
             for p in folder.iterdir()
-            if p.suffix in SUFFIXES and ANNOUNCEMENT_ID.fullmatch(p.stem)
+            if p.suffix in SUFFIXES and ANNOUNCEMENT_ID.fullmatch(p.stem) and p.name != LEXICON_FILE
         }
     )
 
 
 def load_announcement(station: Station, announcement_id: str) -> Announcement:
     wanted = unicodedata.normalize("NFC", announcement_id)
-    if ANNOUNCEMENT_ID.fullmatch(wanted):
+    if ANNOUNCEMENT_ID.fullmatch(wanted) and f"{wanted}.txt" != LEXICON_FILE:
         for suffix in SUFFIXES:
             path = station.announcements_dir / f"{wanted}{suffix}"
-            if path.is_file():
+            if is_file(path):
                 return _read(path, wanted)
     known = ", ".join(list_announcements(station)) or "-"
     raise AnnouncementError(
@@ -60,16 +63,50 @@ def _read(path: Path, announcement_id: str) -> Announcement:
             _("{file}:1: an announcement needs a 'text:' with what to say.").format(file=path)
         )
     for key, value in data.items():
-        if key not in ANNOUNCEMENT_KEYS or not isinstance(value, str | None):
+        if key not in ANNOUNCEMENT_KEYS:
             raise AnnouncementError(
                 f"{path}:{key_line(data, key)}: "
-                + _("'{key}' is not a text setting of an announcement; use: {known}.").format(
+                + _("an announcement has no setting '{key}'; use: {known}.").format(
                     key=key, known=", ".join(ANNOUNCEMENT_KEYS)
                 )
             )
+        if not isinstance(value, str | None):
+            raise AnnouncementError(
+                f"{path}:{key_line(data, key)}: "
+                + _("'{key}' must be text, written after '{key}:' on the same line.").format(
+                    key=key
+                )
+            )
+    voice = data.get("voice")
+    if voice and engine_for(voice) is None:
+        raise AnnouncementError(
+            f"{path}:{key_line(data, 'voice')}: "
+            + _("Unknown voice '{voice}'. Known voices: {known}.").format(
+                voice=voice, known=", ".join(all_voices())
+            )
+        )
     return Announcement(
         id=announcement_id,
         text=data["text"],
         title=data.get("title") or "",
         voice=data.get("voice") or None,
+        recording=_recording(path, data),
     )
+
+
+def _recording(path: Path, data: CommentedMap) -> Path | None:
+    """The recording named in the file, which must exist inside the announcements folder."""
+    name = data.get("recording")
+    if not name:
+        return None
+    folder = path.parent.resolve()
+    try:
+        recording = (path.parent / str(name)).resolve()
+    except (OSError, ValueError):
+        recording = folder  # not a file: refused below
+    if not recording.is_relative_to(folder) or not is_file(recording):
+        raise AnnouncementError(
+            f"{path}:{key_line(data, 'recording')}: "
+            + _("the recording {name} is not a file in {folder}.").format(name=name, folder=folder)
+        )
+    return recording

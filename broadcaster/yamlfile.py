@@ -49,6 +49,10 @@ def load_yaml(path: Path, error: type[LoaError]) -> Any:
         raise error(
             f"{path}:{line}: " + _("this is not valid YAML ({problem}).").format(problem=reason)
         ) from problem
+    except RecursionError as problem:
+        raise error(
+            f"{path}:1: " + _("the file is nested too deeply to be a Loa file; check its brackets.")
+        ) from problem
     except ReaderError as problem:
         line = text[: problem.position].count("\n") + 1
         raise error(

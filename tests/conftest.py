@@ -89,6 +89,7 @@ def edge(edge_server: EdgeEndpoint, monkeypatch: pytest.MonkeyPatch) -> EdgeEndp
     edge_server.mode = "ok"
     edge_server.delay_s = 0.0
     edge_server.requests.clear()
+    edge_server.mute_voices.clear()
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     return edge_server

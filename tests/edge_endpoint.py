@@ -81,6 +81,9 @@ class EdgeEndpoint:
         self.mode = mode
         self.delay_s = delay_s
         self.requests: list[RequestRecord] = []
+        self.mute_voices: set[str] = set()
+        """Voices (e.g. "HoaiMyNeural") that answer with no audio whatever the mode, as
+        vi-VN-HoaiMyNeural sometimes does upstream (rany2/edge-tts#473)."""
         self._audio: dict[str, bytes] = {}  # MP3 per text, since synthesis dominates run time
         self._url: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -180,6 +183,8 @@ class EdgeEndpoint:
                 sentence_boundaries = options["sentenceBoundaryEnabled"] == "true"
             elif headers.get("Path") == "ssml":
                 _fill_from_ssml(record, body)
+                if any(voice in (record.voice or "") for voice in self.mute_voices):
+                    mode = "no-audio"
                 try:
                     await self._answer(
                         ws, mode, headers["X-RequestId"], record.text or "", sentence_boundaries

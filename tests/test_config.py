@@ -9,13 +9,11 @@ from broadcaster.config import (
     CHECKOUT_DIR,
     EDGE_ENDPOINT_ENV,
     STATION_ENV,
-    OutputSettings,
-    SpeechSettings,
-    Station,
     find_station,
     load_station,
 )
 from broadcaster.errors import StationConfigError, StationNotFoundError
+from broadcaster.settings import OutputSettings, SpeechSettings, Station
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -204,7 +202,8 @@ HEADER = "# Cấu hình trạm\n# dòng ghi chú thứ hai\nname: Đài xã\n"
     [
         # unknown keys, at the top level and in each section
         ("language: vi\ncolour: red\n", 5, "'colour'"),
-        ("speech:\n  voice: vi\n  volume: 80\n", 6, "'volume'"),
+        ("speech:\n  voice: vi\n  speed: 80\n", 6, "'speed'"),
+        ("speech:\n  voice: vi\n  volume: 80\n", 6, "'volume: 80'"),
         ("output:\n  device: simpleaudio\n\n  gain: 3\n", 7, "'gain'"),
         ("jingles:\n  intro:\n  closing: bye.wav\n", 6, "'closing'"),
         ("Speech:\n  voice: vi\n", 4, "'Speech'"),

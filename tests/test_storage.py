@@ -6,9 +6,10 @@ from pathlib import Path
 import pytest
 
 from broadcaster.compose import clean_text
-from broadcaster.config import Station, load_station
+from broadcaster.config import load_station
 from broadcaster.errors import AnnouncementError, ExitCode
 from broadcaster.models import Announcement
+from broadcaster.settings import Station
 from broadcaster.storage import list_announcements, load_announcement
 
 ROOT = Path(__file__).resolve().parent.parent

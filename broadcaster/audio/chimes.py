@@ -9,15 +9,12 @@ module generates. After changing anything here, regenerate them with
 
 import argparse
 import array
-import contextlib
 import math
-import os
 import pathlib
 import sys
-import tempfile
-import wave
 from collections.abc import Sequence
 
+from broadcaster.audio import wavfile
 from broadcaster.models import JINGLE_NAMES
 
 SAMPLE_RATE = 44100
@@ -140,22 +137,7 @@ def write_wav(name: str, path: pathlib.Path) -> None:
     samples = synthesize(name)
     if sys.byteorder == "big":
         samples.byteswap()  # WAV samples are little-endian
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            with wave.open(file, "wb") as wav:
-                wav.setnchannels(1)
-                wav.setsampwidth(2)
-                wav.setframerate(SAMPLE_RATE)
-                wav.writeframes(samples.tobytes())
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a bundled sound is not a secret
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    wavfile.write_wav(path, samples.tobytes(), channels=1, sample_width=2, rate=SAMPLE_RATE)
 
 
 def main() -> None:

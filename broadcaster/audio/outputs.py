@@ -1,25 +1,26 @@
-"""Where a rendered program goes: the sound card, a file, or nowhere (for tests and dry runs).
+"""Where a rendered program goes: the sound card, a file, or nowhere.
 
 Outputs are chosen by name (`output.device` in station.yaml); `--out FILE` picks the file output.
 """
 
-import contextlib
 import ctypes
 import ctypes.util
-import io
 import os
-import secrets
-import wave
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydub import AudioSegment
 
-from broadcaster.errors import NoAudioDeviceError, OutputFileError
+from broadcaster.audio.wavfile import write_wav
+from broadcaster.errors import NoAudioDeviceError, OutputFileError, describe_os_error
 from broadcaster.i18n import _
 
 FILE_SUFFIXES = (".wav",)
+PROBE_MS = 20
+STALL_MARGIN_S = 10.0
+"""How long past its end a playback may run before the device is taken for hung."""
 
 
 class AudioOutput(Protocol):
@@ -29,13 +30,18 @@ class AudioOutput(Protocol):
 
 
 class SimpleaudioOutput:
-    """The PC's default sound device through simpleaudio (ALSA on Linux, WinMM on Windows)."""
+    """The PC's default sound device through simpleaudio (ALSA on Linux, WinMM on Windows).
+
+    Created only when the device opens (a few milliseconds of silence are played), so that a
+    missing sound card is reported before any speech is rendered.
+    """
 
     def __init__(self) -> None:
         import simpleaudio
 
-        self._simpleaudio = simpleaudio
+        self._simpleaudio: Any = simpleaudio
         _silence_alsa_errors()
+        self.play(AudioSegment.silent(duration=PROBE_MS, frame_rate=44100))
 
     def play(self, audio: AudioSegment) -> None:
         try:
@@ -43,15 +49,18 @@ class SimpleaudioOutput:
                 audio.raw_data, audio.channels, audio.sample_width, audio.frame_rate
             )
         except self._simpleaudio._simpleaudio.SimpleaudioError as error:
-            raise NoAudioDeviceError(
-                _(
-                    "Could not open a sound device: plug in and switch on the amplifier or sound "
-                    "card, check the sound settings, or write the broadcast to a file with "
-                    "--out FILE.wav."
-                )
-            ) from error
+            raise _device_error(str(error), audio) from error
+        deadline = time.monotonic() + len(audio) / 1000 + STALL_MARGIN_S
         try:
-            playing.wait_done()
+            while playing.is_playing():
+                if time.monotonic() > deadline:
+                    raise NoAudioDeviceError(
+                        _(
+                            "The sound device stopped responding in the middle of the broadcast: "
+                            "check the sound card and the amplifier, then broadcast again."
+                        )
+                    )
+                time.sleep(0.02)
         finally:
             playing.stop()
 
@@ -64,31 +73,25 @@ class WavFileOutput:
         self.path = path
 
     def play(self, audio: AudioSegment) -> None:
-        encoded = io.BytesIO()
-        with wave.open(encoded, "wb") as wav:
-            wav.setnchannels(audio.channels)
-            wav.setsampwidth(audio.sample_width)
-            wav.setframerate(audio.frame_rate)
-            wav.writeframes(audio.raw_data)
-        temporary = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}.part")
         try:
-            with temporary.open("xb") as out:
-                out.write(encoded.getbuffer())
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, self.path)
+            write_wav(
+                self.path,
+                audio.raw_data,
+                channels=audio.channels,
+                sample_width=audio.sample_width,
+                rate=audio.frame_rate,
+            )
         except OSError as error:
-            with contextlib.suppress(OSError):
-                temporary.unlink()
             raise OutputFileError(
-                _("Cannot write {file}: {reason}. Nothing was written.").format(
-                    file=self.path, reason=error.strerror or error
+                _("Cannot write {file}: {reason}. Nothing was written to disk.").format(
+                    file=self.path, reason=describe_os_error(error)
                 )
             ) from error
 
 
-class NullOutput:
-    """Keeps what it was given: for dry runs and for tests that check what would have played."""
+class SilentOutput:
+    """Keeps what it was given and plays nothing: for trying a station without an amplifier,
+    and for tests that check what would have played."""
 
     def __init__(self) -> None:
         self.played: list[AudioSegment] = []
@@ -99,7 +102,7 @@ class NullOutput:
 
 OUTPUTS: dict[str, Callable[[], AudioOutput]] = {
     "simpleaudio": SimpleaudioOutput,
-    "null": NullOutput,
+    "silent": SilentOutput,
 }
 
 
@@ -111,19 +114,37 @@ def check_output_path(path: Path) -> None:
                 file=path, suffixes=", ".join(FILE_SUFFIXES)
             )
         )
-    folder = path.parent
-    if not folder.is_dir():
+    if not path.parent.is_dir():
         raise OutputFileError(
             _("The folder {folder} does not exist: create it or choose another place.").format(
-                folder=folder
+                folder=path.parent
             )
         )
-    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+    if not os.access(path.parent, os.W_OK):
         raise OutputFileError(
             _(
                 "Cannot write to {file}: permission denied. Choose a folder you can write to."
             ).format(file=path)
         )
+
+
+def _device_error(detail: str, audio: AudioSegment) -> NoAudioDeviceError:
+    """simpleaudio says "Error opening PCM device" when there is no device at all; anything
+    else means the device exists but refused this sample format."""
+    if "opening" in detail.lower():
+        return NoAudioDeviceError(
+            _(
+                "Could not open a sound device: plug in and switch on the amplifier or sound "
+                "card, check the sound settings, or write the broadcast to a file with "
+                "--out FILE.wav."
+            )
+        )
+    return NoAudioDeviceError(
+        _(
+            "The sound device refused {rate} Hz with {channels} channel(s): set output: "
+            "sample_rate (e.g. 48000) and channels (e.g. 2) in station.yaml."
+        ).format(rate=audio.frame_rate, channels=audio.channels)
+    )
 
 
 _alsa_error_handler: object = None

@@ -11,8 +11,8 @@ from pydub.silence import detect_leading_silence
 
 from broadcaster.audio.chimes import JINGLES_DIR
 from broadcaster.audio.decode import load_audio
-from broadcaster.config import OutputSettings
 from broadcaster.models import Gap, Jingle, Program, Speech
+from broadcaster.settings import OutputSettings
 
 SPEECH_LEVEL_DBFS = -18.0
 JINGLE_LEVEL_DBFS = -21.0
@@ -37,21 +37,27 @@ def render_program(
     output: OutputSettings,
 ) -> AudioSegment:
     """Join the program's segments; speech and chimes are levelled separately, then joined."""
-    track = AudioSegment.silent(duration=LEAD_IN_MS, frame_rate=output.sample_rate)
+
+    def silence(ms: float) -> AudioSegment:
+        return AudioSegment.silent(duration=ms, frame_rate=output.sample_rate).set_channels(
+            output.channels
+        )
+
+    track = silence(LEAD_IN_MS)
     for index, segment in enumerate(program.segments):
         if isinstance(segment, Gap):
-            part = AudioSegment.silent(duration=segment.seconds * 1000)
-        elif isinstance(segment, Jingle):
+            track += silence(segment.seconds * 1000)
+            continue
+        if isinstance(segment, Jingle):
             path = jingle_files.get(segment.name, bundled_jingle(segment.name))
             part = _level(load_audio(path), JINGLE_LEVEL_DBFS)
         else:
             part = _level(_trim(load_audio(speech_files[segment])), SPEECH_LEVEL_DBFS)
         part = part.set_frame_rate(output.sample_rate).set_channels(output.channels)
-        part = part.set_sample_width(2).fade_in(FADE_MS).fade_out(FADE_MS)
-        if index > 0 and not isinstance(segment, Gap):
-            track += AudioSegment.silent(duration=JOIN_PAUSE_MS, frame_rate=output.sample_rate)
-        track += part.set_channels(output.channels)
-    return track.set_channels(output.channels)
+        if index > 0:
+            track += silence(JOIN_PAUSE_MS)
+        track += part.set_sample_width(2).fade_in(FADE_MS).fade_out(FADE_MS)
+    return track
 
 
 def _trim(audio: AudioSegment) -> AudioSegment:

@@ -5,14 +5,14 @@ first engine that works, plus the reasons the ones before it failed.
 """
 
 from broadcaster.speech.base import SpeechEngine, SpeechUnavailable
-from broadcaster.speech.chain import SpeechResult, render_speech
+from broadcaster.speech.chain import Speaker, SpeechResult
 from broadcaster.speech.registry import ENGINES, create_engine
 
 __all__ = [
     "ENGINES",
+    "Speaker",
     "SpeechEngine",
     "SpeechResult",
     "SpeechUnavailable",
     "create_engine",
-    "render_speech",
 ]

@@ -1,14 +1,17 @@
 """Microsoft Edge's online neural voices through the edge-tts client.
 
-The service is free but fails often (403 on token changes, dropped connections, no network in
-the commune): every failure becomes SpeechUnavailable so that the chain moves on.
+The service is free but fails often: 403s when it changes its token, dropped connections that
+end the audio early without an error, a voice that answers with no audio, no network in the
+commune. Each request is retried a few times, checked for truncation, and every failure becomes
+SpeechUnavailable so that the chain moves on.
 """
 
 import asyncio
-import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.metadata import version as package_version
 from pathlib import Path
 
 import aiohttp
@@ -16,18 +19,108 @@ import edge_tts
 import edge_tts.communicate
 from edge_tts.exceptions import EdgeTTSException, NoAudioReceived
 
-from broadcaster.config import SpeechSettings
+from broadcaster.audio.decode import load_audio
+from broadcaster.errors import AudioFileError
 from broadcaster.i18n import _
-from broadcaster.speech.base import SpeechUnavailable
+from broadcaster.settings import SpeechSettings
+from broadcaster.speech.base import SpeechUnavailable, save_speech
+from broadcaster.speech.normalize import Lexicon, normalize_for_edge
+from broadcaster.speech.split import split_text
 
 CONNECT_TIMEOUT_S = 10
 RECEIVE_TIMEOUT_S = 60
 TURN_TIMEOUT_S = 30.0
 TURN_TIMEOUT_PER_CHAR_S = 0.05
 """edge-tts's receive timeout stops guarding once the websocket is open, so a service that
-accepts and then stalls would hang us: the whole request gets a deadline of its own."""
+accepts and then stalls would hang us: each request gets a deadline of its own."""
+ATTEMPTS = 3
+BACKOFF_S = (1.0, 3.0)
+"""Waits before the second and third attempt: long enough for a token change to settle, short
+enough for an announcement typed just before air time."""
+FASTEST_CHARS_PER_S = 35.0
+"""No Vietnamese voice reads faster than this at normal rate; audio shorter than the text needs
+at this pace was cut off (the client reports a dropped connection as success)."""
+CHECKED_MIN_CHARS = 20
 
 _endpoint_lock = threading.Lock()
+
+
+class EdgeEngine:
+    name = "edge"
+    version = package_version("edge-tts")
+
+    def __init__(self, settings: SpeechSettings) -> None:
+        self.settings = settings
+
+    def prepare(self, text: str, lexicon: Lexicon) -> str:
+        return normalize_for_edge(text, lexicon)
+
+    def synthesize(self, text: str, voice: str, workdir: Path) -> Path:
+        audio = b"".join(self._piece(piece, voice, workdir) for piece in split_text(text))
+        return save_speech(workdir, self.name, ".mp3", audio)
+
+    def _piece(self, text: str, voice: str, workdir: Path) -> bytes:
+        """One piece of text, retried on failures that may pass; MP3 pieces join byte-wise."""
+        reason = ""
+        for attempt in range(ATTEMPTS):
+            if attempt > 0:
+                time.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S)) - 1])
+            try:
+                audio = self._request(text, voice)
+            except aiohttp.ClientConnectorError as error:
+                # Offline: retrying would only delay the offline voice at air time.
+                raise SpeechUnavailable(self._failed(voice, _describe(error))) from error
+            except NoAudioReceived as error:
+                raise SpeechUnavailable(
+                    self._failed(voice, _("the service sent no audio.")), voice_specific=True
+                ) from error
+            except (EdgeTTSException, aiohttp.ClientError, TimeoutError, OSError) as error:
+                reason = _describe(error)
+                continue
+            except Exception as error:
+                reason = _("the service answered wrongly ({reason}).").format(reason=error)
+                continue
+            if self._complete(audio, text, workdir):
+                return audio
+            reason = _("the audio was cut off before the end of the text.")
+        raise SpeechUnavailable(self._failed(voice, reason))
+
+    def _request(self, text: str, voice: str) -> bytes:
+        deadline = TURN_TIMEOUT_S + TURN_TIMEOUT_PER_CHAR_S * len(text)
+        with _endpoint(self.settings.edge_endpoint):
+            return asyncio.run(asyncio.wait_for(self._receive(text, voice), deadline))
+
+    async def _receive(self, text: str, voice: str) -> bytes:
+        communicate = edge_tts.Communicate(  # a new one per attempt: it can stream only once
+            text,
+            voice,
+            rate=self.settings.rate,
+            pitch=self.settings.pitch,
+            volume=self.settings.volume,
+            proxy=self.settings.proxy,
+            connect_timeout=CONNECT_TIMEOUT_S,
+            receive_timeout=RECEIVE_TIMEOUT_S,
+        )
+        chunks = [chunk["data"] async for chunk in communicate.stream() if chunk["type"] == "audio"]
+        return b"".join(chunks)
+
+    def _complete(self, audio: bytes, text: str, workdir: Path) -> bool:
+        """Whether the audio is long enough for the text (and decodes at all)."""
+        path = save_speech(workdir, "check", ".mp3", audio)
+        try:
+            seconds = len(load_audio(path)) / 1000
+        except AudioFileError:
+            return False
+        finally:
+            path.unlink(missing_ok=True)
+        if len(text) < CHECKED_MIN_CHARS:
+            return seconds > 0
+        speed = 1 + int(self.settings.rate.rstrip("%")) / 100
+        return seconds >= len(text) / (FASTEST_CHARS_PER_S * max(speed, 0.1))
+
+    @staticmethod
+    def _failed(voice: str, reason: str) -> str:
+        return _("the online voice {voice} failed: {reason}").format(voice=voice, reason=reason)
 
 
 @contextmanager
@@ -46,41 +139,6 @@ def _endpoint(url: str | None) -> Iterator[None]:
             edge_tts.communicate.WSS_URL = original  # type: ignore[attr-defined]
 
 
-class EdgeEngine:
-    name = "edge"
-
-    def __init__(self, settings: SpeechSettings) -> None:
-        self.settings = settings
-
-    def synthesize(self, text: str, voice: str, workdir: Path) -> Path:
-        deadline = TURN_TIMEOUT_S + TURN_TIMEOUT_PER_CHAR_S * len(text)
-        try:
-            with _endpoint(self.settings.edge_endpoint):
-                audio = asyncio.run(asyncio.wait_for(self._receive(text, voice), deadline))
-        except (EdgeTTSException, aiohttp.ClientError, TimeoutError, OSError) as error:
-            raise SpeechUnavailable(
-                _("the online voice {voice} failed: {reason}").format(
-                    voice=voice, reason=_describe(error)
-                )
-            ) from error
-        handle, name = tempfile.mkstemp(prefix="edge-", suffix=".mp3", dir=workdir)
-        with open(handle, "wb") as out:
-            out.write(audio)
-        return Path(name)
-
-    async def _receive(self, text: str, voice: str) -> bytes:
-        communicate = edge_tts.Communicate(
-            text,
-            voice,
-            rate=self.settings.rate,
-            proxy=self.settings.proxy,
-            connect_timeout=CONNECT_TIMEOUT_S,
-            receive_timeout=RECEIVE_TIMEOUT_S,
-        )
-        chunks = [chunk["data"] async for chunk in communicate.stream() if chunk["type"] == "audio"]
-        return b"".join(chunks)
-
-
 def _describe(error: Exception) -> str:
     """One short reason an officer can act on, instead of the library's internals."""
     if isinstance(error, aiohttp.WSServerHandshakeError):
@@ -89,6 +147,4 @@ def _describe(error: Exception) -> str:
         return _("the service took too long to answer.")
     if isinstance(error, aiohttp.ClientConnectionError | OSError):
         return _("cannot connect to the service (is the Internet connected?).")
-    if isinstance(error, NoAudioReceived):
-        return _("the service sent no audio.")
     return _("the service answered wrongly ({reason}).").format(reason=error)

@@ -1,15 +1,19 @@
 """espeak-ng: robotic but offline and always there, the last voice before silence."""
 
+import functools
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
-from broadcaster.config import SpeechSettings
 from broadcaster.i18n import _
-from broadcaster.speech.base import SpeechUnavailable
+from broadcaster.settings import SpeechSettings
+from broadcaster.speech.base import SpeechUnavailable, save_speech
+from broadcaster.speech.normalize import Lexicon, normalize_for_espeak
 
 TIMEOUT_S = 120
+WAV_HEADER_BYTES = 44
+NORMAL_WPM = 175
+MIN_WPM, MAX_WPM = 80, 450
 
 
 class EspeakEngine:
@@ -22,25 +26,48 @@ class EspeakEngine:
                 _("espeak-ng is not installed (on Debian/Ubuntu: sudo apt install espeak-ng).")
             )
         self.executable = found
+        self.settings = settings
+
+    @functools.cached_property
+    def version(self) -> str:
+        answer = subprocess.run(
+            [self.executable, "--version"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=TIMEOUT_S,
+        )
+        return answer.stdout.split("text-to-speech:")[-1].split()[0] if answer.stdout else "?"
+
+    def prepare(self, text: str, lexicon: Lexicon) -> str:
+        return normalize_for_espeak(text, lexicon)
 
     def synthesize(self, text: str, voice: str, workdir: Path) -> Path:
-        handle, name = tempfile.mkstemp(prefix="espeak-", suffix=".wav", dir=workdir)
-        path = Path(name)
         try:
-            with open(handle, "wb") as out:
-                result = subprocess.run(
-                    [self.executable, "-v", voice, "--stdin", "--stdout"],
-                    input=text.encode("utf-8"),
-                    stdout=out,
-                    stderr=subprocess.PIPE,
-                    timeout=TIMEOUT_S,
-                    check=False,
-                )
+            result = subprocess.run(
+                [
+                    self.executable,
+                    "-v",
+                    voice,
+                    "-s",
+                    str(self.words_per_minute),
+                    "--stdin",
+                    "--stdout",
+                ],
+                input=text.encode("utf-8"),
+                capture_output=True,
+                timeout=TIMEOUT_S,
+                check=False,
+            )
         except (OSError, subprocess.TimeoutExpired) as error:
-            path.unlink(missing_ok=True)
             raise SpeechUnavailable(_("espeak-ng failed: {reason}").format(reason=error)) from error
-        if result.returncode != 0 or path.stat().st_size <= 44:
-            path.unlink(missing_ok=True)
+        if result.returncode != 0 or len(result.stdout) <= WAV_HEADER_BYTES:
             detail = result.stderr.decode("utf-8", "replace").strip() or result.returncode
             raise SpeechUnavailable(_("espeak-ng failed: {reason}").format(reason=detail))
-        return path
+        return save_speech(workdir, self.name, ".wav", result.stdout)
+
+    @property
+    def words_per_minute(self) -> int:
+        """The station's rate (e.g. -10%) applied to espeak-ng's normal pace."""
+        factor = 1 + int(self.settings.rate.rstrip("%")) / 100
+        return max(MIN_WPM, min(MAX_WPM, round(NORMAL_WPM * factor)))

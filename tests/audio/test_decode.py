@@ -1,10 +1,10 @@
 """Decoding without ffmpeg: the formats a commune PC meets, and files that only pretend."""
 
+import wave
 from pathlib import Path
 
 import pytest
 
-from broadcaster.audio import decode
 from broadcaster.audio.decode import load_audio
 from broadcaster.errors import AudioFileError
 
@@ -38,4 +38,14 @@ def test_unsupported_format_says_which_are_supported(tmp_path: Path) -> None:
         load_audio(recording)
     assert "ghi-am.m4a" in raised.value.message
     assert all(kind in raised.value.message for kind in ("WAV", "MP3", "OGG", "FLAC"))
-    assert decode.MINIAUDIO_SUFFIXES == (".mp3", ".ogg", ".flac")
+
+
+def test_surround_files_are_mixed_down_to_stereo(tmp_path: Path) -> None:
+    surround = tmp_path / "6-kenh.wav"
+    with wave.open(str(surround), "wb") as wav:
+        wav.setnchannels(6)
+        wav.setsampwidth(2)
+        wav.setframerate(48000)
+        wav.writeframes(b"\x10\x00" * 6 * 4800)
+    audio = load_audio(surround)
+    assert (audio.channels, audio.frame_rate, len(audio)) == (2, 48000, 100)

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 from pydub import AudioSegment
 
-from broadcaster.audio.outputs import OUTPUTS, NullOutput, WavFileOutput
+from broadcaster.audio.outputs import OUTPUTS, SilentOutput, WavFileOutput
 from broadcaster.errors import OutputFileError
+from broadcaster.settings import OUTPUT_DEVICES
 from tests.signals import read_wav
 
 TONE = AudioSegment.silent(duration=500, frame_rate=22050).overlay(
@@ -47,8 +48,12 @@ def test_only_wav_is_written(tmp_path: Path, name: str) -> None:
     assert ".wav" in raised.value.message
 
 
-def test_null_output_keeps_what_it_was_given() -> None:
-    output = OUTPUTS["null"]()
-    assert isinstance(output, NullOutput)
+def test_silent_output_keeps_what_it_was_given() -> None:
+    output = OUTPUTS["silent"]()
+    assert isinstance(output, SilentOutput)
     output.play(TONE)
     assert output.played == [TONE]
+
+
+def test_every_output_a_station_may_name_exists() -> None:
+    assert set(OUTPUTS) == set(OUTPUT_DEVICES)

@@ -14,8 +14,8 @@ from broadcaster.audio.render import (
     bundled_jingle,
     render_program,
 )
-from broadcaster.config import OutputSettings
 from broadcaster.models import Gap, Jingle, Program, Speech
+from broadcaster.settings import OutputSettings
 from tests.signals import locate, read_wav
 
 DATA = Path(__file__).resolve().parent.parent / "data"

@@ -6,61 +6,142 @@ from pathlib import Path
 import pytest
 
 from broadcaster.audio.decode import load_audio
-from broadcaster.config import SpeechSettings
 from broadcaster.errors import SpeechFailedError, UnknownVoiceError
+from broadcaster.settings import SpeechSettings
+from broadcaster.speech import Speaker
 from broadcaster.speech import edge as edge_module
-from broadcaster.speech import render_speech
-from broadcaster.speech.chain import speech_plan
+from broadcaster.speech.cache import AudioCache
+from broadcaster.speech.normalize import Lexicon
 from tests.conftest import CLOSED_EDGE_ENDPOINT
 from tests.edge_endpoint import EdgeEndpoint
 
 TEXT = "Kính thưa bà con, xã tổ chức tiêm phòng & khám bệnh miễn phí vào sáng mai."
+DATA = Path(__file__).resolve().parent.parent / "data"
 
 
-def settings_for(endpoint: str) -> SpeechSettings:
-    return SpeechSettings(edge_endpoint=endpoint)
+@pytest.fixture(autouse=True)
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(edge_module, "BACKOFF_S", (0.0, 0.0))
 
 
-def test_online_voice_serves_when_the_service_answers(edge: EdgeEndpoint, tmp_path: Path) -> None:
-    result = render_speech(TEXT, "vi-VN-NamMinhNeural", settings_for(edge.url), tmp_path)
-    assert (result.engine, result.voice, result.failures) == ("edge", "vi-VN-NamMinhNeural", ())
-    assert result.path.suffix == ".mp3"
-    assert len(load_audio(result.path)) > 2000, "a whole sentence lasts seconds"
+def speaker(endpoint: str, tmp_path: Path, **lexicon: str) -> Speaker:
+    return Speaker(
+        SpeechSettings(edge_endpoint=endpoint),
+        Lexicon(lexicon),
+        AudioCache(tmp_path / "cache", 10**8),
+    )
+
+
+def seconds(path: Path) -> float:
+    return len(load_audio(path)) / 1000
+
+
+def test_online_voice_serves_and_is_cached(edge: EdgeEndpoint, tmp_path: Path) -> None:
+    voices = speaker(edge.url, tmp_path)
+    first = voices.render(TEXT, "vi-VN-NamMinhNeural", tmp_path)
+    assert (first.engine, first.voice, first.cached, first.failures) == (
+        "edge",
+        "vi-VN-NamMinhNeural",
+        False,
+        (),
+    )
+    assert first.source == "edge"
+    assert seconds(first.path) > 2, "a whole sentence lasts seconds"
     [request] = edge.requests
-    assert "NamMinhNeural" in (request.voice or "")
-    assert request.text == TEXT
+    assert "NamMinhNeural" in (request.voice or "") and request.text == TEXT
+    again = voices.render(TEXT, "vi-VN-NamMinhNeural", tmp_path)
+    assert (again.source, again.cached) == ("cache", True)
+    assert again.path.read_bytes() == first.path.read_bytes()
+    assert len(edge.requests) == 1, "a cache hit asks the service nothing"
 
 
-@pytest.mark.parametrize(
-    ("mode", "reason"),
-    [("403-always", "HTTP 403"), ("no-audio", "không gửi âm thanh")],
-)
-def test_offline_voice_serves_when_the_service_fails(
-    edge: EdgeEndpoint, tmp_path: Path, mode: str, reason: str
+def test_a_mute_voice_hands_over_to_the_other_online_voice(
+    edge: EdgeEndpoint, tmp_path: Path
 ) -> None:
-    edge.mode = mode
-    result = render_speech(TEXT, "vi-VN-HoaiMyNeural", settings_for(edge.url), tmp_path)
+    edge.mute_voices.add("HoaiMyNeural")
+    result = speaker(edge.url, tmp_path).render(TEXT, "vi-VN-HoaiMyNeural", tmp_path)
+    assert (result.engine, result.voice) == ("edge", "vi-VN-NamMinhNeural")
+    assert "không gửi âm thanh" in result.failures[0]
+    assert len(edge.requests) == 2, "no retries of a mute voice: the other voice at once"
+
+
+def test_a_403_once_is_absorbed(edge: EdgeEndpoint, tmp_path: Path) -> None:
+    edge.mode = "403-once"
+    result = speaker(edge.url, tmp_path).render(TEXT, "vi-VN-HoaiMyNeural", tmp_path)
+    assert (result.engine, result.failures) == ("edge", ())
+
+
+def test_a_refusing_service_is_retried_then_espeak_reads(
+    edge: EdgeEndpoint, tmp_path: Path
+) -> None:
+    edge.mode = "403-always"
+    result = speaker(edge.url, tmp_path).render(TEXT, "vi-VN-HoaiMyNeural", tmp_path)
     assert (result.engine, result.voice) == ("espeak", "vi")
     [failure] = result.failures
-    assert "vi-VN-HoaiMyNeural" in failure and reason in failure
-    assert len(load_audio(result.path)) > 2000
+    assert "vi-VN-HoaiMyNeural" in failure and "HTTP 403" in failure
+    handshakes = len(edge.requests)
+    assert handshakes == edge_module.ATTEMPTS * 2, "each attempt: the client's own retry once"
+    assert seconds(result.path) > 2
+
+
+def test_truncated_audio_is_never_used(edge: EdgeEndpoint, tmp_path: Path) -> None:
+    edge.mode = "truncated"
+    voices = speaker(edge.url, tmp_path)
+    result = voices.render(TEXT, "vi-VN-HoaiMyNeural", tmp_path)
+    assert result.engine == "espeak"
+    assert "bị cắt" in result.failures[0]
+    assert len(edge.requests) == edge_module.ATTEMPTS
+    assert voices.cache is not None and voices.cache.stats().entries == 0
 
 
 def test_a_stalled_service_is_given_up_on(
     edge: EdgeEndpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     edge.mode, edge.delay_s = "slow", 5.0
+    monkeypatch.setattr(edge_module, "ATTEMPTS", 1)
     monkeypatch.setattr(edge_module, "TURN_TIMEOUT_S", 0.5)
     monkeypatch.setattr(edge_module, "TURN_TIMEOUT_PER_CHAR_S", 0.0)
-    result = render_speech(TEXT, "vi-VN-HoaiMyNeural", settings_for(edge.url), tmp_path)
+    result = speaker(edge.url, tmp_path).render(TEXT, "vi-VN-HoaiMyNeural", tmp_path)
     assert result.engine == "espeak"
     assert "quá lâu" in result.failures[0]
 
 
-def test_no_network_falls_back_to_espeak(tmp_path: Path) -> None:
-    result = render_speech(TEXT, "vi-VN-HoaiMyNeural", settings_for(CLOSED_EDGE_ENDPOINT), tmp_path)
+def test_offline_goes_straight_to_espeak(tmp_path: Path) -> None:
+    result = speaker(CLOSED_EDGE_ENDPOINT, tmp_path).render(TEXT, "vi-VN-HoaiMyNeural", tmp_path)
     assert result.engine == "espeak"
-    assert "Internet" in result.failures[0]
+    [failure] = result.failures
+    assert "Internet" in failure
+
+
+def test_long_text_goes_out_in_pieces_and_comes_back_whole(
+    edge: EdgeEndpoint, tmp_path: Path
+) -> None:
+    long_text = " ".join([TEXT] * 12)
+    result = speaker(edge.url, tmp_path).render(long_text, "vi-VN-HoaiMyNeural", tmp_path)
+    assert result.engine == "edge"
+    assert len(edge.requests) >= 2
+    assert all(len(r.text or "") <= 500 for r in edge.requests)
+    one, _ = len(load_audio(result.path)), None
+    single = speaker(edge.url, tmp_path / "other").render(TEXT, "vi-VN-HoaiMyNeural", tmp_path)
+    assert one > 10 * len(load_audio(single.path)), "all twelve sentences are in the audio"
+
+
+def test_the_lexicon_reaches_the_voice(edge: EdgeEndpoint, tmp_path: Path) -> None:
+    voices = speaker(edge.url, tmp_path, UBND="Ủy ban nhân dân")
+    voices.render("UBND xã thông báo.", "vi-VN-HoaiMyNeural", tmp_path)
+    assert edge.requests[0].text == "Ủy ban nhân dân xã thông báo."
+
+
+def test_the_recording_plays_when_no_voice_can_speak(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    recording = DATA / "xin-chao.ogg"
+    result = speaker(CLOSED_EDGE_ENDPOINT, tmp_path).render(
+        TEXT, "vi-VN-HoaiMyNeural", tmp_path, recording
+    )
+    assert (result.engine, result.path, result.source) == ("recording", recording, "recording")
+    assert len(result.failures) == 2
 
 
 def test_every_failure_is_reported_when_nothing_can_speak(
@@ -68,28 +149,39 @@ def test_every_failure_is_reported_when_nothing_can_speak(
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(SpeechFailedError) as raised:
-        render_speech(TEXT, "vi-VN-HoaiMyNeural", settings_for(CLOSED_EDGE_ENDPOINT), tmp_path)
+        speaker(CLOSED_EDGE_ENDPOINT, tmp_path).render(TEXT, "vi-VN-HoaiMyNeural", tmp_path)
     assert "Internet" in raised.value.message
     assert "apt install espeak-ng" in raised.value.message
-    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_cache_disk_warns_but_still_speaks(edge: EdgeEndpoint, small_disk: Path) -> None:
+    (small_disk / "filler").write_bytes(b"x" * 250 * 1024)
+    voices = Speaker(
+        SpeechSettings(edge_endpoint=edge.url), Lexicon({}), AudioCache(small_disk / "cache", 10**8)
+    )
+    result = voices.render(TEXT, "vi-VN-HoaiMyNeural", small_disk.parent)
+    assert result.engine == "edge"
+    assert any("cache" in failure for failure in result.failures)
 
 
 def test_an_offline_voice_is_used_directly(tmp_path: Path) -> None:
-    assert speech_plan("vi-vn-x-south", SpeechSettings()) == [("espeak", "vi-vn-x-south")]
-    result = render_speech(TEXT, "vi-vn-x-south", SpeechSettings(), tmp_path)
+    voices = speaker(CLOSED_EDGE_ENDPOINT, tmp_path)
+    assert voices.plan("vi-vn-x-south") == [("espeak", "vi-vn-x-south")]
+    result = voices.render(TEXT, "vi-vn-x-south", tmp_path)
     assert (result.engine, result.voice, result.failures) == ("espeak", "vi-vn-x-south", ())
 
 
-def test_online_voice_falls_back_to_the_configured_offline_voice() -> None:
+def test_the_plan_tries_both_online_voices_then_the_offline_one() -> None:
     settings = replace(SpeechSettings(), fallback_voice="vi-vn-x-central")
-    assert speech_plan("vi-VN-HoaiMyNeural", settings) == [
+    assert Speaker(settings).plan("vi-VN-HoaiMyNeural") == [
         ("edge", "vi-VN-HoaiMyNeural"),
+        ("edge", "vi-VN-NamMinhNeural"),
         ("espeak", "vi-vn-x-central"),
     ]
 
 
 def test_unknown_voice_is_refused_with_the_known_ones() -> None:
     with pytest.raises(UnknownVoiceError) as raised:
-        speech_plan("vi-VN-Nobody", SpeechSettings())
+        Speaker(SpeechSettings()).plan("vi-VN-Nobody")
     assert "vi-VN-Nobody" in raised.value.message
     assert "vi-VN-NamMinhNeural" in raised.value.message

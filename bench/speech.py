@@ -1,0 +1,66 @@
+"""Time to audio for one announcement: from the cache, and from espeak-ng through Loa, against
+espeak-ng run directly. Prints medians over several runs; never touches the Internet (the cache
+is filled through the local Edge endpoint of the test suite).
+
+    .venv/bin/python bench/speech.py [RUNS]
+"""
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from broadcaster.settings import SpeechSettings
+from broadcaster.speech import Speaker
+from broadcaster.speech.cache import AudioCache
+from broadcaster.speech.normalize import Lexicon
+from tests.edge_endpoint import EdgeEndpoint
+
+TEXT = (
+    "Kính thưa bà con nhân dân! Ủy ban nhân dân xã đề nghị bà con cài đặt ứng dụng Bluezone "
+    "trên điện thoại thông minh, để phát hiện người tiếp xúc gần với người mắc bệnh."
+)
+
+
+def median_ms(action: Callable[[], object], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    with tempfile.TemporaryDirectory() as folder, EdgeEndpoint() as endpoint:
+        work = Path(folder)
+        speaker = Speaker(
+            SpeechSettings(edge_endpoint=endpoint.url),
+            Lexicon({}),
+            AudioCache(work / "cache", 10**8),
+        )
+        speaker.render(TEXT, "vi-VN-HoaiMyNeural", work)  # fills the cache
+        cache_hit = median_ms(lambda: speaker.render(TEXT, "vi-VN-HoaiMyNeural", work), runs)
+        loa_espeak = median_ms(lambda: speaker.render(TEXT, "vi", work), runs)
+        direct = median_ms(
+            lambda: subprocess.run(
+                ["espeak-ng", "-v", "vi", "-w", str(work / "d.wav"), TEXT], check=True
+            ),
+            runs,
+        )
+    print(f"runs: {runs}, text: {len(TEXT)} characters")
+    print(f"cache hit (Loa)        {cache_hit:8.1f} ms")
+    print(f"espeak-ng through Loa  {loa_espeak:8.1f} ms")
+    print(f"espeak-ng directly     {direct:8.1f} ms")
+    print(f"ratio Loa/direct       {loa_espeak / direct:8.2f}")
+    print(f"ratio cache/direct     {cache_hit / direct:8.2f}")
+
+
+if __name__ == "__main__":
+    main()

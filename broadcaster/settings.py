@@ -1,0 +1,56 @@
+"""A station's settings as plain values, with the defaults documented in station.yaml.
+
+Kept apart from the file reader (`config`) so that speech, audio and the core depend on values,
+not on YAML.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SAMPLE_RATES = (8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000)
+"""Standard rates, the ones simpleaudio takes; a sound card may still refuse some of them."""
+OUTPUT_DEVICES = ("simpleaudio", "silent")
+"""`silent` renders everything and plays nothing: for trying a station without an amplifier."""
+
+
+@dataclass(frozen=True)
+class SpeechSettings:
+    voice: str = "vi-VN-HoaiMyNeural"
+    rate: str = "+0%"
+    pitch: str = "+0Hz"
+    volume: str = "+0%"
+    fallback_voice: str = "vi"
+    cache_max_mb: int = 500
+    edge_endpoint: str | None = None
+    proxy: str | None = None
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    device: str = "simpleaudio"
+    sample_rate: int = 44100
+    channels: int = 1
+
+
+@dataclass(frozen=True)
+class Station:
+    """A station directory and the settings read from its `station.yaml`."""
+
+    directory: Path
+    name: str = ""
+    language: str = "vi"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    quiet_hours: str = "21:00-06:00"
+    speech: SpeechSettings = field(default_factory=SpeechSettings)
+    output: OutputSettings = field(default_factory=OutputSettings)
+    jingles: Mapping[str, Path] = field(default_factory=dict)
+    """Station-provided jingle files by role; roles not listed use the bundled chimes."""
+
+    @property
+    def announcements_dir(self) -> Path:
+        return self.directory / "announcements"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.directory / "audio_cache"

@@ -1,0 +1,158 @@
+"""Rendered speech kept on disk, so that a broadcast never waits for (or depends on) the network.
+
+Each entry is an audio file plus a small JSON record written after it: the record holds the size
+and SHA-256 of the audio, so an entry cut short by a power failure or damaged on disk is noticed
+when read, dropped, and rendered again. Writes go to a temporary file first and are renamed into
+place. Least recently used entries are pruned beyond a size cap.
+"""
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from broadcaster.errors import CacheError
+from broadcaster.i18n import _
+from broadcaster.settings import Station
+
+MEGABYTE = 1024 * 1024
+RECORD_SUFFIX = ".json"
+PARTIAL_SUFFIX = ".part"
+ABANDONED_AFTER_S = 600
+"""A temporary or unrecorded file this old is a leftover of a crash, not a write in progress."""
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    """Everything that changes the sound: a change in any field is a different entry."""
+
+    engine: str
+    engine_version: str
+    voice: str
+    rate: str
+    pitch: str
+    volume: str
+    text: str
+
+    def digest(self) -> str:
+        fields = json.dumps(self.__dict__, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(fields.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    entries: int
+    size_bytes: int
+    max_bytes: int
+
+
+class AudioCache:
+    def __init__(self, directory: Path, max_bytes: int) -> None:
+        self.directory = directory
+        self.max_bytes = max_bytes
+
+    @classmethod
+    def for_station(cls, station: Station) -> "AudioCache":
+        return cls(station.cache_dir, station.speech.cache_max_mb * MEGABYTE)
+
+    def get(self, key: CacheKey) -> Path | None:
+        """The cached audio for `key`, or None: a damaged entry is removed and counts as a miss."""
+        digest = key.digest()
+        record_path = self.directory / f"{digest}{RECORD_SUFFIX}"
+        try:
+            record = json.loads(record_path.read_text(encoding="utf-8"))
+            audio = self.directory / f"{digest}{record['suffix']}"
+            data = audio.read_bytes()
+        except (OSError, ValueError, KeyError, TypeError):
+            self._remove(digest)
+            return None
+        if len(data) != record.get("size") or _sha256(data) != record.get("sha256"):
+            self._remove(digest)
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(record_path)  # marks the entry as recently used
+        return audio
+
+    def put(self, key: CacheKey, source: Path) -> Path:
+        """Copy `source` into the cache, whole or not at all; raises CacheError (disk full...)."""
+        digest = key.digest()
+        data = source.read_bytes()
+        audio = self.directory / f"{digest}{source.suffix}"
+        record = {
+            "size": len(data),
+            "sha256": _sha256(data),
+            "suffix": source.suffix,
+            "key": key.__dict__,
+            "created": time.time(),
+        }
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            _write_atomically(audio, data)
+            _write_atomically(
+                self.directory / f"{digest}{RECORD_SUFFIX}",
+                json.dumps(record, ensure_ascii=False).encode("utf-8"),
+            )
+        except OSError as error:
+            self._remove(digest)
+            raise CacheError(
+                _("Cannot store speech in the cache {folder}: {reason}.").format(
+                    folder=self.directory, reason=error.strerror or error
+                )
+            ) from error
+        self.prune()
+        return audio
+
+    def stats(self) -> CacheStats:
+        records = self._records()
+        return CacheStats(len(records), self._size(), self.max_bytes)
+
+    def prune(self, max_bytes: int | None = None) -> int:
+        """Drop leftovers of interrupted writes, then least recently used entries until the cache
+        fits in `max_bytes`; returns how many entries were removed."""
+        limit = self.max_bytes if max_bytes is None else max_bytes
+        records = {p.stem for p in self._records()}
+        abandoned = time.time() - ABANDONED_AFTER_S
+        for path in self._files():
+            if path.name.split(".")[0] not in records and path.stat().st_mtime < abandoned:
+                path.unlink(missing_ok=True)
+        removed = 0
+        by_last_use = sorted(self._records(), key=lambda p: p.stat().st_mtime)
+        while by_last_use and self._size() > limit:
+            self._remove(by_last_use.pop(0).stem)
+            removed += 1
+        return removed
+
+    def _records(self) -> list[Path]:
+        return list(self.directory.glob(f"*{RECORD_SUFFIX}"))
+
+    def _files(self) -> list[Path]:
+        if not self.directory.is_dir():
+            return []
+        return [p for p in self.directory.iterdir() if p.is_file() and not p.name.startswith(".")]
+
+    def _size(self) -> int:
+        return sum(p.stat().st_size for p in self._files())
+
+    def _remove(self, digest: str) -> None:
+        for path in self.directory.glob(f"{digest}.*"):
+            path.unlink(missing_ok=True)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f"{path.name}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
+    try:
+        with temporary.open("xb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
