@@ -7,8 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(gcc libasound2-dev libasound2-plugins espeak-ng pulseaudio pulseaudio-utils gettext
-          ffmpeg)
+# gcc, python3-dev and libasound2-dev build simpleaudio; espeak-ng is the offline voice;
+# pulseaudio, pulseaudio-utils, libasound2-plugins, gettext and ffmpeg serve the test suite.
+packages=(gcc python3-dev libasound2-dev libasound2-plugins espeak-ng pulseaudio pulseaudio-utils
+          gettext ffmpeg)
 python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 
 missing=()

@@ -1,6 +1,7 @@
 """Shared fixtures: the internet guard, a private PulseAudio rig, and running `loa` for real."""
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,9 +24,20 @@ pytest_plugins = ["pytester"]
 RunLoa = Callable[..., subprocess.CompletedProcess[str]]
 
 
+SESSION_NETGUARD_LOG = Path(tempfile.mkdtemp()) / "netguard.log"
+"""Attempts made outside any test (session fixtures, collection) land here."""
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    os.environ.setdefault(netguard.LOG_ENV, str(Path(tempfile.mkdtemp()) / "netguard.log"))
+    os.environ.setdefault(netguard.LOG_ENV, str(SESSION_NETGUARD_LOG))
     netguard.install()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    log = Path(os.environ[netguard.LOG_ENV])
+    if log.exists() and log.read_text().strip():
+        print(f"\nthe test session tried to reach the internet:\n{log.read_text()}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(autouse=True)
@@ -54,6 +66,15 @@ def loa_env(tmp_path: Path) -> dict[str, str]:
     )
     (tmp_path / "no-sound-card.conf").write_text("pcm.!default { type hw card 97 }\n")
     return env
+
+
+@pytest.fixture
+def station(tmp_path: Path) -> Path:
+    """A copy of the bundled example station, so tests never write into the checkout."""
+    target = tmp_path / "station"
+    shutil.copytree(ROOT / "announcements", target / "announcements")
+    shutil.copy(ROOT / "station.yaml", target / "station.yaml")
+    return target
 
 
 @pytest.fixture
@@ -98,9 +119,11 @@ def edge(edge_server: EdgeEndpoint, monkeypatch: pytest.MonkeyPatch) -> EdgeEndp
 @pytest.fixture(scope="session")
 def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseRig]:
     rig = PulseRig(tmp_path_factory.mktemp("pulse"))
-    rig.start()
-    yield rig
-    rig.stop()
+    try:
+        rig.start()
+        yield rig
+    finally:
+        rig.stop()
 
 
 def _mount_tmpfs(target: Path, options: str) -> None:

@@ -99,13 +99,8 @@ class PulseRig:
         raise RuntimeError(f"pulseaudio did not start: {self.log.read_text()[-2000:]}")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            _stop(self.process, signal.SIGTERM)
 
     @contextmanager
     def record(self) -> Iterator[Capture]:
@@ -126,7 +121,7 @@ class PulseRig:
                 ],
                 env={**self._daemon_env(), **self.env},
                 stdout=out,
-                stderr=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
             )
             keep_running = subprocess.Popen(
                 [
@@ -142,7 +137,7 @@ class PulseRig:
                     "/dev/zero",
                 ],
                 env={**self._daemon_env(), **self.env},
-                stderr=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
             )
             try:
                 time.sleep(0.2)
@@ -150,7 +145,17 @@ class PulseRig:
                 time.sleep(0.5)
             finally:
                 for process in (recorder, keep_running):
-                    process.send_signal(signal.SIGINT)
-                    process.wait(timeout=5)
+                    _stop(process)
         capture.samples = np.frombuffer(raw.read_bytes(), dtype="<i2").astype(np.float64) / 32768
         raw.unlink()
+
+
+def _stop(process: subprocess.Popen[bytes], how: int = signal.SIGINT) -> None:
+    """Ask politely, then insist: a test rig must never leave a process behind."""
+    if process.poll() is None:
+        process.send_signal(how)
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -80,3 +80,19 @@ def test_in_process_connection_is_refused(no_internet: Path) -> None:
 )
 def test_only_loopback_counts_as_local(host: str | None, local: bool) -> None:
     assert is_local(host) is local
+
+
+@pytest.mark.parametrize(
+    "attempt",
+    [
+        lambda: __import__("socket").gethostbyname("example.com"),
+        lambda: __import__("socket").gethostbyname_ex("example.com"),
+        lambda: __import__("socket").socket(2, 2).sendto(b"x", (DOCUMENTATION_ADDRESS, 53)),
+    ],
+    ids=["gethostbyname", "gethostbyname_ex", "udp-sendto"],
+)
+def test_lookups_and_datagrams_are_refused_too(no_internet: Path, attempt) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InternetBlocked):
+        attempt()
+    assert no_internet.read_text().strip()
+    no_internet.unlink()

@@ -1,5 +1,6 @@
 """Refuse every connection that would leave this machine, in pytest and in every Python process
-the tests start (this folder is put first on their PYTHONPATH).
+the tests start (this folder is put first on their PYTHONPATH). Programs that are not Python
+(espeak-ng, ffmpeg, PulseAudio) are run only on local files and sockets.
 
 A refused attempt raises OSError at once (nothing is sent) and is written to the file named by
 LOA_NETGUARD_LOG, so the test that caused it fails even when the code under test swallowed
@@ -42,7 +43,7 @@ def _refuse(what: str) -> None:
 def install() -> None:
     real_connect = socket.socket.connect
     real_connect_ex = socket.socket.connect_ex
-    real_getaddrinfo = socket.getaddrinfo
+    real_sendto = socket.socket.sendto
 
     def check(sock: socket.socket, address: Any) -> None:
         if sock.family in (socket.AF_INET, socket.AF_INET6) and not is_local(address[0]):
@@ -56,14 +57,24 @@ def install() -> None:
         check(self, address)
         return real_connect_ex(self, address)
 
-    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if not is_local(host):
-            _refuse(f"name lookup of {host!r}")
-        return real_getaddrinfo(host, *args, **kwargs)
+    def sendto(self: socket.socket, data: Any, *args: Any) -> int:
+        check(self, args[-1])  # sendto(data, address) or sendto(data, flags, address)
+        return int(real_sendto(self, data, *args))
+
+    def lookup(real: Any) -> Any:
+        def guarded(host: Any, *args: Any, **kwargs: Any) -> Any:
+            if not is_local(host):
+                _refuse(f"name lookup of {host!r}")
+            return real(host, *args, **kwargs)
+
+        return guarded
 
     socket.socket.connect = connect  # type: ignore[method-assign]
     socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
-    socket.getaddrinfo = getaddrinfo
+    socket.socket.sendto = sendto  # type: ignore[method-assign,assignment]
+    socket.getaddrinfo = lookup(socket.getaddrinfo)
+    socket.gethostbyname = lookup(socket.gethostbyname)
+    socket.gethostbyname_ex = lookup(socket.gethostbyname_ex)
 
 
 if os.environ.get(LOG_ENV):
