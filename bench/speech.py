@@ -1,6 +1,7 @@
-"""Time to audio for one announcement: from the cache, and from espeak-ng through Loa, against
-espeak-ng run directly. Prints medians over several runs; never touches the Internet (the cache
-is filled through the local Edge endpoint of the test suite).
+"""Time to audio for one announcement: from the cache, and from espeak-ng through Loa (both up to
+decoded PCM, ready to play), against espeak-ng run directly to a WAV file. Prints medians over
+several runs; never touches the Internet (the cache is filled through the test suite's local
+Edge endpoint).
 
     .venv/bin/python bench/speech.py [RUNS]
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from broadcaster.audio.decode import load_audio
 from broadcaster.settings import SpeechSettings
 from broadcaster.speech import Speaker
 from broadcaster.speech.cache import AudioCache
@@ -46,8 +48,10 @@ def main() -> None:
             AudioCache(work / "cache", 10**8),
         )
         speaker.render(TEXT, "vi-VN-HoaiMyNeural", work)  # fills the cache
-        cache_hit = median_ms(lambda: speaker.render(TEXT, "vi-VN-HoaiMyNeural", work), runs)
-        loa_espeak = median_ms(lambda: speaker.render(TEXT, "vi", work), runs)
+        cache_hit = median_ms(
+            lambda: load_audio(speaker.render(TEXT, "vi-VN-HoaiMyNeural", work).path), runs
+        )
+        loa_espeak = median_ms(lambda: load_audio(speaker.render(TEXT, "vi", work).path), runs)
         direct = median_ms(
             lambda: subprocess.run(
                 ["espeak-ng", "-v", "vi", "-w", str(work / "d.wav"), TEXT], check=True

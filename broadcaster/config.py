@@ -76,15 +76,9 @@ def load_station(directory: Path, environ: Mapping[str, str] = os.environ) -> St
     )
     speech_settings = SpeechSettings(
         voice=reader.value(speech, "voice", SpeechSettings.voice, _one_of(all_voices())),
-        rate=reader.value(
-            speech, "rate", SpeechSettings.rate, _matches(r"[+-]\d{1,3}%", "+10% / -5%")
-        ),
-        pitch=reader.value(
-            speech, "pitch", SpeechSettings.pitch, _matches(r"[+-]\d{1,3}Hz", "+5Hz / -10Hz")
-        ),
-        volume=reader.value(
-            speech, "volume", SpeechSettings.volume, _matches(r"[+-]\d{1,3}%", "+10% / -5%")
-        ),
+        rate=reader.value(speech, "rate", SpeechSettings.rate, _signed("%", -50, 100)),
+        pitch=reader.value(speech, "pitch", SpeechSettings.pitch, _signed("Hz", -50, 50)),
+        volume=reader.value(speech, "volume", SpeechSettings.volume, _signed("%", -50, 50)),
         cache_max_mb=reader.value(
             speech, "cache_max_mb", SpeechSettings.cache_max_mb, _whole_number(10, 100_000)
         ),
@@ -202,6 +196,20 @@ def _whole_number(low: int, high: int) -> Check:
 
 def _same_kind(value: object, choice: object) -> bool:
     return isinstance(value, type(choice)) and isinstance(value, bool) == isinstance(choice, bool)
+
+
+def _signed(unit: str, low: int, high: int) -> Check:
+    """An adjustment like "+10%" or "-5Hz", as the online voice takes it, within sane bounds."""
+
+    def check(value: object) -> str | None:
+        found = re.fullmatch(rf"([+-]\d{{1,3}}){unit}", value) if isinstance(value, str) else None
+        if found and low <= int(found.group(1)) <= high:
+            return None
+        return _(
+            'a value from {low}{unit} to +{high}{unit}, with its sign, like "+10{unit}"'
+        ).format(low=low, high=high, unit=unit)
+
+    return check
 
 
 def _matches(pattern: str, example: str) -> Check:

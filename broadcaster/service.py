@@ -37,7 +37,8 @@ def broadcast(
     chosen_voice = voice or announcement.voice or station.speech.voice
     program = compose_announcement(announcement.text, chosen_voice)
     speaker = Speaker.for_station(station)
-    speaker.plan(chosen_voice)
+    for speech in program.speeches():
+        speaker.check(speech.text, speech.voice)
     destination: AudioOutput = (
         WavFileOutput(out) if out is not None else output or OUTPUTS[station.output.device]()
     )

@@ -253,3 +253,28 @@ def test_the_installed_loa_command_runs(loa_env: dict[str, str]) -> None:
     )
     assert result.returncode == ExitCode.OK
     assert result.stdout.strip() == f"loa, phiên bản {__version__}"
+
+
+def test_a_broken_lexicon_line_is_named(station: Path, run_loa: RunLoa) -> None:
+    lexicon = station / "announcements" / "lexicon.txt"
+    lexicon.write_text(lexicon.read_text() + "UBND Ủy ban nhân dân\n")
+    line = len(lexicon.read_text().splitlines())
+    result = run_loa("--station", str(station), "say", TEXT)
+    assert result.returncode == ExitCode.LEXICON
+    assert f"{lexicon}:{line}:" in result.stderr
+    assert_no_traceback(result.stderr)
+
+
+def test_text_with_nothing_to_read_is_refused(run_loa: RunLoa) -> None:
+    result = run_loa("say", "!!! ... ???")
+    assert result.returncode == ExitCode.EMPTY_TEXT, result.stderr
+    assert_no_traceback(result.stderr)
+
+
+def test_an_out_of_range_rate_is_refused_at_its_line(station: Path, run_loa: RunLoa) -> None:
+    config = station / "station.yaml"
+    config.write_text(config.read_text().replace('rate: "+0%"', 'rate: "+300%"'))
+    line = next(n for n, text in enumerate(config.read_text().splitlines(), 1) if "+300%" in text)
+    result = run_loa("--station", str(station), "say", TEXT)
+    assert result.returncode == ExitCode.STATION_CONFIG
+    assert f"{config}:{line}:" in result.stderr and "+100%" in result.stderr

@@ -66,10 +66,14 @@ class Speaker:
         others = [v for v in VOICES_BY_ENGINE[engine] if v != voice]
         return [(engine, v) for v in (voice, *others)] + [("espeak", self.settings.fallback_voice)]
 
+    def check(self, text: str, voice: str) -> None:
+        """Refuse an unknown voice or a text with nothing to read, before anything is rendered."""
+        self.prepared_text(text, self.plan(voice)[0][0])
+
     def prepared_text(self, text: str, engine_name: str) -> str:
         """Exactly what `engine_name` receives for `text`; refuses text that prepares to nothing."""
         prepared = self._engine(engine_name).prepare(text, self.lexicon).strip()
-        if not prepared:
+        if not any(character.isalnum() for character in prepared):
             raise EmptyTextError(
                 _("Nothing is left to read once the text is prepared for the voice: check it.")
             )

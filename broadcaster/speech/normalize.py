@@ -21,7 +21,7 @@ from broadcaster.yamlfile import read_text
 LEXICON_FILE = "lexicon.txt"
 """Lives in the station's announcements/ folder, next to the texts it is used for."""
 
-EXAMPLE_ENTRY = "UBND = Ủy ban nhân dân"
+_EXAMPLE_ENTRY = "UBND = Ủy ban nhân dân"
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class Lexicon:
         object.__setattr__(self, "_pattern", re.compile(pattern) if pattern else None)
 
     def apply(self, text: str) -> str:
+        """Each abbreviation is replaced once; what it expands to is never expanded again."""
         if self._pattern is None:
             return text
         return self._pattern.sub(lambda found: self.entries[found[0]], text)
@@ -62,7 +63,7 @@ def load_lexicon(path: Path) -> Lexicon:
                 + _(
                     "this line has no '=': write the short form, then '=', then how to say it, "
                     "like {example}."
-                ).format(example=EXAMPLE_ENTRY)
+                ).format(example=_EXAMPLE_ENTRY)
             )
         written, spoken = (_fold_space(side) for side in line.split("=", 1))
         if "=" in spoken:
@@ -76,7 +77,7 @@ def load_lexicon(path: Path) -> Lexicon:
                 + _(
                     "one side of '=' is empty: write the short form on the left and how to say it "
                     "on the right, like {example}."
-                ).format(example=EXAMPLE_ENTRY)
+                ).format(example=_EXAMPLE_ENTRY)
             )
         if written in lines:
             raise LexiconError(
@@ -279,9 +280,12 @@ def _say_weekdays(found: re.Match[str]) -> str:
 _ADDRESS = re.compile(
     r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
     r"|(?:https?://|www\.)[^\s<>\"'()]+"
-    r"|(?<![\w@.-])[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:vn|com|net|org|gov|edu|info)\b(?:/[^\s<>\"'()]*)?",
+    r"|(?<![\w@.-])[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:vn|com|net|org|gov|edu|info)\b"
+    r"(?:/[^\s<>\"'()]*)?",
     re.IGNORECASE,
 )
+"""E-mail addresses, addresses with http(s):// or www., and bare domains with a common ending
+(dichvucong.gov.vn)."""
 _ADDRESS_SYMBOLS = {
     ".": "chấm",
     "/": "gạch chéo",
@@ -335,7 +339,7 @@ _EMERGENCY = re.compile(
 
 _RANGE = re.compile(
     rf"(?<![0-9./-]){_DATE_WITH_YEAR}|\b(?i:ngày)\s+[0-9]{{1,2}}-[0-9]{{1,2}}\b"
-    r"|(?:(?<=[0-9])|(?<=[0-9]h))\s*[-\u2013\u2014]\s*(?=[0-9])"
+    r"|(?:(?<=[0-9])|(?<=[0-9][hH]))\s*[-\u2013\u2014]\s*(?=[0-9])"
 )
 """A dash between numbers or times is a range (17h-18h, 1-3 ngày); 01-8-2020 and "ngày 2-9" are
 dates and are kept for the date rule."""
