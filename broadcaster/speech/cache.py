@@ -10,18 +10,17 @@ import contextlib
 import hashlib
 import json
 import os
-import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from broadcaster.errors import CacheError
+from broadcaster.files import PARTIAL_SUFFIX, write_atomically
 from broadcaster.i18n import _
 from broadcaster.settings import Station
 
 MEGABYTE = 1024 * 1024
 RECORD_SUFFIX = ".json"
-PARTIAL_SUFFIX = ".part"
 ABANDONED_AFTER_S = 600
 """A temporary or unrecorded file this old is a leftover of a crash, not a write in progress."""
 
@@ -91,8 +90,8 @@ class AudioCache:
         }
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            _write_atomically(audio, data)
-            _write_atomically(
+            write_atomically(audio, data)
+            write_atomically(
                 self.directory / f"{digest}{RECORD_SUFFIX}",
                 json.dumps(record, ensure_ascii=False).encode("utf-8"),
             )
@@ -117,10 +116,10 @@ class AudioCache:
         records = {p.stem for p in self._records()}
         abandoned = time.time() - ABANDONED_AFTER_S
         for path in self._files():
-            if path.name.split(".")[0] not in records and path.stat().st_mtime < abandoned:
+            if path.name.split(".")[0] not in records and _stat(path).st_mtime < abandoned:
                 path.unlink(missing_ok=True)
         removed = 0
-        by_last_use = sorted(self._records(), key=lambda p: p.stat().st_mtime)
+        by_last_use = sorted(self._records(), key=lambda p: _stat(p).st_mtime)
         while by_last_use and self._size() > limit:
             self._remove(by_last_use.pop(0).stem)
             removed += 1
@@ -132,10 +131,14 @@ class AudioCache:
     def _files(self) -> list[Path]:
         if not self.directory.is_dir():
             return []
-        return [p for p in self.directory.iterdir() if p.is_file() and not p.name.startswith(".")]
+        return [
+            path
+            for path in self.directory.iterdir()
+            if path.is_file() and (not path.name.startswith(".") or path.suffix == PARTIAL_SUFFIX)
+        ]
 
     def _size(self) -> int:
-        return sum(p.stat().st_size for p in self._files())
+        return sum(_stat(p).st_size for p in self._files())
 
     def _remove(self, digest: str) -> None:
         for path in self.directory.glob(f"{digest}.*"):
@@ -146,13 +149,10 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f"{path.name}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
+def _stat(path: Path) -> os.stat_result:
+    """A file another process (the daemon, `loa cache prune`) removed meanwhile counts as an
+    empty file used just now: it is neither pruned nor counted."""
     try:
-        with temporary.open("xb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+        return path.stat()
+    except FileNotFoundError:
+        return os.stat_result((0,) * 7 + (time.time(),) * 3)

@@ -85,16 +85,17 @@ def test_putting_prunes_to_the_size_cap(tmp_path: Path) -> None:
 
 def test_leftovers_of_a_crash_are_cleaned_but_not_writes_in_progress(tmp_path: Path) -> None:
     cache = AudioCache(tmp_path, 10**6)
-    old = tmp_path / "0123.mp3.abcd.part"
-    fresh = tmp_path / "4567.mp3.ef01.part"
+    old = tmp_path / ".0123.mp3.abcd.part"
+    fresh = tmp_path / ".4567.mp3.ef01.part"
     orphan = tmp_path / "89ab.mp3"
-    for path in (old, fresh, orphan):
+    kept = tmp_path / ".gitignore"
+    for path in (old, fresh, orphan, kept):
         path.write_bytes(b"x" * 10)
     long_ago = time.time() - ABANDONED_AFTER_S - 1
-    for path in (old, orphan):
+    for path in (old, orphan, kept):
         os.utime(path, (long_ago, long_ago))
     cache.prune()
-    assert entries(cache) == [fresh.name]
+    assert entries(cache) == [fresh.name, kept.name]
 
 
 def test_a_full_disk_leaves_no_partial_entry(small_disk: Path) -> None:
