@@ -116,3 +116,10 @@ def test_stats_count_entries_and_bytes(tmp_path: Path) -> None:
     assert stats.entries == 1
     assert MP3.stat().st_size < stats.size_bytes < MP3.stat().st_size + 2000
     assert stats.max_bytes == 5 * 10**6
+
+
+def test_an_unwritable_cache_folder_is_reported(read_only_dir: Path) -> None:
+    with pytest.raises(CacheError) as raised:
+        AudioCache(read_only_dir, 10**6).put(KEY, MP3)
+    assert str(read_only_dir) in raised.value.message
+    assert list(read_only_dir.iterdir()) == []
