@@ -7,11 +7,12 @@ import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
 from broadcaster import __version__
-from broadcaster.compose import clean_text
+from broadcaster.compose import DEFAULT_GAP_S, clean_text
 from broadcaster.config import find_station, load_station
 from broadcaster.errors import CacheError, ExitCode, LoaError
 from broadcaster.i18n import (
@@ -29,7 +30,11 @@ from broadcaster.settings import Station
 from broadcaster.speech import ENGINES, Speaker
 from broadcaster.speech.cache import MEGABYTE, AudioCache
 from broadcaster.speech.chain import RECORDING
-from broadcaster.storage import list_announcements, load_announcement
+from broadcaster.storage import (
+    announcement_or_recording,
+    list_announcements,
+    load_announcement,
+)
 
 LANGUAGE_ENV = "LOA_LANG"
 CLICK_MODULES = ("core", "decorators", "exceptions", "formatting", "parser", "termui", "types")
@@ -94,7 +99,30 @@ def build_cli(chosen: bool) -> click.Group:
         "--out",
         type=click.Path(path_type=Path, dir_okay=False),
         metavar=_("FILE"),
-        help=_("Write the broadcast to this WAV file instead of playing it."),
+        help=_(
+            "Write the broadcast to this .wav (or .mp3, with ffmpeg) file instead of playing it."
+        ),
+    )
+    repeat_option = click.option(
+        "--repeat",
+        type=int,
+        default=1,
+        show_default=True,
+        metavar="N",
+        help=_("Play the message N times (1 to 10)."),
+    )
+    gap_option = click.option(
+        "--gap",
+        type=float,
+        default=DEFAULT_GAP_S,
+        show_default=True,
+        metavar=_("SECONDS"),
+        help=_("Silence between repeats, in seconds."),
+    )
+    emergency_option = click.option(
+        "--emergency",
+        is_flag=True,
+        help=_("Open with the attention tone (emergencies)."),
     )
 
     @cli.command(
@@ -103,22 +131,31 @@ def build_cli(chosen: bool) -> click.Group:
     )
     @click.argument("text", metavar=_("TEXT"))
     @voice_option
+    @repeat_option
+    @gap_option
+    @emergency_option
     @out_option
     @click.pass_obj
-    def say(session: Session, text: str, voice: str | None, out: Path | None) -> None:
-        _deliver(session.station(), Announcement(id="say", text=text), voice, out)
+    def say(session: Session, /, text: str, **options: Any) -> None:
+        _deliver(session.station(), Announcement(id="say", text=text), **options)
 
     @cli.command(
-        help=_("Broadcast the announcement ANNOUNCEMENT from the station's announcements/ folder."),
+        help=_(
+            "Broadcast ANNOUNCEMENT from the station's announcements/ folder, or an audio file "
+            "of the station."
+        ),
         options_metavar=options,
     )
     @click.argument("announcement_id", metavar=_("ANNOUNCEMENT"))
     @voice_option
+    @repeat_option
+    @gap_option
+    @emergency_option
     @out_option
     @click.pass_obj
-    def play(session: Session, announcement_id: str, voice: str | None, out: Path | None) -> None:
+    def play(session: Session, /, announcement_id: str, **options: Any) -> None:
         station = session.station()
-        _deliver(station, load_announcement(station, announcement_id), voice, out)
+        _deliver(station, announcement_or_recording(station, announcement_id), **options)
 
     @cli.command(
         help=_("Show exactly what a voice engine will read for TEXT (abbreviations, numbers…)."),
@@ -205,12 +242,18 @@ def _warm_outcome(outcome: str) -> str:
     }[outcome]
 
 
-def _deliver(
-    station: Station, announcement: Announcement, voice: str | None, out: Path | None
-) -> None:
+def _deliver(station: Station, announcement: Announcement, **options: Any) -> None:
     click.echo(_("Preparing the broadcast…"), err=True)
-    result = broadcast(station, announcement, voice=voice, out=out)
-    _report(result, out)
+    result = broadcast(
+        station,
+        announcement,
+        voice=options["voice"],
+        repeat=options["repeat"],
+        gap_s=options["gap"],
+        emergency=options["emergency"],
+        out=options["out"],
+    )
+    _report(result, options["out"])
 
 
 def _report(result: BroadcastResult, out: Path | None) -> None:

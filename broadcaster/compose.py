@@ -1,11 +1,12 @@
-"""Turn an officer's text into a Program: checks the text, then intro, speech, outro."""
+"""Turn an announcement into a Program: attention tone for emergencies, intro chime, the message
+repeated with gaps, outro chime. Pure: no files are read here."""
 
 import re
 import unicodedata
 
-from broadcaster.errors import EmptyTextError, TextTooLongError
+from broadcaster.errors import EmptyTextError, RepeatError, TextTooLongError
 from broadcaster.i18n import _
-from broadcaster.models import Jingle, Program, Speech
+from broadcaster.models import Announcement, Gap, Jingle, Program, Recording, Segment, Speech
 
 MAX_TEXT_CHARS = 5000
 """About eight minutes of speech: longer texts are almost always a pasted document by mistake."""
@@ -30,6 +31,40 @@ def clean_text(text: str) -> str:
     return cleaned
 
 
-def compose_announcement(text: str, voice: str) -> Program:
-    """The standard program: intro chime, the spoken text, outro chime."""
-    return Program((Jingle("intro"), Speech(clean_text(text), voice), Jingle("outro")))
+MAX_REPEAT = 10
+MIN_GAP_S, MAX_GAP_S = 1.0, 7200.0
+DEFAULT_GAP_S = 30.0
+"""Repeats within one slot, as commune stations practise them: 1 to 10 plays, 1 s to 2 h apart."""
+
+
+def compose_program(
+    announcement: Announcement,
+    voice: str,
+    *,
+    repeat: int = 1,
+    gap_s: float = DEFAULT_GAP_S,
+    emergency: bool = False,
+) -> Program:
+    """The broadcast of `announcement`: its recording if it has no text, else its text spoken."""
+    if not 1 <= repeat <= MAX_REPEAT:
+        raise RepeatError(
+            _("A message can be repeated 1 to {most} times in one broadcast, not {count}.").format(
+                most=MAX_REPEAT, count=repeat
+            )
+        )
+    if repeat > 1 and not MIN_GAP_S <= gap_s <= MAX_GAP_S:
+        raise RepeatError(
+            _("The gap between repeats must be from {least} s to {most} s, not {gap} s.").format(
+                least=int(MIN_GAP_S), most=int(MAX_GAP_S), gap=gap_s
+            )
+        )
+    message: Segment
+    if announcement.recording is not None and not announcement.text.strip():
+        message = Recording(announcement.recording)
+    else:
+        message = Speech(clean_text(announcement.text), voice)
+    body: list[Segment] = [message]
+    for _play in range(repeat - 1):
+        body += [Gap(gap_s), message]
+    opening: list[Segment] = [Jingle("attention")] if emergency else []
+    return Program((*opening, Jingle("intro"), *body, Jingle("outro")))

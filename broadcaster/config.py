@@ -94,6 +94,12 @@ def load_station(directory: Path, environ: Mapping[str, str] = os.environ) -> St
             output, "sample_rate", OutputSettings.sample_rate, _one_of(SAMPLE_RATES)
         ),
         channels=reader.value(output, "channels", OutputSettings.channels, _one_of((1, 2))),
+        loudness_lufs=reader.value(
+            output, "loudness_lufs", OutputSettings.loudness_lufs, _decibels(-30, -10)
+        ),
+        true_peak_dbtp=reader.value(
+            output, "true_peak_dbtp", OutputSettings.true_peak_dbtp, _decibels(-9, 0)
+        ),
     )
     jingle_files = {
         role: directory / reader.value(jingles, role, "", _existing_file(directory))
@@ -181,6 +187,15 @@ def _one_of(choices: tuple[object, ...]) -> Check:
             if any(_same_kind(value, choice) and value == choice for choice in choices)
             else _("one of: {choices}").format(choices=", ".join(map(str, choices)))
         )
+
+    return check
+
+
+def _decibels(low: float, high: float) -> Check:
+    def check(value: object) -> str | None:
+        if isinstance(value, int | float) and not isinstance(value, bool) and low <= value <= high:
+            return None
+        return _("a number from {low} to {high}").format(low=low, high=high)
 
     return check
 

@@ -29,6 +29,7 @@ class ExitCode(IntEnum):
     LEXICON = 13
     CACHE = 14
     DISK = 15
+    REPEAT = 16
     INTERRUPTED = 130
 
 
@@ -88,6 +89,10 @@ class LexiconError(LoaError):
 
 class CacheError(LoaError):
     exit_code = ExitCode.CACHE
+
+
+class RepeatError(LoaError):
+    exit_code = ExitCode.REPEAT
 
 
 class DiskError(LoaError):

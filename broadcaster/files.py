@@ -4,7 +4,9 @@ whatever interrupts the write: a full disk, a power cut, or Ctrl+C."""
 import contextlib
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 PARTIAL_SUFFIX = ".part"
 
@@ -17,16 +19,20 @@ def is_file(path: Path) -> bool:
         return False
 
 
-def write_atomically(path: Path, data: bytes | memoryview) -> None:
-    """Write to a temporary file beside `path`, flush it to disk, then rename it into place.
+def partial_path(path: Path) -> Path:
+    """A hidden temporary name beside `path`, unique to this write."""
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
 
-    The temporary file is created with the process umask (as a normal file would be) and is
-    removed on any failure; OSError is left for the caller to word.
-    """
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
+
+@contextlib.contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """A file to write `path` through: renamed into place, flushed to disk, only if the block
+    ends normally; removed on any failure. Created with the process umask, like a normal file;
+    OSError is left for the caller to word."""
+    temporary = partial_path(path)
     try:
         with temporary.open("xb") as out:
-            out.write(data)
+            yield out
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, path)
@@ -34,3 +40,8 @@ def write_atomically(path: Path, data: bytes | memoryview) -> None:
         with contextlib.suppress(OSError):
             temporary.unlink()
         raise
+
+
+def write_atomically(path: Path, data: bytes | memoryview) -> None:
+    with atomic_file(path) as out:
+        out.write(data)

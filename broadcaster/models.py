@@ -25,13 +25,21 @@ class Speech:
 
 
 @dataclass(frozen=True)
+class Recording:
+    """An audio file played as it is: an officer's own recording, e.g. in a minority language
+    no voice speaks."""
+
+    path: PurePath
+
+
+@dataclass(frozen=True)
 class Gap:
     """Silence between two plays of a message."""
 
     seconds: float
 
 
-Segment = Jingle | Speech | Gap
+Segment = Jingle | Speech | Recording | Gap
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,9 @@ class Program:
 
     def speeches(self) -> tuple[Speech, ...]:
         return tuple(dict.fromkeys(s for s in self.segments if isinstance(s, Speech)))
+
+    def recordings(self) -> tuple[Recording, ...]:
+        return tuple(dict.fromkeys(s for s in self.segments if isinstance(s, Recording)))
 
     def jingles(self) -> tuple[Jingle, ...]:
         return tuple(dict.fromkeys(s for s in self.segments if isinstance(s, Jingle)))

@@ -6,9 +6,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from broadcaster.audio.outputs import OUTPUTS, AudioOutput, WavFileOutput
+from pydub import AudioSegment
+
+from broadcaster.audio.decode import probe_audio
+from broadcaster.audio.outputs import OUTPUTS, AudioOutput, file_output
 from broadcaster.audio.render import render_program
-from broadcaster.compose import compose_announcement
+from broadcaster.compose import DEFAULT_GAP_S, compose_program
 from broadcaster.errors import DiskError, LoaError
 from broadcaster.models import Announcement
 from broadcaster.settings import Station
@@ -27,32 +30,48 @@ def broadcast(
     announcement: Announcement,
     *,
     voice: str | None = None,
+    repeat: int = 1,
+    gap_s: float = DEFAULT_GAP_S,
+    emergency: bool = False,
     out: Path | None = None,
     output: AudioOutput | None = None,
 ) -> BroadcastResult:
     """Compose, speak, render and deliver one announcement.
 
-    Everything that can be refused (text, voice, output file) is checked before speech is rendered.
+    Everything that can be refused (text, voice, repeats, files, the sound device) is checked
+    before any speech is rendered; rendering and playing then go segment by segment.
     """
     chosen_voice = voice or announcement.voice or station.speech.voice
-    program = compose_announcement(announcement.text, chosen_voice)
+    program = compose_program(
+        announcement, chosen_voice, repeat=repeat, gap_s=gap_s, emergency=emergency
+    )
     speaker = Speaker.for_station(station)
     for speech in program.speeches():
         speaker.check(speech.text, speech.voice)
-    destination: AudioOutput = (
-        WavFileOutput(out) if out is not None else output or OUTPUTS[station.output.device]()
+    for recording in program.recordings():
+        probe_audio(Path(recording.path))
+    destination = (
+        file_output(out) if out is not None else output or OUTPUTS[station.output.device]()
     )
-    recording = Path(announcement.recording) if announcement.recording else None
+    fallback = Path(announcement.recording) if announcement.recording else None
+    played_ms = 0.0
     with _workdir() as workdir:
         spoken = {
-            speech: speaker.render(speech.text, speech.voice, workdir, recording)
+            speech: speaker.render(speech.text, speech.voice, workdir, fallback)
             for speech in program.speeches()
         }
-        audio = render_program(
+        segments = render_program(
             program, {s: r.path for s, r in spoken.items()}, station.jingles, station.output
         )
-    destination.play(audio)
-    return BroadcastResult(tuple(spoken.values()), len(audio) / 1000)
+
+        def counted() -> Iterator[AudioSegment]:
+            nonlocal played_ms
+            for segment in segments:
+                played_ms += len(segment)
+                yield segment
+
+        destination.play(counted())
+    return BroadcastResult(tuple(spoken.values()), played_ms / 1000)
 
 
 @dataclass(frozen=True)

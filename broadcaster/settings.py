@@ -31,6 +31,10 @@ class OutputSettings:
     device: str = "simpleaudio"
     sample_rate: int = 44100
     channels: int = 1
+    loudness_lufs: float = -16.0
+    """Integrated loudness of every part of a broadcast (ITU-R BS.1770)."""
+    true_peak_dbtp: float = -1.0
+    """No sample, nor the signal between samples, goes above this."""
 
 
 @dataclass(frozen=True)

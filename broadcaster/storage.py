@@ -13,7 +13,7 @@ from ruamel.yaml.comments import CommentedMap
 from broadcaster.errors import AnnouncementError
 from broadcaster.files import is_file
 from broadcaster.i18n import _
-from broadcaster.models import Announcement
+from broadcaster.models import AUDIO_SUFFIXES, Announcement
 from broadcaster.settings import Station
 from broadcaster.speech.normalize import LEXICON_FILE
 from broadcaster.voices import all_voices, engine_for
@@ -24,6 +24,8 @@ ANNOUNCEMENT_ID = re.compile(r"\w[\w .-]{0,99}")
 nothing that could lead outside the folder."""
 ANNOUNCEMENT_KEYS = ("title", "text", "voice", "recording")
 SUFFIXES = (".yaml", ".txt")
+OTHER_AUDIO_SUFFIXES = (".m4a", ".aac", ".amr", ".opus", ".wma", ".3gp")
+"""Phone recordings, played through ffmpeg."""
 
 
 def list_announcements(station: Station) -> list[str]:
@@ -52,6 +54,29 @@ def load_announcement(station: Station, announcement_id: str) -> Announcement:
             id=announcement_id, folder=station.announcements_dir, known=known
         )
     )
+
+
+def announcement_or_recording(station: Station, name: str) -> Announcement:
+    """`loa play NAME`: an announcement by its id, or an audio file of the station played as it
+    is. Files outside the station directory are refused, links leading out included: the
+    station plays only what its officers put there."""
+    if Path(name).suffix.lower() not in (*AUDIO_SUFFIXES, *OTHER_AUDIO_SUFFIXES):
+        return load_announcement(station, name)
+    station_dir = station.directory.resolve()
+    try:
+        path = (Path.cwd() / name).resolve()
+    except (OSError, ValueError):
+        path = station_dir
+    if not path.is_relative_to(station_dir):
+        raise AnnouncementError(
+            _(
+                "{file} is outside the station directory {folder}: copy it into {folder}/"
+                "announcements first."
+            ).format(file=name, folder=station_dir)
+        )
+    if not is_file(path):
+        raise AnnouncementError(_("No audio file {file}.").format(file=name))
+    return Announcement(id=path.stem, text="", recording=path)
 
 
 def _read(path: Path, announcement_id: str) -> Announcement:

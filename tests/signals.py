@@ -1,5 +1,7 @@
 """Small signal measurements for checking what was actually heard."""
 
+import re
+import subprocess
 import wave
 from pathlib import Path
 
@@ -39,3 +41,28 @@ def window_levels_dbfs(samples: np.ndarray, rate: int, window_s: float = 0.05) -
     windows = samples[: count * size].reshape(count, size)
     rms = np.sqrt(np.mean(windows**2, axis=1))
     return 20 * np.log10(np.maximum(rms, 1e-10))
+
+
+def ffmpeg_loudness(path: Path) -> tuple[float, float]:
+    """Integrated loudness (LUFS) and true peak (dBTP) of a file, as ffmpeg's ebur128 measures
+    them: an independent check of Loa's own meter."""
+    result = subprocess.run(
+        [
+            "ffmpeg",
+            "-nostats",
+            "-hide_banner",
+            "-i",
+            str(path),
+            "-af",
+            "ebur128=peak=true",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    integrated = re.findall(r"^\s+I:\s+(-?[\d.]+|-inf) LUFS", result.stderr, re.MULTILINE)
+    peak = re.findall(r"^\s+Peak:\s+(-?[\d.]+|-inf) dBFS", result.stderr, re.MULTILINE)
+    return float(integrated[-1]), float(peak[-1])

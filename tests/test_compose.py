@@ -1,12 +1,13 @@
 """Turning an officer's text into a Program, and the Program's own views of its segments."""
 
 import unicodedata
+from pathlib import PurePath
 
 import pytest
 
-from broadcaster.compose import MAX_TEXT_CHARS, clean_text, compose_announcement
-from broadcaster.errors import EmptyTextError, ExitCode, TextTooLongError
-from broadcaster.models import Gap, Jingle, Program, Speech
+from broadcaster.compose import MAX_TEXT_CHARS, clean_text, compose_program
+from broadcaster.errors import EmptyTextError, ExitCode, RepeatError, TextTooLongError
+from broadcaster.models import Announcement, Gap, Jingle, Program, Recording, Speech
 
 COMPOSED = "Thông báo họp tổ dân phố lúc mười chín giờ ba mươi."
 DECOMPOSED = unicodedata.normalize("NFD", COMPOSED)
@@ -94,11 +95,11 @@ def test_the_limit_is_about_eight_minutes_of_speech() -> None:
     assert MAX_TEXT_CHARS == 5000
 
 
-# --- compose_announcement -------------------------------------------------------------------------
+# --- compose_program ------------------------------------------------------------------------------
 
 
 def test_a_program_is_intro_speech_outro() -> None:
-    program = compose_announcement(DECOMPOSED + "\n", "vi-VN-NamMinhNeural")
+    program = compose_program(Announcement("a", DECOMPOSED + "\n"), "vi-VN-NamMinhNeural")
     assert program == Program(
         (Jingle("intro"), Speech(COMPOSED, "vi-VN-NamMinhNeural"), Jingle("outro"))
     )
@@ -106,9 +107,9 @@ def test_a_program_is_intro_speech_outro() -> None:
 
 def test_composing_refuses_what_clean_text_refuses() -> None:
     with pytest.raises(EmptyTextError):
-        compose_announcement(" \n ", "vi")
+        compose_program(Announcement("a", " \n "), "vi")
     with pytest.raises(TextTooLongError):
-        compose_announcement("x" * (MAX_TEXT_CHARS + 1), "vi")
+        compose_program(Announcement("a", "x" * (MAX_TEXT_CHARS + 1)), "vi")
 
 
 # --- Program ------------------------------------------------------------------------------------
@@ -150,7 +151,7 @@ def test_a_program_without_speech_or_jingles_has_none() -> None:
 
 
 def test_a_composed_program_lists_one_speech_and_two_jingles() -> None:
-    program = compose_announcement("Xin chào bà con", "vi")
+    program = compose_program(Announcement("a", "Xin chào bà con"), "vi")
     assert program.speeches() == (Speech("Xin chào bà con", "vi"),)
     assert program.jingles() == (Jingle("intro"), Jingle("outro"))
 
@@ -159,3 +160,50 @@ def test_a_composed_program_lists_one_speech_and_two_jingles() -> None:
 def test_text_of_invisible_characters_only_is_refused_as_empty(text: str) -> None:
     with pytest.raises(EmptyTextError):
         clean_text(text)
+
+
+# --- repeats, emergencies, recordings ---------------------------------------------------------
+
+
+def test_repeats_are_separated_by_the_gap() -> None:
+    speech = Speech("Xin chào", "vi")
+    program = compose_program(Announcement("a", "Xin chào"), "vi", repeat=3, gap_s=5)
+    assert program.segments == (
+        Jingle("intro"),
+        speech,
+        Gap(5),
+        speech,
+        Gap(5),
+        speech,
+        Jingle("outro"),
+    )
+
+
+def test_an_emergency_opens_with_the_attention_tone() -> None:
+    program = compose_program(Announcement("a", "Cháy!"), "vi", emergency=True)
+    assert program.segments[:2] == (Jingle("attention"), Jingle("intro"))
+
+
+def test_an_announcement_with_only_a_recording_plays_the_recording() -> None:
+    recording = PurePath("announcements/tieng-hmong.m4a")
+    program = compose_program(Announcement("a", "", recording=recording), "vi", repeat=2, gap_s=1)
+    assert program.segments == (
+        Jingle("intro"),
+        Recording(recording),
+        Gap(1),
+        Recording(recording),
+        Jingle("outro"),
+    )
+    assert program.speeches() == ()
+
+
+@pytest.mark.parametrize(("repeat", "gap"), [(0, 30), (11, 30), (2, 0.5), (2, 7201)])
+def test_repeats_and_gaps_stay_in_the_practised_ranges(repeat: int, gap: float) -> None:
+    with pytest.raises(RepeatError) as raised:
+        compose_program(Announcement("a", "Xin chào"), "vi", repeat=repeat, gap_s=gap)
+    assert str(repeat) in raised.value.message or str(gap) in raised.value.message
+
+
+def test_a_single_play_ignores_the_gap() -> None:
+    program = compose_program(Announcement("a", "Xin chào"), "vi", repeat=1, gap_s=0)
+    assert Gap(0) not in program.segments

@@ -137,7 +137,7 @@ def write_wav(name: str, path: pathlib.Path) -> None:
     samples = synthesize(name)
     if sys.byteorder == "big":
         samples.byteswap()  # WAV samples are little-endian
-    wavfile.write_wav(path, samples.tobytes(), channels=1, sample_width=2, rate=SAMPLE_RATE)
+    wavfile.write_wav(path, [samples.tobytes()], channels=1, sample_width=2, rate=SAMPLE_RATE)
 
 
 def main() -> None:

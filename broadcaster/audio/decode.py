@@ -1,9 +1,13 @@
-"""Read audio files into pydub segments without ffmpeg.
+"""Read audio files into pydub segments.
 
-miniaudio decodes WAV, MP3, OGG and FLAC and ships wheels for Windows too, where a commune PC has
-no ffmpeg. Files with more than two channels are mixed down to stereo while decoding.
+WAV, MP3, OGG and FLAC are decoded by miniaudio, which ships wheels for Windows too, where a
+commune PC has no ffmpeg. Phone recordings (m4a, aac, amr, opus…) go through ffmpeg when it is
+installed. Files with more than two channels are mixed down to stereo.
 """
 
+import io
+import shutil
+import subprocess
 from pathlib import Path
 
 import miniaudio
@@ -13,12 +17,30 @@ from broadcaster.errors import AudioFileError, describe_os_error
 from broadcaster.i18n import _
 from broadcaster.models import AUDIO_SUFFIXES
 
+FFMPEG_TIMEOUT_S = 600
+WAV_HEADER_BYTES = 44
+
 
 def load_audio(path: Path) -> AudioSegment:
+    if path.suffix.lower() in AUDIO_SUFFIXES:
+        return _with_miniaudio(path)
+    return _with_ffmpeg(path)
+
+
+def probe_audio(path: Path) -> None:
+    """Refuse, before the broadcast starts, a file that would stop it half-way."""
     if path.suffix.lower() not in AUDIO_SUFFIXES:
-        raise AudioFileError(
-            _("{file}: unsupported audio format; use WAV, MP3, OGG or FLAC.").format(file=path)
-        )
+        _ffmpeg(path)
+        return
+    try:
+        miniaudio.get_file_info(str(path))
+    except OSError as error:
+        raise _os_error(path, error) from error
+    except miniaudio.MiniaudioError as error:
+        raise _unreadable(path) from error
+
+
+def _with_miniaudio(path: Path) -> AudioSegment:
     try:
         info = miniaudio.get_file_info(str(path))
         decoded = miniaudio.decode_file(
@@ -28,22 +50,74 @@ def load_audio(path: Path) -> AudioSegment:
             sample_rate=info.sample_rate,
         )
     except OSError as error:
-        raise AudioFileError(
-            _("Cannot read the audio file {file}: {reason}.").format(
-                file=path, reason=describe_os_error(error)
-            )
-        ) from error
+        raise _os_error(path, error) from error
     except miniaudio.MiniaudioError as error:
-        raise AudioFileError(
-            _("Cannot read the audio file {file}: it is damaged, empty or not audio.").format(
-                file=path
-            )
-        ) from error
+        raise _unreadable(path) from error
     if not decoded.samples:
-        raise AudioFileError(_("The audio file {file} holds no sound.").format(file=path))
+        raise _silent(path)
     return AudioSegment(
         data=decoded.samples.tobytes(),
         sample_width=2,
         frame_rate=decoded.sample_rate,
         channels=decoded.nchannels,
     )
+
+
+def _ffmpeg(path: Path) -> str:
+    found = shutil.which("ffmpeg")
+    if found is None:
+        raise AudioFileError(
+            _(
+                "{file}: Loa reads WAV, MP3, OGG and FLAC by itself; for this format install "
+                "ffmpeg (Debian/Ubuntu: sudo apt install ffmpeg; Windows: ffmpeg.org) or convert "
+                "the file to MP3."
+            ).format(file=path)
+        )
+    return found
+
+
+def _with_ffmpeg(path: Path) -> AudioSegment:
+    ffmpeg = _ffmpeg(path)
+    command = [
+        ffmpeg,
+        "-nostdin",
+        "-v",
+        "error",
+        "-i",
+        str(path),
+        "-af",
+        "aformat=sample_fmts=s16:channel_layouts=mono|stereo",
+        "-f",
+        "wav",
+        "-",
+    ]
+    try:
+        converted = subprocess.run(
+            command, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise _unreadable(path) from error
+    if converted.returncode != 0 or len(converted.stdout) <= WAV_HEADER_BYTES:
+        raise _unreadable(path)
+    audio = AudioSegment.from_wav(io.BytesIO(converted.stdout))
+    if len(audio) == 0:
+        raise _silent(path)
+    return audio
+
+
+def _os_error(path: Path, error: OSError) -> AudioFileError:
+    return AudioFileError(
+        _("Cannot read the audio file {file}: {reason}.").format(
+            file=path, reason=describe_os_error(error)
+        )
+    )
+
+
+def _unreadable(path: Path) -> AudioFileError:
+    return AudioFileError(
+        _("Cannot read the audio file {file}: it is damaged, empty or not audio.").format(file=path)
+    )
+
+
+def _silent(path: Path) -> AudioFileError:
+    return AudioFileError(_("The audio file {file} holds no sound.").format(file=path))

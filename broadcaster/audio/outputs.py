@@ -1,13 +1,17 @@
-"""Where a rendered program goes: the sound card, a file, or nowhere.
+"""Where a rendered program goes, segment by segment: the sound card, a file, or nowhere.
 
-Outputs are chosen by name (`output.device` in station.yaml); `--out FILE` picks the file output.
+Outputs are chosen by name (`output.device` in station.yaml); `--out FILE` picks a file output by
+the file's extension.
 """
 
 import ctypes
 import ctypes.util
+import itertools
 import os
+import shutil
+import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -15,17 +19,23 @@ from pydub import AudioSegment
 
 from broadcaster.audio.wavfile import write_wav
 from broadcaster.errors import NoAudioDeviceError, OutputFileError, describe_os_error
+from broadcaster.files import partial_path
 from broadcaster.i18n import _
 
-FILE_SUFFIXES = (".wav",)
 PROBE_MS = 20
+BUFFER_S = 60
+"""Segments are played in buffers of up to a minute: each join between buffers costs 10-20 ms
+of silence (measured through ALSA), a minute costs about 10 MB."""
+POLL_S = 0.002
 STALL_MARGIN_S = 10.0
 """How long past its end a playback may run before the device is taken for hung."""
+MP3_BITRATE = "128k"
+ENCODER_TIMEOUT_S = 60
 
 
 class AudioOutput(Protocol):
-    def play(self, audio: AudioSegment) -> None:
-        """Deliver `audio` completely, or raise a LoaError saying why not."""
+    def play(self, segments: Iterable[AudioSegment]) -> None:
+        """Deliver every segment, in order and completely, or raise a LoaError saying why not."""
         ...
 
 
@@ -41,9 +51,19 @@ class SimpleaudioOutput:
 
         self._simpleaudio: Any = simpleaudio
         _silence_alsa_errors()
-        self.play(AudioSegment.silent(duration=PROBE_MS, frame_rate=44100))
+        self._play_buffer(AudioSegment.silent(duration=PROBE_MS, frame_rate=44100))
 
-    def play(self, audio: AudioSegment) -> None:
+    def play(self, segments: Iterable[AudioSegment]) -> None:
+        pending: list[AudioSegment] = []
+        for segment in segments:
+            pending.append(segment)
+            if sum(len(p) for p in pending) >= BUFFER_S * 1000:
+                self._play_buffer(sum(pending[1:], pending[0]))
+                pending = []
+        if pending:
+            self._play_buffer(sum(pending[1:], pending[0]))
+
+    def _play_buffer(self, audio: AudioSegment) -> None:
         try:
             playing = self._simpleaudio.play_buffer(
                 audio.raw_data, audio.channels, audio.sample_width, audio.frame_rate
@@ -52,15 +72,16 @@ class SimpleaudioOutput:
             raise _device_error(str(error), audio) from error
         deadline = time.monotonic() + len(audio) / 1000 + STALL_MARGIN_S
         try:
-            while playing.is_playing():
+            while playing.is_playing():  # polled tightly: the next buffer follows at once
                 if time.monotonic() > deadline:
                     raise NoAudioDeviceError(
                         _(
-                            "The sound device stopped responding in the middle of the broadcast: "
-                            "check the sound card and the amplifier, then broadcast again."
+                            "The sound device stopped responding in the middle of the "
+                            "broadcast: check the sound card and the amplifier, then broadcast "
+                            "again."
                         )
                     )
-                time.sleep(0.02)
+                time.sleep(POLL_S)
         finally:
             playing.stop()
 
@@ -69,24 +90,84 @@ class WavFileOutput:
     """Writes the program to a WAV file, whole or not at all."""
 
     def __init__(self, path: Path) -> None:
-        check_output_path(path)
         self.path = path
 
-    def play(self, audio: AudioSegment) -> None:
+    def play(self, segments: Iterable[AudioSegment]) -> None:
+        blocks = iter(segments)
+        first = next(blocks)
         try:
             write_wav(
                 self.path,
-                audio.raw_data,
-                channels=audio.channels,
-                sample_width=audio.sample_width,
-                rate=audio.frame_rate,
+                (segment.raw_data for segment in itertools.chain([first], blocks)),
+                channels=first.channels,
+                sample_width=first.sample_width,
+                rate=first.frame_rate,
             )
         except OSError as error:
+            raise _write_error(self.path, error) from error
+
+
+class Mp3FileOutput:
+    """Encodes the program to MP3 with ffmpeg as it is rendered, whole or not at all."""
+
+    def __init__(self, path: Path) -> None:
+        found = shutil.which("ffmpeg")
+        if found is None:
             raise OutputFileError(
-                _("Cannot write {file}: {reason}. Nothing was written to disk.").format(
-                    file=self.path, reason=describe_os_error(error)
+                _(
+                    "{file}: writing MP3 needs ffmpeg (Debian/Ubuntu: sudo apt install ffmpeg); "
+                    "or write a .wav file instead."
+                ).format(file=path)
+            )
+        self.ffmpeg = found
+        self.path = path
+
+    def play(self, segments: Iterable[AudioSegment]) -> None:
+        blocks = iter(segments)
+        first = next(blocks)
+        temporary = partial_path(self.path)
+        command = [
+            self.ffmpeg,
+            "-nostdin",
+            "-v",
+            "error",
+            "-f",
+            "s16le",
+            "-ar",
+            str(first.frame_rate),
+            "-ac",
+            str(first.channels),
+            "-i",
+            "-",
+            "-codec:a",
+            "libmp3lame",
+            "-b:a",
+            MP3_BITRATE,
+            "-f",
+            "mp3",
+            str(temporary),
+        ]
+        encoder = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert encoder.stdin is not None and encoder.stderr is not None
+        try:
+            for segment in itertools.chain([first], blocks):
+                encoder.stdin.write(segment.raw_data)
+            encoder.stdin.close()
+            problem = encoder.stderr.read().decode("utf-8", "replace").strip()
+            if encoder.wait(timeout=ENCODER_TIMEOUT_S) != 0:
+                raise OutputFileError(
+                    _("Cannot write {file}: {reason}. Nothing was written to disk.").format(
+                        file=self.path, reason=problem.splitlines()[-1] if problem else "ffmpeg"
+                    )
                 )
-            ) from error
+            os.replace(temporary, self.path)
+        except OSError as error:
+            raise _write_error(self.path, error) from error
+        finally:
+            if encoder.poll() is None:
+                encoder.kill()
+            encoder.wait()
+            temporary.unlink(missing_ok=True)
 
 
 class SilentOutput:
@@ -96,22 +177,27 @@ class SilentOutput:
     def __init__(self) -> None:
         self.played: list[AudioSegment] = []
 
-    def play(self, audio: AudioSegment) -> None:
-        self.played.append(audio)
+    def play(self, segments: Iterable[AudioSegment]) -> None:
+        self.played.extend(segments)
 
 
 OUTPUTS: dict[str, Callable[[], AudioOutput]] = {
     "simpleaudio": SimpleaudioOutput,
     "silent": SilentOutput,
 }
+FILE_OUTPUTS: dict[str, Callable[[Path], AudioOutput]] = {
+    ".wav": WavFileOutput,
+    ".mp3": Mp3FileOutput,
+}
 
 
-def check_output_path(path: Path) -> None:
-    """Refuse a file we could not write, before any speech is rendered for it."""
-    if path.suffix.lower() not in FILE_SUFFIXES:
+def file_output(path: Path) -> AudioOutput:
+    """The output for `--out FILE`, refusing a file we could not write before anything is
+    rendered for it."""
+    if path.suffix.lower() not in FILE_OUTPUTS:
         raise OutputFileError(
             _("{file}: the output file must end in {suffixes}.").format(
-                file=path, suffixes=", ".join(FILE_SUFFIXES)
+                file=path, suffixes=", ".join(FILE_OUTPUTS)
             )
         )
     if not path.parent.is_dir():
@@ -126,6 +212,15 @@ def check_output_path(path: Path) -> None:
                 "Cannot write to {file}: permission denied. Choose a folder you can write to."
             ).format(file=path)
         )
+    return FILE_OUTPUTS[path.suffix.lower()](path)
+
+
+def _write_error(path: Path, error: OSError) -> OutputFileError:
+    return OutputFileError(
+        _("Cannot write {file}: {reason}. Nothing was written to disk.").format(
+            file=path, reason=describe_os_error(error)
+        )
+    )
 
 
 def _device_error(detail: str, audio: AudioSegment) -> NoAudioDeviceError:

@@ -6,29 +6,43 @@ from pathlib import Path
 import pytest
 from pydub import AudioSegment
 
-from broadcaster.audio.outputs import OUTPUTS, SilentOutput, WavFileOutput
+from broadcaster.audio.decode import load_audio
+from broadcaster.audio.outputs import OUTPUTS, SilentOutput, file_output
 from broadcaster.errors import OutputFileError
 from broadcaster.settings import OUTPUT_DEVICES
 from tests.signals import read_wav
 
-TONE = AudioSegment.silent(duration=500, frame_rate=22050).overlay(
-    AudioSegment.from_wav(str(Path(__file__).resolve().parent.parent / "data" / "xin-chao.wav"))
-)
+WORDS = AudioSegment.from_wav(str(Path(__file__).resolve().parent.parent / "data" / "xin-chao.wav"))
+PARTS = [AudioSegment.silent(duration=300, frame_rate=22050), WORDS, WORDS]
 
 
-def test_wav_file_holds_exactly_what_was_played(tmp_path: Path) -> None:
+def test_wav_file_holds_every_segment_in_order(tmp_path: Path) -> None:
     out = tmp_path / "ban-tin.wav"
-    WavFileOutput(out).play(TONE)
+    file_output(out).play(iter(PARTS))
     samples, rate = read_wav(out)
-    assert rate == TONE.frame_rate
-    assert len(samples) == int(TONE.frame_count())
+    assert rate == WORDS.frame_rate
+    assert len(samples) == sum(int(p.frame_count()) for p in PARTS)
     assert [p.name for p in tmp_path.iterdir()] == ["ban-tin.wav"], "no temporary file left"
 
 
-def test_wav_file_gets_ordinary_permissions(tmp_path: Path) -> None:
+def test_mp3_file_is_encoded_with_ffmpeg(tmp_path: Path) -> None:
+    out = tmp_path / "ban-tin.mp3"
+    file_output(out).play(iter(PARTS))
+    assert abs(len(load_audio(out)) - sum(len(p) for p in PARTS)) < 100
+    assert [p.name for p in tmp_path.iterdir()] == ["ban-tin.mp3"]
+
+
+def test_mp3_without_ffmpeg_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(OutputFileError) as raised:
+        file_output(tmp_path / "a.mp3")
+    assert "ffmpeg" in raised.value.message and ".wav" in raised.value.message
+
+
+def test_files_get_ordinary_permissions(tmp_path: Path) -> None:
     umask = os.umask(0o022)
     try:
-        WavFileOutput(tmp_path / "a.wav").play(TONE)
+        file_output(tmp_path / "a.wav").play(iter(PARTS))
     finally:
         os.umask(umask)
     assert (tmp_path / "a.wav").stat().st_mode & 0o777 == 0o644
@@ -37,22 +51,33 @@ def test_wav_file_gets_ordinary_permissions(tmp_path: Path) -> None:
 def test_an_existing_file_is_replaced_whole(tmp_path: Path) -> None:
     out = tmp_path / "a.wav"
     out.write_bytes(b"old")
-    WavFileOutput(out).play(TONE)
+    file_output(out).play(iter(PARTS))
     assert out.read_bytes()[:4] == b"RIFF"
 
 
-@pytest.mark.parametrize("name", ["a.mp3", "a", "a.wav.txt"])
-def test_only_wav_is_written(tmp_path: Path, name: str) -> None:
+def test_an_interrupted_write_leaves_nothing(tmp_path: Path) -> None:
+    def interrupted() -> object:
+        yield WORDS
+        raise KeyboardInterrupt
+
+    out = tmp_path / "a.wav"
+    with pytest.raises(KeyboardInterrupt):
+        file_output(out).play(interrupted())  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["a.ogg", "a", "a.wav.txt"])
+def test_only_wav_and_mp3_are_written(tmp_path: Path, name: str) -> None:
     with pytest.raises(OutputFileError) as raised:
-        WavFileOutput(tmp_path / name)
-    assert ".wav" in raised.value.message
+        file_output(tmp_path / name)
+    assert ".wav" in raised.value.message and ".mp3" in raised.value.message
 
 
 def test_silent_output_keeps_what_it_was_given() -> None:
     output = OUTPUTS["silent"]()
     assert isinstance(output, SilentOutput)
-    output.play(TONE)
-    assert output.played == [TONE]
+    output.play(iter(PARTS))
+    assert output.played == PARTS
 
 
 def test_every_output_a_station_may_name_exists() -> None:
