@@ -30,14 +30,14 @@ def load_audio(path: Path) -> AudioSegment:
 def probe_audio(path: Path) -> None:
     """Refuse, before the broadcast starts, a file that would stop it half-way."""
     if path.suffix.lower() not in AUDIO_SUFFIXES:
-        _ffmpeg(path)
+        ffmpeg_or_error(path)
         return
     try:
         miniaudio.get_file_info(str(path))
     except OSError as error:
-        raise _os_error(path, error) from error
+        raise os_error(path, error) from error
     except miniaudio.MiniaudioError as error:
-        raise _unreadable(path) from error
+        raise unreadable(path) from error
 
 
 def _with_miniaudio(path: Path) -> AudioSegment:
@@ -50,9 +50,9 @@ def _with_miniaudio(path: Path) -> AudioSegment:
             sample_rate=info.sample_rate,
         )
     except OSError as error:
-        raise _os_error(path, error) from error
+        raise os_error(path, error) from error
     except miniaudio.MiniaudioError as error:
-        raise _unreadable(path) from error
+        raise unreadable(path) from error
     if not decoded.samples:
         raise _silent(path)
     return AudioSegment(
@@ -63,7 +63,7 @@ def _with_miniaudio(path: Path) -> AudioSegment:
     )
 
 
-def _ffmpeg(path: Path) -> str:
+def ffmpeg_or_error(path: Path) -> str:
     found = shutil.which("ffmpeg")
     if found is None:
         raise AudioFileError(
@@ -77,7 +77,7 @@ def _ffmpeg(path: Path) -> str:
 
 
 def _with_ffmpeg(path: Path) -> AudioSegment:
-    ffmpeg = _ffmpeg(path)
+    ffmpeg = ffmpeg_or_error(path)
     command = [
         ffmpeg,
         "-nostdin",
@@ -96,16 +96,16 @@ def _with_ffmpeg(path: Path) -> AudioSegment:
             command, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as error:
-        raise _unreadable(path) from error
+        raise unreadable(path) from error
     if converted.returncode != 0 or len(converted.stdout) <= WAV_HEADER_BYTES:
-        raise _unreadable(path)
+        raise unreadable(path)
     audio = AudioSegment.from_wav(io.BytesIO(converted.stdout))
     if len(audio) == 0:
         raise _silent(path)
     return audio
 
 
-def _os_error(path: Path, error: OSError) -> AudioFileError:
+def os_error(path: Path, error: OSError) -> AudioFileError:
     return AudioFileError(
         _("Cannot read the audio file {file}: {reason}.").format(
             file=path, reason=describe_os_error(error)
@@ -113,7 +113,7 @@ def _os_error(path: Path, error: OSError) -> AudioFileError:
     )
 
 
-def _unreadable(path: Path) -> AudioFileError:
+def unreadable(path: Path) -> AudioFileError:
     return AudioFileError(
         _("Cannot read the audio file {file}: it is damaged, empty or not audio.").format(file=path)
     )

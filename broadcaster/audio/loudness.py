@@ -52,24 +52,46 @@ def _k_weighting(rate: int) -> np.ndarray:
     return np.array(sections)
 
 
+class LoudnessMeter:
+    """Integrated loudness of a stream fed in chunks, in bounded memory: only the mean square
+    of each 100 ms step is kept (36,000 numbers for an hour)."""
+
+    def __init__(self, rate: int, channels: int) -> None:
+        self.filters = _k_weighting(rate)
+        self.state = np.zeros((self.filters.shape[0], 2, channels))
+        self.step = int(rate * STEP_S)
+        self.pending = np.zeros(0)
+        self.steps: list[float] = []
+
+    def add(self, samples: np.ndarray) -> None:
+        """Feed float samples shaped (frames, channels); front channels weigh 1."""
+        weighted, self.state = signal.sosfilt(self.filters, samples, axis=0, zi=self.state)
+        power = np.concatenate([self.pending, np.sum(weighted**2, axis=1)])
+        whole = len(power) // self.step * self.step
+        self.steps.extend(power[:whole].reshape(-1, self.step).mean(axis=1))
+        self.pending = power[whole:]
+
+    def integrated(self) -> float | None:
+        """Gated loudness in LUFS, or None for silence or less than one 400 ms block."""
+        width = round(BLOCK_S / STEP_S)
+        if len(self.steps) < width:
+            return None
+        blocks = np.convolve(np.array(self.steps), np.ones(width) / width, mode="valid")
+        loud = blocks[_lufs(blocks) > ABSOLUTE_GATE_LUFS]
+        if len(loud) == 0:
+            return None
+        relative_gate = _lufs(np.array([loud.mean()]))[0] + RELATIVE_GATE_LU
+        gated = loud[_lufs(loud) > relative_gate]
+        return float(_lufs(np.array([gated.mean()]))[0])
+
+
 def integrated_loudness(samples: np.ndarray, rate: int) -> float:
     """Gated integrated loudness in LUFS of float samples shaped (frames, channels); -inf for
-    silence. Front channels weigh 1, as for mono and stereo."""
-    weighted = signal.sosfilt(_k_weighting(rate), samples, axis=0)
-    power = np.sum(weighted**2, axis=1)
-    step = int(rate * STEP_S)
-    steps = len(power) // step
-    if steps < round(BLOCK_S / STEP_S):
-        return -math.inf
-    per_step = power[: steps * step].reshape(steps, step).mean(axis=1)
-    width = round(BLOCK_S / STEP_S)
-    blocks = np.convolve(per_step, np.ones(width) / width, mode="valid")
-    loud = blocks[_lufs(blocks) > ABSOLUTE_GATE_LUFS]
-    if len(loud) == 0:
-        return -math.inf
-    relative_gate = _lufs(np.array([loud.mean()]))[0] + RELATIVE_GATE_LU
-    gated = loud[_lufs(loud) > relative_gate]
-    return float(_lufs(np.array([gated.mean()]))[0])
+    silence."""
+    meter = LoudnessMeter(rate, samples.shape[1])
+    meter.add(samples)
+    loudness = meter.integrated()
+    return -math.inf if loudness is None else loudness
 
 
 def true_peak(samples: np.ndarray) -> float:

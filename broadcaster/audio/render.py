@@ -1,25 +1,31 @@
-"""Program → PCM in the output's format, one segment at a time, each at broadcast loudness.
+"""Program -> PCM in the output's format, in chunks of a few seconds, at broadcast loudness.
 
-Segments are produced one by one so that a long program is never whole in memory; every
-audible segment is brought to the same integrated loudness (chimes match speech) with its true
-peaks limited, converted to the output's rate and channels, and faded in and out (no clicks).
-pydub lives here and in `decode`; the rest of Loa sees Programs and AudioSegments.
+Nothing is ever whole in memory, however long a recording or a gap: each audible segment is
+streamed from its file three times — to find where the sound starts and ends and how loud it is,
+to learn how much the true-peak limiter will take off, and to produce it — and every chunk is
+resampled to the output's rate and channels, trimmed of the silence around the words, brought
+to the station's loudness with its true peaks limited, and faded in and out at the ends.
 """
 
-from collections.abc import Iterator, Mapping
+import itertools
+import subprocess
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
+import miniaudio
 import numpy as np
 from pydub import AudioSegment
-from pydub.silence import detect_leading_silence
 
 from broadcaster.audio.chimes import JINGLES_DIR
-from broadcaster.audio.decode import load_audio
-from broadcaster.audio.loudness import normalize
-from broadcaster.models import Gap, Jingle, Program, Recording, Speech
+from broadcaster.audio.decode import ffmpeg_or_error, os_error, unreadable
+from broadcaster.audio.loudness import LoudnessMeter, limit
+from broadcaster.models import AUDIO_SUFFIXES, Gap, Jingle, Program, Speech
 from broadcaster.settings import OutputSettings
 
-SILENCE_THRESHOLD_DBFS = -50.0
+CHUNK_S = 5.0
+SILENCE_THRESHOLD = 10 ** (-50 / 20)
+"""Below -50 dBFS is the room, not the voice: cut at both ends of speech and recordings."""
 JOIN_PAUSE_MS = 300
 LEAD_IN_MS = 300
 """Silence before the first chime: sound cards and amplifiers that wake from standby swallow the
@@ -27,7 +33,11 @@ first moments of a stream (25 ms lost were measured through ALSA's PulseAudio pl
 FADE_MS = 10
 PEAK_MARGIN_DB = 0.3
 """Headroom under the true-peak ceiling for rounding to 16-bit samples after limiting."""
+LIMITER_MARGIN_S = 0.02
+"""Context on each side of a chunk, so the limiter sees peaks just across its edges."""
 FULL_SCALE = 32768
+
+Chunks = Callable[[], Iterator[np.ndarray]]
 
 
 def bundled_jingle(name: str) -> Path:
@@ -40,63 +50,170 @@ def render_program(
     jingle_files: Mapping[str, Path],
     output: OutputSettings,
 ) -> Iterator[AudioSegment]:
-    """The program's audio, segment by segment, pauses included, in the output's format."""
-
-    def silence(ms: float) -> AudioSegment:
-        return AudioSegment.silent(duration=ms, frame_rate=output.sample_rate).set_channels(
-            output.channels
-        )
-
-    yield silence(LEAD_IN_MS)
-    previous: tuple[object, AudioSegment] | None = None
+    """The program's audio in order, pauses included, in chunks of at most CHUNK_S seconds."""
+    yield from _silence(LEAD_IN_MS, output)
+    levels: dict[object, _Level] = {}  # a repeat reuses the analysis of its first play
     for index, segment in enumerate(program.segments):
         if isinstance(segment, Gap):
-            yield silence(segment.seconds * 1000)
+            yield from _silence(segment.seconds * 1000, output)
             continue
         if index > 0 and not isinstance(program.segments[index - 1], Gap):
-            yield silence(JOIN_PAUSE_MS)
-        if previous is None or previous[0] != segment:  # a repeat reuses the last rendering
-            previous = (segment, _prepare(segment, speech_files, jingle_files, output))
-        yield previous[1]
+            yield from _silence(JOIN_PAUSE_MS, output)
+        if isinstance(segment, Jingle):
+            path, trim = jingle_files.get(segment.name, bundled_jingle(segment.name)), False
+        else:
+            path = speech_files[segment] if isinstance(segment, Speech) else Path(segment.path)
+            trim = True
+        source = _source(path, output)
+        if segment not in levels:
+            levels[segment] = _analyse(source, output, trim)
+        yield from _produce(source, levels[segment], output)
 
 
-def _prepare(
-    segment: Jingle | Speech | Recording,
-    speech_files: Mapping[Speech, Path],
-    jingle_files: Mapping[str, Path],
-    output: OutputSettings,
-) -> AudioSegment:
-    if isinstance(segment, Jingle):
-        audio = load_audio(jingle_files.get(segment.name, bundled_jingle(segment.name)))
-    else:
-        path = speech_files[segment] if isinstance(segment, Speech) else Path(segment.path)
-        audio = _trim(load_audio(path))
-    audio = audio.set_frame_rate(output.sample_rate).set_channels(output.channels)
-    levelled = normalize(
-        _samples(audio),
-        output.sample_rate,
-        output.loudness_lufs,
-        output.true_peak_dbtp - PEAK_MARGIN_DB,
+@dataclass(frozen=True)
+class _Level:
+    start: int
+    end: int
+    """The frames that hold sound (after trimming), as [start, end)."""
+    gain: float
+
+
+def _analyse(source: Chunks, output: OutputSettings, trim: bool) -> _Level:
+    """Where the sound is, and the gain that brings it to the target once limited."""
+    start, end, total = None, 0, 0
+    for chunk in source():
+        loud = np.flatnonzero(np.max(np.abs(chunk), axis=1) > SILENCE_THRESHOLD)
+        if len(loud):
+            start = total + loud[0] if start is None else start
+            end = total + loud[-1] + 1
+        total += len(chunk)
+    if not trim:
+        start, end = 0, total
+    if start is None or end <= start:
+        return _Level(0, total, 0.0)
+    bounds = _Level(start, end, 1.0)
+    measured = _loudness(_trimmed(source(), bounds), output)
+    if measured is None:
+        return _Level(start, end, 0.0)
+    gain = 10 ** ((output.loudness_lufs - measured) / 20)
+    after_limiting = _loudness(
+        _limited(_trimmed(source(), _Level(start, end, gain)), output), output
     )
-    return _segment(levelled, audio).fade_in(FADE_MS).fade_out(FADE_MS)
+    if after_limiting is not None:  # limiting took some loudness off: give it back once
+        gain *= 10 ** ((output.loudness_lufs - after_limiting) / 20)
+    return _Level(start, end, gain)
 
 
-def _trim(audio: AudioSegment) -> AudioSegment:
-    """Cut the silence engines and phones leave at both ends, so the chimes frame the words."""
-    start = detect_leading_silence(audio, SILENCE_THRESHOLD_DBFS)
-    end = detect_leading_silence(audio.reverse(), SILENCE_THRESHOLD_DBFS)
-    trimmed = audio[start : len(audio) - end]
-    return trimmed if len(trimmed) > 0 else audio
+def _loudness(chunks: Iterator[np.ndarray], output: OutputSettings) -> float | None:
+    meter = LoudnessMeter(output.sample_rate, output.channels)
+    for chunk in chunks:
+        meter.add(chunk)
+    return meter.integrated()
 
 
-def _samples(audio: AudioSegment) -> np.ndarray:
-    """Float samples shaped (frames, channels), from 16-bit PCM."""
-    pcm = np.frombuffer(audio.set_sample_width(2).raw_data, dtype="<i2")
-    return pcm.reshape(-1, audio.channels).astype(np.float64) / FULL_SCALE
+def _produce(source: Chunks, level: _Level, output: OutputSettings) -> Iterator[AudioSegment]:
+    fade = int(output.sample_rate * FADE_MS / 1000)
+    position = 0
+    length = level.end - level.start
+    for chunk in _limited(_trimmed(source(), level), output):
+        frames = np.arange(position, position + len(chunk))
+        ramp = np.clip(np.minimum(frames + 1, length - frames) / fade, 0.0, 1.0)
+        yield _segment(chunk * ramp[:, np.newaxis], output)
+        position += len(chunk)
 
 
-def _segment(samples: np.ndarray, like: AudioSegment) -> AudioSegment:
+def _trimmed(chunks: Iterator[np.ndarray], level: _Level) -> Iterator[np.ndarray]:
+    """The chunks cut to [start, end) and multiplied by the gain."""
+    position = 0
+    for chunk in chunks:
+        low, high = max(level.start - position, 0), min(level.end - position, len(chunk))
+        position += len(chunk)
+        if low < high:
+            yield chunk[low:high] * level.gain
+
+
+def _limited(chunks: Iterator[np.ndarray], output: OutputSettings) -> Iterator[np.ndarray]:
+    """Each chunk limited with some of its neighbours as context, one chunk behind."""
+    ceiling = 10 ** ((output.true_peak_dbtp - PEAK_MARGIN_DB) / 20)
+    margin = int(output.sample_rate * LIMITER_MARGIN_S)
+    previous: np.ndarray | None = None
+    current: np.ndarray | None = None
+    for following in itertools.chain(chunks, [None]):
+        if current is not None:
+            before = previous[-margin:] if previous is not None else current[:0]
+            after = following[:margin] if following is not None else current[:0]
+            window = limit(np.concatenate([before, current, after]), output.sample_rate, ceiling)
+            yield window[len(before) : len(before) + len(current)]
+        previous, current = current, following
+
+
+def _source(path: Path, output: OutputSettings) -> Chunks:
+    """A way to stream `path` from the start, as float chunks in the output's format."""
+    frames = int(output.sample_rate * CHUNK_S)
+    if path.suffix.lower() in AUDIO_SUFFIXES:
+
+        def decoded() -> Iterator[np.ndarray]:
+            try:
+                stream = miniaudio.stream_file(
+                    str(path),
+                    output_format=miniaudio.SampleFormat.FLOAT32,
+                    nchannels=output.channels,
+                    sample_rate=output.sample_rate,
+                    frames_to_read=frames,
+                )
+                for block in stream:
+                    yield np.frombuffer(block, dtype=np.float32).reshape(-1, output.channels)
+            except OSError as error:
+                raise os_error(path, error) from error
+            except miniaudio.MiniaudioError as error:
+                raise unreadable(path) from error
+
+        return decoded
+
+    ffmpeg = ffmpeg_or_error(path)
+
+    def converted() -> Iterator[np.ndarray]:
+        command = [
+            ffmpeg,
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-f",
+            "f32le",
+            "-ar",
+            str(output.sample_rate),
+            "-ac",
+            str(output.channels),
+            "-",
+        ]
+        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as run:
+            assert run.stdout is not None
+            size = frames * output.channels * 4
+            while block := run.stdout.read(size):
+                usable = len(block) - len(block) % (output.channels * 4)
+                yield np.frombuffer(block[:usable], dtype="<f4").reshape(-1, output.channels)
+            if run.wait() != 0:
+                raise unreadable(path)
+
+    return converted
+
+
+def _silence(ms: float, output: OutputSettings) -> Iterator[AudioSegment]:
+    remaining = int(output.sample_rate * ms / 1000)
+    step = int(output.sample_rate * CHUNK_S)
+    while remaining > 0:
+        count = min(step, remaining)
+        yield _segment(np.zeros((count, output.channels)), output)
+        remaining -= count
+
+
+def _segment(samples: np.ndarray, output: OutputSettings) -> AudioSegment:
     pcm = np.clip(np.round(samples * FULL_SCALE), -FULL_SCALE, FULL_SCALE - 1).astype("<i2")
     return AudioSegment(
-        data=pcm.tobytes(), sample_width=2, frame_rate=like.frame_rate, channels=like.channels
+        data=pcm.tobytes(),
+        sample_width=2,
+        frame_rate=output.sample_rate,
+        channels=output.channels,
     )

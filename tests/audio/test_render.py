@@ -7,7 +7,7 @@ import pytest
 from pydub import AudioSegment
 
 from broadcaster.audio.decode import load_audio
-from broadcaster.audio.render import LEAD_IN_MS, bundled_jingle, render_program
+from broadcaster.audio.render import CHUNK_S, LEAD_IN_MS, bundled_jingle, render_program
 from broadcaster.audio.wavfile import write_wav
 from broadcaster.errors import AudioFileError
 from broadcaster.models import Gap, Jingle, Program, Recording, Speech
@@ -39,10 +39,19 @@ def test_segments_come_one_by_one_in_program_order() -> None:
     # lead-in, intro, pause, speech, gap, speech, pause, outro
     assert len(parts) == 8
     assert lengths[0] == LEAD_IN_MS and lengths[4] == 1000
-    assert parts[3] is parts[5], "a repeat reuses the rendering instead of decoding again"
+    assert parts[3].raw_data == parts[5].raw_data, "a repeat sounds exactly like the first play"
     intro, _ = read_wav(bundled_jingle("intro"))
     _, match = locate(samples(parts[1]), intro)
     assert match > 0.99
+
+
+def test_long_parts_come_in_chunks_of_a_few_seconds() -> None:
+    two_hours = Program((Gap(7200.0),))
+    longest, total = 0, 0
+    for part in render_program(two_hours, {}, {}, OutputSettings()):
+        longest, total = max(longest, len(part)), total + len(part)
+    assert longest <= CHUNK_S * 1000
+    assert total == LEAD_IN_MS + 7_200_000
 
 
 def test_every_part_is_at_the_same_loudness(tmp_path: Path) -> None:
