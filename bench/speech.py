@@ -3,7 +3,7 @@ decoded PCM, ready to play), against espeak-ng run directly to a WAV file. Print
 several runs; never touches the Internet (the cache is filled through the test suite's local
 Edge endpoint).
 
-    .venv/bin/python bench/speech.py [RUNS]
+    .venv/bin/python -m bench.speech [RUNS]
 """
 
 import statistics
@@ -13,8 +13,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from broadcaster.audio.decode import load_audio
 from broadcaster.settings import SpeechSettings

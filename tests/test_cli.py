@@ -1,6 +1,7 @@
 """`loa say` and `loa play` run as an officer runs them: a real process, real speech, real sound."""
 
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from broadcaster.errors import ExitCode
 from tests.conftest import ROOT, RunLoa
 from tests.edge_endpoint import EdgeEndpoint
 from tests.pulse_rig import RATE, PulseRig
-from tests.signals import locate, read_wav, window_levels_dbfs
+from tests.signals import ffmpeg_loudness, locate, read_wav, window_levels_dbfs
 
 TEXT = "Kính thưa bà con, đây là bản tin thử nghiệm của đài truyền thanh xã."
 
@@ -278,3 +279,66 @@ def test_an_out_of_range_rate_is_refused_at_its_line(station: Path, run_loa: Run
     result = run_loa("--station", str(station), "say", TEXT)
     assert result.returncode == ExitCode.STATION_CONFIG
     assert f"{config}:{line}:" in result.stderr and "+100%" in result.stderr
+
+
+def test_repeats_gaps_and_the_attention_tone(tmp_path: Path, run_loa: RunLoa) -> None:
+    out = tmp_path / "khan.wav"
+    result = run_loa(
+        "say", "Cháy ở chợ xã.", "--repeat", "2", "--gap", "2", "--emergency", "--out", str(out)
+    )
+    assert result.returncode == ExitCode.OK, result.stderr
+    audio, rate = read_wav(out)
+    attention, _ = read_wav(bundled_jingle("attention"))
+    intro, _ = read_wav(bundled_jingle("intro"))
+    attention_at, attention_match = locate(audio, attention)
+    intro_at, intro_match = locate(audio, intro)
+    assert attention_match > 0.99 and intro_match > 0.99
+    assert attention_at < intro_at, "the attention tone opens an emergency"
+    levels = window_levels_dbfs(audio[intro_at + len(intro) :], rate)
+    silent_runs = np.diff(np.flatnonzero(np.diff((levels < -60).astype(int))))
+    assert any(35 <= run <= 45 for run in silent_runs), "a 2-second gap between the two plays"
+
+
+def test_mp3_output_meets_the_loudness_target(tmp_path: Path, run_loa: RunLoa) -> None:
+    out = tmp_path / "ban-tin.mp3"
+    result = run_loa("say", TEXT, "--out", str(out))
+    assert result.returncode == ExitCode.OK, result.stderr
+    loudness, peak = ffmpeg_loudness(out)
+    assert abs(loudness - -16.0) <= 1.0 and peak <= -1.0 + 0.5, "MP3 encoding adds a little"
+
+
+def test_play_an_audio_file_of_the_station(station: Path, tmp_path: Path, run_loa: RunLoa) -> None:
+    shutil.copy(ROOT / "tests" / "data" / "xin-chao.m4a", station / "announcements")
+    out = tmp_path / "ghi-am.wav"
+    result = run_loa(
+        "--station",
+        str(station),
+        "play",
+        str(station / "announcements" / "xin-chao.m4a"),
+        "--out",
+        str(out),
+    )
+    assert result.returncode == ExitCode.OK, result.stderr
+    assert len(read_wav(out)[0]) > 44100
+
+
+def test_audio_outside_the_station_is_refused(
+    station: Path, tmp_path: Path, run_loa: RunLoa
+) -> None:
+    outside = tmp_path / "ngoai.wav"
+    shutil.copy(ROOT / "tests" / "data" / "xin-chao.wav", outside)
+    (station / "announcements" / "lien-ket.wav").symlink_to(outside)
+    for name in (str(outside), str(station / "announcements" / "lien-ket.wav")):
+        result = run_loa("--station", str(station), "play", name, "--out", str(tmp_path / "x.wav"))
+        assert result.returncode == ExitCode.ANNOUNCEMENT, result.stderr
+        assert "ngoài thư mục đài" in result.stderr
+        assert not (tmp_path / "x.wav").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "words"), [(["--repeat", "11"], "11"), (["--repeat", "2", "--gap", "0.5"], "0.5")]
+)
+def test_repeats_out_of_range_are_refused(run_loa: RunLoa, args: list[str], words: str) -> None:
+    result = run_loa("say", TEXT, *args)
+    assert result.returncode == ExitCode.REPEAT
+    assert words in result.stderr
