@@ -6,11 +6,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydub import AudioSegment
-
 from broadcaster.audio.decode import probe_audio
 from broadcaster.audio.outputs import OUTPUTS, AudioOutput, file_output
-from broadcaster.audio.render import render_program
+from broadcaster.audio.render import Chunk, render_program
 from broadcaster.compose import DEFAULT_GAP_S, compose_program
 from broadcaster.errors import DiskError, LoaError
 from broadcaster.models import Announcement
@@ -64,7 +62,7 @@ def broadcast(
             program, {s: r.path for s, r in spoken.items()}, station.jingles, station.output
         )
 
-        def counted() -> Iterator[AudioSegment]:
+        def counted() -> Iterator[Chunk]:
             nonlocal played_ms
             for segment in segments:
                 played_ms += len(segment)

@@ -8,6 +8,7 @@ to the station's loudness with its true peaks limited, and faded in and out at t
 """
 
 import itertools
+import math
 import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -36,7 +37,11 @@ PEAK_MARGIN_DB = 0.3
 LIMITER_MARGIN_S = 0.02
 """Context on each side of a chunk, so the limiter sees peaks just across its edges."""
 FULL_SCALE = 32768
+K_OFFSET_DB = -0.691
+"""BS.1770's offset from mean square to LUFS, for clips too short to measure properly."""
 
+Chunk = AudioSegment
+"""What the renderer yields and outputs take: a few seconds of PCM in the output's format."""
 Chunks = Callable[[], Iterator[np.ndarray]]
 
 
@@ -80,21 +85,22 @@ class _Level:
 
 def _analyse(source: Chunks, output: OutputSettings, trim: bool) -> _Level:
     """Where the sound is, and the gain that brings it to the target once limited."""
-    start, end, total = None, 0, 0
+    start, end, total, energy = None, 0, 0, 0.0
     for chunk in source():
         loud = np.flatnonzero(np.max(np.abs(chunk), axis=1) > SILENCE_THRESHOLD)
         if len(loud):
             start = total + loud[0] if start is None else start
             end = total + loud[-1] + 1
         total += len(chunk)
+        energy += float(np.sum(chunk.astype(np.float64) ** 2))
     if not trim:
         start, end = 0, total
     if start is None or end <= start:
         return _Level(0, total, 0.0)
     bounds = _Level(start, end, 1.0)
     measured = _loudness(_trimmed(source(), bounds), output)
-    if measured is None:
-        return _Level(start, end, 0.0)
+    if measured is None:  # under 400 ms, too short to gate: its plain level will do
+        measured = 10 * math.log10(energy / ((end - start) * output.channels)) + K_OFFSET_DB
     gain = 10 ** ((output.loudness_lufs - measured) / 20)
     after_limiting = _loudness(
         _limited(_trimmed(source(), _Level(start, end, gain)), output), output

@@ -107,3 +107,14 @@ def test_a_damaged_recording_is_named() -> None:
     with pytest.raises(AudioFileError) as raised:
         rendered(Program((Recording(DATA / "not-audio.mp3"),)), OutputSettings())
     assert "not-audio.mp3" in raised.value.message
+
+
+def test_a_clip_too_short_to_measure_is_still_heard(tmp_path: Path) -> None:
+    short = tmp_path / "alo.wav"
+    words = load_audio(DATA / "xin-chao.wav")
+    start = next(i for i in range(len(words)) if words[i : i + 10].dBFS > -30)
+    clip = words[start : start + 250]
+    write_wav(short, [clip.raw_data], channels=1, sample_width=2, rate=clip.frame_rate)
+    parts = rendered(Program((Recording(short),)), OutputSettings())
+    assert 150 < len(parts[1]) <= 250
+    assert parts[1].dBFS > -30, "short, but at broadcast level, not silenced"
