@@ -6,7 +6,16 @@ import unicodedata
 
 from broadcaster.errors import EmptyTextError, RepeatError, TextTooLongError
 from broadcaster.i18n import _
-from broadcaster.models import Announcement, Gap, Jingle, Program, Recording, Segment, Speech
+from broadcaster.models import (
+    Announcement,
+    Gap,
+    Jingle,
+    MusicBed,
+    Program,
+    Recording,
+    Segment,
+    Speech,
+)
 
 MAX_TEXT_CHARS = 5000
 """About eight minutes of speech: longer texts are almost always a pasted document by mistake."""
@@ -44,6 +53,7 @@ def compose_program(
     repeat: int = 1,
     gap_s: float = DEFAULT_GAP_S,
     emergency: bool = False,
+    bed: MusicBed | None = None,
 ) -> Program:
     """The broadcast of `announcement`: its recording if it has no text, else its text spoken."""
     if not 1 <= repeat <= MAX_REPEAT:
@@ -67,4 +77,4 @@ def compose_program(
     for _play in range(repeat - 1):
         body += [Gap(gap_s), message]
     opening: list[Segment] = [Jingle("attention")] if emergency else []
-    return Program((*opening, Jingle("intro"), *body, Jingle("outro")))
+    return Program((*opening, Jingle("intro"), *body, Jingle("outro")), bed)

@@ -15,7 +15,7 @@ from ruamel.yaml.comments import CommentedMap
 from broadcaster.errors import StationConfigError, StationNotFoundError
 from broadcaster.files import is_file
 from broadcaster.i18n import LANGUAGES, _
-from broadcaster.models import AUDIO_SUFFIXES, JINGLE_NAMES
+from broadcaster.models import AUDIO_SUFFIXES, JINGLE_NAMES, MusicBed
 from broadcaster.settings import (
     OUTPUT_DEVICES,
     SAMPLE_RATES,
@@ -65,12 +65,15 @@ def load_station(directory: Path, environ: Mapping[str, str] = os.environ) -> St
     speech = reader.section(root, "speech")
     output = reader.section(root, "output")
     jingles = reader.section(root, "jingles")
+    bed = reader.section(root, "music_bed")
     reader.only_keys(
-        root, ("name", "language", "timezone", "quiet_hours", "speech", "output", "jingles")
+        root,
+        ("name", "language", "timezone", "quiet_hours", "speech", "output", "jingles", "music_bed"),
     )
     reader.only_keys(speech, tuple(SpeechSettings.__dataclass_fields__))
     reader.only_keys(output, tuple(OutputSettings.__dataclass_fields__))
     reader.only_keys(jingles, JINGLE_NAMES)
+    reader.only_keys(bed, ("file", "level_lu", "duck_lu"))
     configured_endpoint = reader.optional(
         speech, "edge_endpoint", _matches(r"wss?://\S+\?\S*", "wss://host/path?token=…")
     )
@@ -120,6 +123,13 @@ def load_station(directory: Path, environ: Mapping[str, str] = os.environ) -> St
         speech=speech_settings,
         output=output_settings,
         jingles=jingle_files,
+        music_bed=MusicBed(
+            directory / reader.value(bed, "file", "", _existing_file(directory)),
+            level_lu=reader.value(bed, "level_lu", MusicBed.level_lu, _decibels(-30, 0)),
+            duck_lu=reader.value(bed, "duck_lu", MusicBed.duck_lu, _decibels(0, 40)),
+        )
+        if bed.get("file")
+        else None,
     )
 
 

@@ -43,10 +43,21 @@ Segment = Jingle | Speech | Recording | Gap
 
 
 @dataclass(frozen=True)
+class MusicBed:
+    """Music looped under the messages: `level_lu` relative to the station's loudness between
+    plays, `duck_lu` quieter under speech."""
+
+    path: PurePath
+    level_lu: float = -8.0
+    duck_lu: float = 14.0
+
+
+@dataclass(frozen=True)
 class Program:
     """The ordered segments of one broadcast, played without other sound in between."""
 
     segments: tuple[Segment, ...]
+    bed: MusicBed | None = None
 
     def speeches(self) -> tuple[Speech, ...]:
         return tuple(dict.fromkeys(s for s in self.segments if isinstance(s, Speech)))

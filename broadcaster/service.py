@@ -41,7 +41,12 @@ def broadcast(
     """
     chosen_voice = voice or announcement.voice or station.speech.voice
     program = compose_program(
-        announcement, chosen_voice, repeat=repeat, gap_s=gap_s, emergency=emergency
+        announcement,
+        chosen_voice,
+        repeat=repeat,
+        gap_s=gap_s,
+        emergency=emergency,
+        bed=station.music_bed,
     )
     speaker = Speaker.for_station(station)
     for speech in program.speeches():

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from broadcaster.models import MusicBed
+
 SAMPLE_RATES = (8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000)
 """Standard rates, the ones simpleaudio takes; a sound card may still refuse some of them."""
 OUTPUT_DEVICES = ("simpleaudio", "silent")
@@ -50,6 +52,8 @@ class Station:
     output: OutputSettings = field(default_factory=OutputSettings)
     jingles: Mapping[str, Path] = field(default_factory=dict)
     """Station-provided jingle files by role; roles not listed use the bundled chimes."""
+    music_bed: MusicBed | None = None
+    """Music under the messages; none by default."""
 
     @property
     def announcements_dir(self) -> Path:

@@ -485,3 +485,22 @@ def test_a_station_yaml_that_is_a_folder_does_not_make_a_station(tmp_path: Path)
 def test_a_found_station_loads(stations: dict[str, Path]) -> None:
     chosen = find_station(None, {STATION_ENV: str(stations["env"])}, Path(os.sep))
     assert load_station(chosen, environ={}).name == "env"
+
+
+def test_a_music_bed_is_off_by_default_and_read_when_given(tmp_path: Path) -> None:
+    (tmp_path / "station.yaml").write_text("name: x\n")
+    assert load_station(tmp_path, environ={}).music_bed is None
+    (tmp_path / "nen.ogg").write_bytes(
+        (CHECKOUT_DIR / "tests" / "data" / "xin-chao.ogg").read_bytes()
+    )
+    (tmp_path / "station.yaml").write_text("music_bed:\n  file: nen.ogg\n  duck_lu: 20\n")
+    bed = load_station(tmp_path, environ={}).music_bed
+    assert bed is not None and bed.path == tmp_path / "nen.ogg"
+    assert (bed.level_lu, bed.duck_lu) == (-8.0, 20)
+
+
+def test_a_music_bed_outside_the_station_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "station.yaml").write_text("music_bed:\n  file: ../nen.ogg\n")
+    with pytest.raises(StationConfigError) as caught:
+        load_station(tmp_path, environ={})
+    assert f"{tmp_path / 'station.yaml'}:2:" in caught.value.message

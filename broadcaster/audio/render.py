@@ -12,7 +12,9 @@ import math
 import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
+from typing import TypeAlias
 
 import miniaudio
 import numpy as np
@@ -21,7 +23,7 @@ from pydub import AudioSegment
 from broadcaster.audio.chimes import JINGLES_DIR
 from broadcaster.audio.decode import ffmpeg_or_error, os_error, unreadable
 from broadcaster.audio.loudness import LoudnessMeter, limit
-from broadcaster.models import AUDIO_SUFFIXES, Gap, Jingle, Program, Speech
+from broadcaster.models import AUDIO_SUFFIXES, Gap, Jingle, MusicBed, Program, Speech
 from broadcaster.settings import OutputSettings
 
 CHUNK_S = 5.0
@@ -37,10 +39,11 @@ PEAK_MARGIN_DB = 0.3
 LIMITER_MARGIN_S = 0.02
 """Context on each side of a chunk, so the limiter sees peaks just across its edges."""
 FULL_SCALE = 32768
+BED_RAMP_S = 0.3
 K_OFFSET_DB = -0.691
 """BS.1770's offset from mean square to LUFS, for clips too short to measure properly."""
 
-Chunk = AudioSegment
+Chunk: TypeAlias = AudioSegment
 """What the renderer yields and outputs take: a few seconds of PCM in the output's format."""
 Chunks = Callable[[], Iterator[np.ndarray]]
 
@@ -54,16 +57,35 @@ def render_program(
     speech_files: Mapping[Speech, Path],
     jingle_files: Mapping[str, Path],
     output: OutputSettings,
-) -> Iterator[AudioSegment]:
+) -> Iterator[Chunk]:
     """The program's audio in order, pauses included, in chunks of at most CHUNK_S seconds."""
-    yield from _silence(LEAD_IN_MS, output)
+    parts = _parts(program, speech_files, jingle_files, output)
+    if program.bed is not None:
+        bed = _Bed(program.bed, output)
+        mixed = (bed.under(chunk, under) for chunk, under in parts)
+        yield from (_segment(chunk, output) for chunk in _limited(mixed, output))
+    else:
+        yield from (_segment(chunk, output) for chunk, _under in parts)
+
+
+def _parts(
+    program: Program,
+    speech_files: Mapping[Speech, Path],
+    jingle_files: Mapping[str, Path],
+    output: OutputSettings,
+) -> Iterator[tuple[np.ndarray, "_Under"]]:
+    """Float chunks, each with how the music bed may sound under it."""
+    yield from _silence(LEAD_IN_MS, output, _Under.NONE)
     levels: dict[object, _Level] = {}  # a repeat reuses the analysis of its first play
     for index, segment in enumerate(program.segments):
         if isinstance(segment, Gap):
-            yield from _silence(segment.seconds * 1000, output)
+            ducking = min(JOIN_PAUSE_MS, segment.seconds * 1000)  # duck before the next play
+            yield from _silence(segment.seconds * 1000 - ducking, output, _Under.FULL)
+            yield from _silence(ducking, output, _Under.DUCKED)
             continue
         if index > 0 and not isinstance(program.segments[index - 1], Gap):
-            yield from _silence(JOIN_PAUSE_MS, output)
+            before = _Under.NONE if isinstance(segment, Jingle) else _Under.DUCKED
+            yield from _silence(JOIN_PAUSE_MS, output, before)
         if isinstance(segment, Jingle):
             path, trim = jingle_files.get(segment.name, bundled_jingle(segment.name)), False
         else:
@@ -72,7 +94,55 @@ def render_program(
         source = _source(path, output)
         if segment not in levels:
             levels[segment] = _analyse(source, output, trim)
-        yield from _produce(source, levels[segment], output)
+        under = _Under.NONE if isinstance(segment, Jingle) else _Under.DUCKED
+        yield from ((chunk, under) for chunk in _produce(source, levels[segment], output))
+
+
+class _Under(Enum):
+    """How the music bed may sound under a chunk: not at all (chimes, before and after the
+    message), ducked (under speech and just before it), or at its level (between plays)."""
+
+    NONE = "none"
+    DUCKED = "ducked"
+    FULL = "full"
+
+
+class _Bed:
+    """Music looped under the messages: at its level between them, ducked under speech, with
+    short ramps so it never jumps."""
+
+    def __init__(self, bed: MusicBed, output: OutputSettings) -> None:
+        self.source = _source(Path(bed.path), output)
+        self.level = _analyse(self.source, output, trim=False)
+        self.full = self.level.gain * 10 ** (bed.level_lu / 20)
+        self.ducked = 10 ** (-bed.duck_lu / 20)
+        self.step = 1 / (output.sample_rate * BED_RAMP_S)
+        self.current = 0.0
+        self.music = self._loop()
+        self.pending = np.zeros((0, output.channels))
+
+    def under(self, chunk: np.ndarray, under: "_Under") -> np.ndarray:
+        target = {_Under.NONE: 0.0, _Under.DUCKED: self.ducked, _Under.FULL: 1.0}[under]
+        ramp = self._ramp(target, len(chunk))
+        mixed: np.ndarray = chunk + self._take(len(chunk)) * (self.full * ramp)[:, np.newaxis]
+        return mixed
+
+    def _ramp(self, target: float, count: int) -> np.ndarray:
+        steps = self.current + np.sign(target - self.current) * self.step * np.arange(1, count + 1)
+        ramp = np.minimum(steps, target) if target >= self.current else np.maximum(steps, target)
+        self.current = float(ramp[-1]) if count else self.current
+        gains: np.ndarray = ramp
+        return gains
+
+    def _take(self, count: int) -> np.ndarray:
+        while len(self.pending) < count:
+            self.pending = np.concatenate([self.pending, next(self.music)])
+        taken, self.pending = self.pending[:count], self.pending[count:]
+        return taken
+
+    def _loop(self) -> Iterator[np.ndarray]:
+        while True:
+            yield from self.source()
 
 
 @dataclass(frozen=True)
@@ -117,14 +187,14 @@ def _loudness(chunks: Iterator[np.ndarray], output: OutputSettings) -> float | N
     return meter.integrated()
 
 
-def _produce(source: Chunks, level: _Level, output: OutputSettings) -> Iterator[AudioSegment]:
+def _produce(source: Chunks, level: _Level, output: OutputSettings) -> Iterator[np.ndarray]:
     fade = int(output.sample_rate * FADE_MS / 1000)
     position = 0
     length = level.end - level.start
     for chunk in _limited(_trimmed(source(), level), output):
         frames = np.arange(position, position + len(chunk))
         ramp = np.clip(np.minimum(frames + 1, length - frames) / fade, 0.0, 1.0)
-        yield _segment(chunk * ramp[:, np.newaxis], output)
+        yield chunk * ramp[:, np.newaxis]
         position += len(chunk)
 
 
@@ -206,12 +276,14 @@ def _source(path: Path, output: OutputSettings) -> Chunks:
     return converted
 
 
-def _silence(ms: float, output: OutputSettings) -> Iterator[AudioSegment]:
+def _silence(
+    ms: float, output: OutputSettings, under: "_Under"
+) -> Iterator[tuple[np.ndarray, "_Under"]]:
     remaining = int(output.sample_rate * ms / 1000)
     step = int(output.sample_rate * CHUNK_S)
     while remaining > 0:
         count = min(step, remaining)
-        yield _segment(np.zeros((count, output.channels)), output)
+        yield np.zeros((count, output.channels)), under
         remaining -= count
 
 

@@ -7,14 +7,21 @@ import pytest
 from pydub import AudioSegment
 
 from broadcaster.audio.decode import load_audio
-from broadcaster.audio.render import CHUNK_S, LEAD_IN_MS, bundled_jingle, render_program
+from broadcaster.audio.render import (
+    CHUNK_S,
+    JOIN_PAUSE_MS,
+    LEAD_IN_MS,
+    bundled_jingle,
+    render_program,
+)
 from broadcaster.audio.wavfile import write_wav
 from broadcaster.errors import AudioFileError
-from broadcaster.models import Gap, Jingle, Program, Recording, Speech
+from broadcaster.models import Gap, Jingle, MusicBed, Program, Recording, Speech
 from broadcaster.settings import OutputSettings
 from tests.signals import ffmpeg_loudness, locate, read_wav
 
 DATA = Path(__file__).resolve().parent.parent / "data"
+JINGLES = Path(__file__).resolve().parents[2] / "broadcaster" / "audio" / "jingles"
 SPEECH = Speech("Xin chào", "vi")
 PROGRAM = Program((Jingle("intro"), SPEECH, Gap(1.0), SPEECH, Jingle("outro")))
 
@@ -36,10 +43,11 @@ def rendered(
 def test_segments_come_one_by_one_in_program_order() -> None:
     parts = rendered(PROGRAM, OutputSettings())
     lengths = [len(p) for p in parts]
-    # lead-in, intro, pause, speech, gap, speech, pause, outro
-    assert len(parts) == 8
-    assert lengths[0] == LEAD_IN_MS and lengths[4] == 1000
-    assert parts[3].raw_data == parts[5].raw_data, "a repeat sounds exactly like the first play"
+    # lead-in, intro, pause, speech, gap (in two: the bed ducks in its last 300 ms), speech,
+    # pause, outro
+    assert len(parts) == 9
+    assert lengths[0] == LEAD_IN_MS and lengths[4] + lengths[5] == 1000
+    assert parts[3].raw_data == parts[6].raw_data, "a repeat sounds exactly like the first play"
     intro, _ = read_wav(bundled_jingle("intro"))
     _, match = locate(samples(parts[1]), intro)
     assert match > 0.99
@@ -118,3 +126,24 @@ def test_a_clip_too_short_to_measure_is_still_heard(tmp_path: Path) -> None:
     parts = rendered(Program((Recording(short),)), OutputSettings())
     assert 150 < len(parts[1]) <= 250
     assert parts[1].dBFS > -30, "short, but at broadcast level, not silenced"
+
+
+def test_a_music_bed_sounds_between_plays_and_ducks_under_speech() -> None:
+    gap_s = 4.0
+    plain = Program((Jingle("intro"), SPEECH, Gap(gap_s), SPEECH, Jingle("outro")))
+    bed = MusicBed(JINGLES / "attention.wav", level_lu=-8, duck_lu=14)
+    with_bed = Program(plain.segments, bed)
+    output = OutputSettings()
+    clean = np.concatenate([samples(p) for p in rendered(plain, output)])
+    mixed = np.concatenate([samples(p) for p in rendered(with_bed, output)])
+    music = mixed - clean
+    rate = output.sample_rate
+    intro, _ = read_wav(bundled_jingle("intro"))
+    intro_end = LEAD_IN_MS * rate // 1000 + len(intro)
+    speech_start = intro_end + JOIN_PAUSE_MS * rate // 1000
+    rms = lambda x: 20 * np.log10(np.sqrt(np.mean(x**2)) + 1e-12)  # noqa: E731
+    under_speech = music[speech_start + rate // 10 : speech_start + rate // 2]
+    between = music[speech_start + rate * 2 : speech_start + rate * 3]
+    assert np.max(np.abs(music[:intro_end])) == 0, "no music under the intro chime"
+    assert rms(between) - rms(under_speech) > 10, "ducked under speech"
+    assert rms(between) > -40, "the music sounds between plays"
