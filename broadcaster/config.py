@@ -68,7 +68,17 @@ def load_station(directory: Path, environ: Mapping[str, str] = os.environ) -> St
     bed = reader.section(root, "music_bed")
     reader.only_keys(
         root,
-        ("name", "language", "timezone", "quiet_hours", "speech", "output", "jingles", "music_bed"),
+        (
+            "name",
+            "language",
+            "timezone",
+            "quiet_hours",
+            "max_recording_minutes",
+            "speech",
+            "output",
+            "jingles",
+            "music_bed",
+        ),
     )
     reader.only_keys(speech, tuple(SpeechSettings.__dataclass_fields__))
     reader.only_keys(output, tuple(OutputSettings.__dataclass_fields__))
@@ -123,6 +133,9 @@ def load_station(directory: Path, environ: Mapping[str, str] = os.environ) -> St
         speech=speech_settings,
         output=output_settings,
         jingles=jingle_files,
+        max_recording_minutes=reader.value(
+            root, "max_recording_minutes", Station.max_recording_minutes, _whole_number(1, 600)
+        ),
         music_bed=MusicBed(
             directory / reader.value(bed, "file", "", _existing_file(directory)),
             level_lu=reader.value(bed, "level_lu", MusicBed.level_lu, _decibels(-30, 0)),

@@ -52,7 +52,7 @@ def broadcast(
     for speech in program.speeches():
         speaker.check(speech.text, speech.voice)
     for recording in program.recordings():
-        probe_audio(Path(recording.path))
+        probe_audio(Path(recording.path), station.max_recording_minutes * 60)
     destination = (
         file_output(out) if out is not None else output or OUTPUTS[station.output.device]()
     )

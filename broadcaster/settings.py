@@ -54,6 +54,9 @@ class Station:
     """Station-provided jingle files by role; roles not listed use the bundled chimes."""
     music_bed: MusicBed | None = None
     """Music under the messages; none by default."""
+    max_recording_minutes: int = 60
+    """Longer recordings are refused: no commune session lasts that long (45 minutes at most in
+    rural Hà Nội), and a mistaken file would hold the loudspeakers for hours."""
 
     @property
     def announcements_dir(self) -> Path:

@@ -342,3 +342,22 @@ def test_repeats_out_of_range_are_refused(run_loa: RunLoa, args: list[str], word
     result = run_loa("say", TEXT, *args)
     assert result.returncode == ExitCode.REPEAT
     assert words in result.stderr
+
+
+@pytest.mark.parametrize("suffix", [".mp3", ".m4a"])
+def test_a_recording_longer_than_a_broadcast_is_refused(
+    station: Path, tmp_path: Path, run_loa: RunLoa, suffix: str
+) -> None:
+    config = station / "station.yaml"
+    config.write_text(
+        config.read_text().replace("max_recording_minutes: 60", "max_recording_minutes: 1")
+    )
+    long = station / "announcements" / f"dai{suffix}"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=d=100:sample_rate=8000", str(long)],
+        check=True,
+    )
+    result = run_loa("--station", str(station), "play", str(long), "--out", str(tmp_path / "x.wav"))
+    assert result.returncode == ExitCode.AUDIO_FILE
+    assert str(long) in result.stderr and "max_recording_minutes" in result.stderr
+    assert not (tmp_path / "x.wav").exists()

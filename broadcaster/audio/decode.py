@@ -27,16 +27,43 @@ def load_audio(path: Path) -> AudioSegment:
     return _with_ffmpeg(path)
 
 
-def probe_audio(path: Path) -> None:
-    """Refuse, before the broadcast starts, a file that would stop it half-way."""
-    if path.suffix.lower() not in AUDIO_SUFFIXES:
-        ffmpeg_or_error(path)
-        return
+def probe_audio(path: Path, longest_s: float) -> None:
+    """Refuse, before the broadcast starts, a file that would stop it half-way or that lasts
+    longer than a broadcast may."""
+    if path.suffix.lower() in AUDIO_SUFFIXES:
+        try:
+            seconds = miniaudio.get_file_info(str(path)).duration
+        except OSError as error:
+            raise os_error(path, error) from error
+        except miniaudio.MiniaudioError as error:
+            raise unreadable(path) from error
+    else:
+        seconds = _ffprobe_seconds(path)
+    if seconds > longest_s:
+        raise AudioFileError(
+            _(
+                "{file} lasts {minutes} minutes, longer than the {limit} minutes a broadcast may "
+                "last here (max_recording_minutes in station.yaml): cut it into parts."
+            ).format(file=path, minutes=round(seconds / 60), limit=round(longest_s / 60))
+        )
+
+
+def _ffprobe_seconds(path: Path) -> float:
+    ffprobe = str(Path(ffmpeg_or_error(path)).with_name("ffprobe"))
+    command = [
+        ffprobe,
+        "-v",
+        "error",
+        "-show_entries",
+        "format=duration",
+        "-of",
+        "csv=p=0",
+        str(path),
+    ]
     try:
-        miniaudio.get_file_info(str(path))
-    except OSError as error:
-        raise os_error(path, error) from error
-    except miniaudio.MiniaudioError as error:
+        answer = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+        return float(answer.stdout.strip())
+    except (OSError, subprocess.TimeoutExpired, ValueError) as error:
         raise unreadable(path) from error
 
 
