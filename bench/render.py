@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import miniaudio
+
 from broadcaster.audio.outputs import file_output
 from broadcaster.audio.render import bundled_jingle, render_program
 from broadcaster.models import Gap, Jingle, Program, Recording
@@ -33,23 +35,7 @@ def make_speech(folder: Path, minutes: float) -> Path:
     """Real espeak-ng speech of about `minutes`, as MP3."""
     one = folder / "one.wav"
     subprocess.run(["espeak-ng", "-v", "vi", "-w", str(one), SENTENCE * 10], check=True)
-    seconds = float(
-        subprocess.run(
-            [
-                "ffprobe",
-                "-v",
-                "error",
-                "-show_entries",
-                "format=duration",
-                "-of",
-                "csv=p=0",
-                str(one),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+    seconds = miniaudio.get_file_info(str(one)).duration
     loops = max(0, round(minutes * 60 / seconds) - 1)
     speech = folder / f"speech-{minutes}.mp3"
     subprocess.run(

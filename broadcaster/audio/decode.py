@@ -1,11 +1,10 @@
-"""Read audio files into pydub segments.
+"""Checking and reading audio files.
 
 WAV, MP3, OGG and FLAC are decoded by miniaudio, which ships wheels for Windows too, where a
-commune PC has no ffmpeg. Phone recordings (m4a, aac, amr, opus…) go through ffmpeg when it is
-installed. Files with more than two channels are mixed down to stereo.
+commune PC has no ffmpeg. Phone recordings (m4a, aac, amr, opus…) need ffmpeg, which `render`
+streams them through. Files with more than two channels are mixed down to stereo.
 """
 
-import io
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,14 +16,15 @@ from broadcaster.errors import AudioFileError, describe_os_error
 from broadcaster.i18n import _
 from broadcaster.models import AUDIO_SUFFIXES
 
-FFMPEG_TIMEOUT_S = 600
-WAV_HEADER_BYTES = 44
-
 
 def load_audio(path: Path) -> AudioSegment:
-    if path.suffix.lower() in AUDIO_SUFFIXES:
-        return _with_miniaudio(path)
-    return _with_ffmpeg(path)
+    """A whole short file (speech to check, a test's reference) in memory; broadcasts stream
+    their segments instead (`render`)."""
+    if path.suffix.lower() not in AUDIO_SUFFIXES:
+        raise AudioFileError(
+            _("{file}: unsupported audio format; use WAV, MP3, OGG or FLAC.").format(file=path)
+        )
+    return _with_miniaudio(path)
 
 
 def probe_audio(path: Path, longest_s: float) -> None:
@@ -49,7 +49,8 @@ def probe_audio(path: Path, longest_s: float) -> None:
 
 
 def _ffprobe_seconds(path: Path) -> float:
-    ffprobe = str(Path(ffmpeg_or_error(path)).with_name("ffprobe"))
+    ffmpeg_or_error(path)
+    ffprobe = shutil.which("ffprobe") or "ffprobe"  # ffmpeg's packages ship both
     command = [
         ffprobe,
         "-v",
@@ -101,35 +102,6 @@ def ffmpeg_or_error(path: Path) -> str:
             ).format(file=path)
         )
     return found
-
-
-def _with_ffmpeg(path: Path) -> AudioSegment:
-    ffmpeg = ffmpeg_or_error(path)
-    command = [
-        ffmpeg,
-        "-nostdin",
-        "-v",
-        "error",
-        "-i",
-        str(path),
-        "-af",
-        "aformat=sample_fmts=s16:channel_layouts=mono|stereo",
-        "-f",
-        "wav",
-        "-",
-    ]
-    try:
-        converted = subprocess.run(
-            command, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise unreadable(path) from error
-    if converted.returncode != 0 or len(converted.stdout) <= WAV_HEADER_BYTES:
-        raise unreadable(path)
-    audio = AudioSegment.from_wav(io.BytesIO(converted.stdout))
-    if len(audio) == 0:
-        raise _silent(path)
-    return audio
 
 
 def os_error(path: Path, error: OSError) -> AudioFileError:
