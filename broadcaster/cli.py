@@ -4,7 +4,7 @@ import importlib
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,18 @@ from broadcaster.storage import (
 )
 
 LANGUAGE_ENV = "LOA_LANG"
-CLICK_MODULES = ("core", "decorators", "exceptions", "formatting", "parser", "termui", "types")
+CLICK_MODULES = (
+    "core",
+    "decorators",
+    "exceptions",
+    "formatting",
+    "parser",
+    "shell_completion",
+    "termui",
+    "types",
+    "utils",
+    "_termui_impl",
+)
 
 
 def translate_click() -> None:
@@ -125,16 +136,18 @@ def build_cli(chosen: bool) -> click.Group:
         help=_("Open with the attention tone (emergencies)."),
     )
 
+    def broadcast_options(command: Callable[..., None]) -> Callable[..., None]:
+        """The options `say` and `play` share, in the order their help lists them."""
+        for option in (out_option, emergency_option, gap_option, repeat_option, voice_option):
+            command = option(command)
+        return command
+
     @cli.command(
         help=_("Read TEXT aloud on the loudspeakers now, between the chimes."),
         options_metavar=options,
     )
     @click.argument("text", metavar=_("TEXT"))
-    @voice_option
-    @repeat_option
-    @gap_option
-    @emergency_option
-    @out_option
+    @broadcast_options
     @click.pass_obj
     def say(session: Session, /, text: str, **options: Any) -> None:
         _deliver(session.station(), Announcement(id="say", text=text), **options)
@@ -147,11 +160,7 @@ def build_cli(chosen: bool) -> click.Group:
         options_metavar=options,
     )
     @click.argument("announcement_id", metavar=_("ANNOUNCEMENT"))
-    @voice_option
-    @repeat_option
-    @gap_option
-    @emergency_option
-    @out_option
+    @broadcast_options
     @click.pass_obj
     def play(session: Session, /, announcement_id: str, **options: Any) -> None:
         station = session.station()
