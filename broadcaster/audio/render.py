@@ -118,6 +118,8 @@ class _Bed:
         self.ducked = 10 ** (-bed.duck_lu / 20)
         self.step = 1 / (output.sample_rate * BED_RAMP_S)
         self.current = 0.0
+        self.channels = output.channels
+        self.step_frames = int(output.sample_rate * CHUNK_S)
         self.music = self._loop()
         self.pending = np.zeros((0, output.channels))
 
@@ -141,6 +143,8 @@ class _Bed:
         return taken
 
     def _loop(self) -> Iterator[np.ndarray]:
+        if self.level.end == 0:  # a file with no frames at all: nothing to loop
+            yield from itertools.repeat(np.zeros((self.step_frames, self.channels)))
         while True:
             yield from self.source()
 

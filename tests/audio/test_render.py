@@ -147,3 +147,14 @@ def test_a_music_bed_sounds_between_plays_and_ducks_under_speech() -> None:
     assert np.max(np.abs(music[:intro_end])) == 0, "no music under the intro chime"
     assert rms(between) - rms(under_speech) > 10, "ducked under speech"
     assert rms(between) > -40, "the music sounds between plays"
+
+
+def test_an_empty_music_bed_adds_nothing_and_does_not_hang(tmp_path: Path) -> None:
+    empty = tmp_path / "trong.wav"
+    write_wav(empty, [], channels=1, sample_width=2, rate=22050)
+    plain = Program((Jingle("intro"), SPEECH, Jingle("outro")))
+    with_bed = Program(plain.segments, MusicBed(empty))
+    clean = np.concatenate([samples(p) for p in rendered(plain, OutputSettings())])
+    mixed = np.concatenate([samples(p) for p in rendered(with_bed, OutputSettings())])
+    assert len(mixed) == len(clean)
+    assert np.max(np.abs(mixed - clean)) < 0.01, "only the final limiter's rounding differs"
