@@ -246,6 +246,7 @@ def _warm_outcome(outcome: str) -> str:
         "cached": _("already in the cache"),
         "rendered": _("rendered and cached"),
         "offline-voice": _("offline voice, nothing to cache"),
+        "recording": _("a recording, nothing to read"),
         "offline": _("the online voices failed; the offline voice will read it."),
         "failed": _("failed:"),
     }[outcome]

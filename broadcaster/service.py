@@ -9,7 +9,7 @@ from pathlib import Path
 from broadcaster.audio.decode import probe_audio
 from broadcaster.audio.outputs import OUTPUTS, AudioOutput, file_output
 from broadcaster.audio.render import Chunk, render_program
-from broadcaster.compose import DEFAULT_GAP_S, compose_program
+from broadcaster.compose import DEFAULT_GAP_S, clean_text, compose_program
 from broadcaster.errors import DiskError, LoaError
 from broadcaster.models import Announcement
 from broadcaster.settings import Station
@@ -82,7 +82,8 @@ class WarmResult:
     announcement: str
     outcome: str
     """'cached' (already there), 'rendered', 'offline-voice' (its voice needs no cache),
-    'offline' (the online voices failed; espeak-ng will read it) or 'failed'."""
+    'recording' (nothing to read), 'offline' (the online voices failed; espeak-ng will read it)
+    or 'failed'."""
     detail: str = ""
 
 
@@ -98,12 +99,14 @@ def warm_cache(
         for announcement in announcements:
             voice = announcement.voice or station.speech.voice
             try:
-                if speaker.plan(voice)[0][0] not in CACHED_ENGINES:
+                if not announcement.text.strip():
+                    result = WarmResult(announcement.id, "recording")
+                elif speaker.plan(voice)[0][0] not in CACHED_ENGINES:
                     result = WarmResult(announcement.id, "offline-voice")
-                elif speaker.cached(announcement.text, voice) is not None:
+                elif speaker.cached(text := clean_text(announcement.text), voice) is not None:
                     result = WarmResult(announcement.id, "cached")
                 else:
-                    spoken = speaker.render(announcement.text, voice, workdir)
+                    spoken = speaker.render(text, voice, workdir)
                     outcome = "rendered" if spoken.engine != "espeak" else "offline"
                     result = WarmResult(announcement.id, outcome, " ".join(spoken.failures))
             except LoaError as error:

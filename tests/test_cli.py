@@ -197,6 +197,10 @@ def test_cache_warm_stats_and_prune(edge: EdgeEndpoint, station: Path, run_loa: 
     assert stats.stdout.startswith("2 bản ghi"), stats.stdout
     prune = run_loa("cache", "prune", env=online)
     assert prune.stdout.strip() == "Đã xóa 0 bản ghi."
+    asked = len(edge.requests)
+    aired = run_loa("play", "bluezone", "--out", str(station / "b.wav"), env=online)
+    assert aired.returncode == ExitCode.OK, aired.stderr
+    assert len(edge.requests) == asked, "what was warmed is what airs: no new request"
 
 
 def test_cache_warm_offline_says_what_will_happen(station: Path, run_loa: RunLoa) -> None:
