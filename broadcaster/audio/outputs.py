@@ -8,10 +8,12 @@ import ctypes
 import ctypes.util
 import itertools
 import os
+import queue
 import shutil
 import subprocess
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -54,14 +56,37 @@ class SimpleaudioOutput:
         self._play_buffer(AudioSegment.silent(duration=PROBE_MS, frame_rate=44100))
 
     def play(self, segments: Iterable[AudioSegment]) -> None:
-        pending: list[AudioSegment] = []
-        for segment in segments:
-            pending.append(segment)
-            if sum(len(p) for p in pending) >= BUFFER_S * 1000:
-                self._play_buffer(sum(pending[1:], pending[0]))
-                pending = []
-        if pending:
-            self._play_buffer(sum(pending[1:], pending[0]))
+        """Play buffer after buffer while the next one is rendered in a thread of its own, so
+        the sound card never waits for the renderer between two buffers."""
+        ready: queue.Queue[AudioSegment | BaseException | None] = queue.Queue(maxsize=1)
+        stopped = threading.Event()
+
+        def hand_over(item: AudioSegment | BaseException | None) -> None:
+            while not stopped.is_set():
+                try:
+                    ready.put(item, timeout=POLL_S * 50)
+                    return
+                except queue.Full:
+                    continue
+
+        def render() -> None:
+            try:
+                for buffer in _buffers(segments):
+                    hand_over(buffer)
+                hand_over(None)
+            except BaseException as error:
+                hand_over(error)
+
+        renderer = threading.Thread(target=render, name="loa-render", daemon=True)
+        renderer.start()
+        try:
+            while (item := ready.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                self._play_buffer(item)
+        finally:
+            stopped.set()
+            renderer.join(timeout=STALL_MARGIN_S)
 
     def _play_buffer(self, audio: AudioSegment) -> None:
         try:
@@ -84,6 +109,18 @@ class SimpleaudioOutput:
                 time.sleep(POLL_S)
         finally:
             playing.stop()
+
+
+def _buffers(segments: Iterable[AudioSegment]) -> Iterator[AudioSegment]:
+    """The segments joined into buffers of about BUFFER_S seconds."""
+    pending: list[AudioSegment] = []
+    for segment in segments:
+        pending.append(segment)
+        if sum(len(p) for p in pending) >= BUFFER_S * 1000:
+            yield sum(pending[1:], pending[0])
+            pending = []
+    if pending:
+        yield sum(pending[1:], pending[0])
 
 
 class WavFileOutput:

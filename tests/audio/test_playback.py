@@ -1,5 +1,8 @@
 """Playback on the PulseAudio rig: what the sound card really receives at buffer joins."""
 
+import time
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 from pydub import AudioSegment
@@ -20,6 +23,13 @@ def tone_chunks(seconds: int) -> list[AudioSegment]:
     ]
 
 
+def slowly_rendered(chunks: list[AudioSegment]) -> Iterator[AudioSegment]:
+    """Chunks that take 0.3 s each to come, as real rendering does."""
+    for chunk in chunks:
+        time.sleep(0.3)
+        yield chunk
+
+
 def test_buffer_joins_add_at_most_50_ms_of_silence(
     pulse: PulseRig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -27,7 +37,7 @@ def test_buffer_joins_add_at_most_50_ms_of_silence(
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(outputs, "BUFFER_S", 1)  # a join every second instead of every minute
     with pulse.record() as capture:
-        outputs.SimpleaudioOutput().play(iter(tone_chunks(5)))
+        outputs.SimpleaudioOutput().play(slowly_rendered(tone_chunks(5)))
     sounding = np.abs(capture.samples) > 0.01
     first, last = np.flatnonzero(sounding)[[0, -1]]
     quiet = ~sounding[first:last]
@@ -41,3 +51,18 @@ def test_buffer_joins_add_at_most_50_ms_of_silence(
     assert all(gap <= JOIN_LIMIT_MS for gap in gaps_ms), gaps_ms
     heard_s = (last - first) / RATE
     assert 5.0 <= heard_s <= 5.0 + 4 * JOIN_LIMIT_MS / 1000
+
+
+def test_a_rendering_error_stops_playback_and_is_raised(
+    pulse: PulseRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in pulse.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(outputs, "BUFFER_S", 1)
+
+    def failing() -> Iterator[AudioSegment]:
+        yield from tone_chunks(1)
+        raise ValueError("decoder broke")
+
+    with pytest.raises(ValueError, match="decoder broke"):
+        outputs.SimpleaudioOutput().play(failing())
