@@ -9,8 +9,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from edge_tts.drm import DRM
 
-from tests.edge_endpoint import EdgeEndpoint
+from tests.edge_endpoint import TRUNCATED_SHARE, EdgeEndpoint
 from tests.netguard import sitecustomize as netguard
 from tests.pulse_rig import PulseRig
 
@@ -111,6 +112,8 @@ def edge(edge_server: EdgeEndpoint, monkeypatch: pytest.MonkeyPatch) -> EdgeEndp
     edge_server.delay_s = 0.0
     edge_server.requests.clear()
     edge_server.mute_voices.clear()
+    edge_server.truncate_at = TRUNCATED_SHARE
+    DRM.clock_skew_seconds = 0.0  # class-level and cumulative: a 403 in one test must not leak
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     return edge_server

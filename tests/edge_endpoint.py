@@ -81,6 +81,8 @@ class EdgeEndpoint:
         self.mode = mode
         self.delay_s = delay_s
         self.requests: list[RequestRecord] = []
+        self.truncate_at = TRUNCATED_SHARE
+        """Share of the audio frames sent in "truncated" mode before hanging up."""
         self.mute_voices: set[str] = set()
         """Voices (e.g. "HoaiMyNeural") that answer with no audio whatever the mode, as
         vi-VN-HoaiMyNeural sometimes does upstream (rany2/edge-tts#473)."""
@@ -219,7 +221,7 @@ class EdgeEndpoint:
             ticks = len(audio) * _TICKS_PER_SECOND // _MP3_BYTES_PER_SECOND
             await ws.send_str(_text_frame(request_id, "audio.metadata", _boundary(text, ticks)))
         if mode == "truncated":
-            for frame in frames[: max(1, round(len(frames) * TRUNCATED_SHARE))]:
+            for frame in frames[: max(1, round(len(frames) * self.truncate_at))]:
                 await ws.send_bytes(_audio_frame(request_id, frame))
             await ws.close()  # hang up mid-stream, without turn.end
             return

@@ -41,6 +41,11 @@ FASTEST_CHARS_PER_S = 35.0
 """No Vietnamese voice reads faster than this at normal rate; audio shorter than the text needs
 at this pace was cut off (the client reports a dropped connection as success)."""
 CHECKED_MIN_CHARS = 20
+TICKS_PER_S = 10_000_000
+BOUNDARY_COVERAGE = 0.9
+BOUNDARY_TOLERANCE_S = 0.3
+"""The service's sentence boundaries say where the speech ends: audio that stops more than this
+before is cut off, however plausible its length."""
 
 _endpoint_lock = threading.Lock()
 
@@ -66,7 +71,7 @@ class EdgeEngine:
             if attempt > 0:
                 time.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S)) - 1])
             try:
-                audio = self._request(text, voice)
+                audio, spoken_s = self._request(text, voice)
             except aiohttp.ClientConnectorError as error:
                 # Offline: retrying would only delay the offline voice at air time.
                 raise SpeechUnavailable(self._failed(voice, _describe(error))) from error
@@ -80,17 +85,19 @@ class EdgeEngine:
             except Exception as error:
                 reason = _("the service answered wrongly ({reason}).").format(reason=error)
                 continue
-            if self._complete(audio, text, workdir):
+            if self._complete(audio, spoken_s, text, workdir):
                 return audio
             reason = _("the audio was cut off before the end of the text.")
         raise SpeechUnavailable(self._failed(voice, reason))
 
-    def _request(self, text: str, voice: str) -> bytes:
+    def _request(self, text: str, voice: str) -> tuple[bytes, float | None]:
         deadline = TURN_TIMEOUT_S + TURN_TIMEOUT_PER_CHAR_S * len(text)
         with _endpoint(self.settings.edge_endpoint):
             return asyncio.run(asyncio.wait_for(self._receive(text, voice), deadline))
 
-    async def _receive(self, text: str, voice: str) -> bytes:
+    async def _receive(self, text: str, voice: str) -> tuple[bytes, float | None]:
+        """The audio, and where the service said the speech of the whole text ends (from its
+        sentence boundaries), or None when it said nothing or not about the whole text."""
         communicate = edge_tts.Communicate(  # a new one per attempt: it can stream only once
             text,
             voice,
@@ -101,11 +108,21 @@ class EdgeEngine:
             connect_timeout=CONNECT_TIMEOUT_S,
             receive_timeout=RECEIVE_TIMEOUT_S,
         )
-        chunks = [chunk["data"] async for chunk in communicate.stream() if chunk["type"] == "audio"]
-        return b"".join(chunks)
+        audio: list[bytes] = []
+        ends: list[float] = []
+        told = 0
+        async for chunk in communicate.stream():
+            if chunk["type"] == "audio":
+                audio.append(chunk["data"])
+            elif chunk["type"] == "SentenceBoundary":
+                ends.append((chunk["offset"] + chunk["duration"]) / TICKS_PER_S)
+                told += _letters(chunk["text"])
+        covered = ends and told >= BOUNDARY_COVERAGE * _letters(text)
+        return b"".join(audio), max(ends) if covered else None
 
-    def _complete(self, audio: bytes, text: str, workdir: Path) -> bool:
-        """Whether the audio is long enough for the text (and decodes at all)."""
+    def _complete(self, audio: bytes, spoken_s: float | None, text: str, workdir: Path) -> bool:
+        """Whether the audio decodes and lasts as long as the service said the speech would,
+        or, without that, at least as long as the fastest reading of the text."""
         path = save_speech(workdir, "check", ".mp3", audio)
         try:
             seconds = len(load_audio(path)) / 1000
@@ -113,6 +130,8 @@ class EdgeEngine:
             return False
         finally:
             path.unlink(missing_ok=True)
+        if spoken_s is not None and seconds < spoken_s - BOUNDARY_TOLERANCE_S:
+            return False
         if len(text) < CHECKED_MIN_CHARS:
             return seconds > 0
         speed = 1 + int(self.settings.rate.rstrip("%")) / 100
@@ -148,3 +167,7 @@ def _describe(error: Exception) -> str:
     if isinstance(error, aiohttp.ClientConnectionError | OSError):
         return _("cannot connect to the service (is the Internet connected?).")
     return _("the service answered wrongly ({reason}).").format(reason=error)
+
+
+def _letters(text: str) -> int:
+    return sum(character.isalnum() for character in text)

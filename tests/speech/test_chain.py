@@ -69,6 +69,7 @@ def test_a_403_once_is_absorbed(edge: EdgeEndpoint, tmp_path: Path) -> None:
     edge.mode = "403-once"
     result = speaker(edge.url, tmp_path).render(TEXT, "vi-VN-HoaiMyNeural", tmp_path)
     assert (result.engine, result.failures) == ("edge", ())
+    assert [r.status for r in edge.requests] == [403, 101], "refused once, then served"
 
 
 def test_a_refusing_service_is_retried_then_espeak_reads(
@@ -84,8 +85,9 @@ def test_a_refusing_service_is_retried_then_espeak_reads(
     assert seconds(result.path) > 2
 
 
-def test_truncated_audio_is_never_used(edge: EdgeEndpoint, tmp_path: Path) -> None:
-    edge.mode = "truncated"
+@pytest.mark.parametrize("share", [0.3, 0.6, 0.9])
+def test_truncated_audio_is_never_used(edge: EdgeEndpoint, tmp_path: Path, share: float) -> None:
+    edge.mode, edge.truncate_at = "truncated", share
     voices = speaker(edge.url, tmp_path)
     result = voices.render(TEXT, "vi-VN-HoaiMyNeural", tmp_path)
     assert result.engine == "espeak"
@@ -161,7 +163,7 @@ def test_a_full_cache_disk_warns_but_still_speaks(edge: EdgeEndpoint, small_disk
     )
     result = voices.render(TEXT, "vi-VN-HoaiMyNeural", small_disk.parent)
     assert result.engine == "edge"
-    assert any("cache" in failure for failure in result.failures)
+    assert any("Không lưu được giọng đọc" in failure for failure in result.failures)
 
 
 def test_an_offline_voice_is_used_directly(tmp_path: Path) -> None:
