@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Protocol
 
 from broadcaster.errors import DiskError
-from broadcaster.speech.normalize import Lexicon
 
 
 class SpeechUnavailable(Exception):
@@ -39,10 +38,6 @@ class SpeechEngine(Protocol):
     @property
     def version(self) -> str:
         """Part of the cache key: a new engine version may sound different."""
-        ...
-
-    def prepare(self, text: str, lexicon: Lexicon) -> str:
-        """The text exactly as this engine should receive it (`loa text` shows it)."""
         ...
 
     def synthesize(self, text: str, voice: str, workdir: Path) -> Path:

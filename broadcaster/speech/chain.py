@@ -10,7 +10,7 @@ from broadcaster.settings import SpeechSettings, Station
 from broadcaster.speech.base import SpeechEngine, SpeechUnavailable
 from broadcaster.speech.cache import AudioCache, CacheKey
 from broadcaster.speech.normalize import LEXICON_FILE, Lexicon, load_lexicon
-from broadcaster.speech.registry import create_engine
+from broadcaster.speech.registry import PREPARERS, create_engine
 from broadcaster.voices import VOICES_BY_ENGINE, all_voices, engine_for
 
 CACHED_ENGINES = ("edge",)
@@ -72,7 +72,7 @@ class Speaker:
 
     def prepared_text(self, text: str, engine_name: str) -> str:
         """Exactly what `engine_name` receives for `text`; refuses text that prepares to nothing."""
-        prepared = self._engine(engine_name).prepare(text, self.lexicon).strip()
+        prepared = PREPARERS[engine_name](text, self.lexicon).strip()
         if not any(character.isalnum() for character in prepared):
             raise EmptyTextError(
                 _("Nothing is left to read once the text is prepared for the voice: check it.")

@@ -24,7 +24,6 @@ from broadcaster.errors import AudioFileError
 from broadcaster.i18n import _
 from broadcaster.settings import SpeechSettings
 from broadcaster.speech.base import SpeechUnavailable, save_speech
-from broadcaster.speech.normalize import Lexicon, normalize_for_edge
 from broadcaster.speech.split import split_text
 
 CONNECT_TIMEOUT_S = 10
@@ -56,9 +55,6 @@ class EdgeEngine:
 
     def __init__(self, settings: SpeechSettings) -> None:
         self.settings = settings
-
-    def prepare(self, text: str, lexicon: Lexicon) -> str:
-        return normalize_for_edge(text, lexicon)
 
     def synthesize(self, text: str, voice: str, workdir: Path) -> Path:
         audio = b"".join(self._piece(piece, voice, workdir) for piece in split_text(text))

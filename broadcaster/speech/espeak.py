@@ -8,7 +8,6 @@ from pathlib import Path
 from broadcaster.i18n import _
 from broadcaster.settings import SpeechSettings
 from broadcaster.speech.base import SpeechUnavailable, save_speech
-from broadcaster.speech.normalize import Lexicon, normalize_for_espeak
 
 TIMEOUT_S = 120
 WAV_HEADER_BYTES = 44
@@ -38,9 +37,6 @@ class EspeakEngine:
             timeout=TIMEOUT_S,
         )
         return answer.stdout.split("text-to-speech:")[-1].split()[0] if answer.stdout else "?"
-
-    def prepare(self, text: str, lexicon: Lexicon) -> str:
-        return normalize_for_espeak(text, lexicon)
 
     def synthesize(self, text: str, voice: str, workdir: Path) -> Path:
         try:

@@ -187,3 +187,16 @@ def test_unknown_voice_is_refused_with_the_known_ones() -> None:
         Speaker(SpeechSettings()).plan("vi-VN-Nobody")
     assert "vi-VN-Nobody" in raised.value.message
     assert "vi-VN-NamMinhNeural" in raised.value.message
+
+
+def test_without_espeak_the_text_is_still_prepared_and_the_recording_plays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    voices = speaker(CLOSED_EDGE_ENDPOINT, tmp_path)
+    voices.check("Họp lúc 14h30.", "vi")
+    assert voices.prepared_text("Họp lúc 14h30.", "espeak") == "Họp lúc mười bốn giờ ba mươi phút."
+    recording = DATA / "xin-chao.ogg"
+    result = voices.render("Họp lúc 14h30.", "vi", tmp_path, recording)
+    assert result.engine == "recording"
+    assert "apt install espeak-ng" in result.failures[0]
