@@ -82,7 +82,7 @@ def _with_miniaudio(path: Path) -> AudioSegment:
     except miniaudio.MiniaudioError as error:
         raise unreadable(path) from error
     if not decoded.samples:
-        raise _silent(path)
+        raise silent(path)
     return AudioSegment(
         data=decoded.samples.tobytes(),
         sample_width=2,
@@ -118,5 +118,5 @@ def unreadable(path: Path) -> AudioFileError:
     )
 
 
-def _silent(path: Path) -> AudioFileError:
+def silent(path: Path) -> AudioFileError:
     return AudioFileError(_("The audio file {file} holds no sound.").format(file=path))

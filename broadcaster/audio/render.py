@@ -21,7 +21,7 @@ import numpy as np
 from pydub import AudioSegment
 
 from broadcaster.audio.chimes import JINGLES_DIR
-from broadcaster.audio.decode import ffmpeg_or_error, os_error, unreadable
+from broadcaster.audio.decode import ffmpeg_or_error, os_error, silent, unreadable
 from broadcaster.audio.loudness import LoudnessMeter, limit
 from broadcaster.models import AUDIO_SUFFIXES, Gap, Jingle, MusicBed, Program, Speech
 from broadcaster.settings import OutputSettings
@@ -74,9 +74,26 @@ def _parts(
     jingle_files: Mapping[str, Path],
     output: OutputSettings,
 ) -> Iterator[tuple[np.ndarray, "_Under"]]:
-    """Float chunks, each with how the music bed may sound under it."""
+    """Float chunks, each with how the music bed may sound under it.
+
+    Every file is analysed before the first chunk: a damaged or silent file stops the broadcast
+    before it starts, never half-way.
+    """
+    sources: dict[object, tuple[Chunks, _Level]] = {}  # a repeat reuses its first analysis
+    for segment in program.segments:
+        if not isinstance(segment, Gap) and segment not in sources:
+            if isinstance(segment, Jingle):
+                path = jingle_files.get(segment.name, bundled_jingle(segment.name))
+            elif isinstance(segment, Speech):
+                path = speech_files[segment]
+            else:
+                path = Path(segment.path)
+            source = _source(path, output)
+            level = _analyse(source, output, trim=not isinstance(segment, Jingle))
+            if level.gain == 0.0:
+                raise silent(path)
+            sources[segment] = (source, level)
     yield from _silence(LEAD_IN_MS, output, _Under.NONE)
-    levels: dict[object, _Level] = {}  # a repeat reuses the analysis of its first play
     for index, segment in enumerate(program.segments):
         if isinstance(segment, Gap):
             ducking = min(JOIN_PAUSE_MS, segment.seconds * 1000)  # duck before the next play
@@ -86,16 +103,9 @@ def _parts(
         if index > 0 and not isinstance(program.segments[index - 1], Gap):
             before = _Under.NONE if isinstance(segment, Jingle) else _Under.DUCKED
             yield from _silence(JOIN_PAUSE_MS, output, before)
-        if isinstance(segment, Jingle):
-            path, trim = jingle_files.get(segment.name, bundled_jingle(segment.name)), False
-        else:
-            path = speech_files[segment] if isinstance(segment, Speech) else Path(segment.path)
-            trim = True
-        source = _source(path, output)
-        if segment not in levels:
-            levels[segment] = _analyse(source, output, trim)
+        source, level = sources[segment]
         under = _Under.NONE if isinstance(segment, Jingle) else _Under.DUCKED
-        yield from ((chunk, under) for chunk in _produce(source, levels[segment], output))
+        yield from ((chunk, under) for chunk in _produce(source, level, output))
 
 
 class _Under(Enum):
@@ -169,7 +179,7 @@ def _analyse(source: Chunks, output: OutputSettings, trim: bool) -> _Level:
         energy += float(np.sum(chunk.astype(np.float64) ** 2))
     if not trim:
         start, end = 0, total
-    if start is None or end <= start:
+    if start is None or end <= start or energy == 0.0:
         return _Level(0, total, 0.0)
     bounds = _Level(start, end, 1.0)
     measured = _loudness(_trimmed(source(), bounds), output)

@@ -158,3 +158,17 @@ def test_an_empty_music_bed_adds_nothing_and_does_not_hang(tmp_path: Path) -> No
     mixed = np.concatenate([samples(p) for p in rendered(with_bed, OutputSettings())])
     assert len(mixed) == len(clean)
     assert np.max(np.abs(mixed - clean)) < 0.01, "only the final limiter's rounding differs"
+
+
+@pytest.mark.parametrize("frames", [0, 22050], ids=["empty", "digital-silence"])
+def test_a_silent_recording_stops_the_broadcast_before_it_starts(
+    tmp_path: Path, frames: int
+) -> None:
+    quiet = tmp_path / "im-lang.wav"
+    write_wav(quiet, [b"\x00\x00" * frames], channels=1, sample_width=2, rate=22050)
+    parts = render_program(
+        Program((Jingle("intro"), Recording(quiet), Jingle("outro"))), {}, {}, OutputSettings()
+    )
+    with pytest.raises(AudioFileError) as raised:
+        next(parts)  # not even the lead-in comes out
+    assert "im-lang.wav" in raised.value.message
