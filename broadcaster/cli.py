@@ -33,7 +33,6 @@ from broadcaster.speech.chain import RECORDING
 from broadcaster.storage import (
     announcement_or_recording,
     list_announcements,
-    load_announcement,
 )
 
 LANGUAGE_ENV = "LOA_LANG"
@@ -198,11 +197,8 @@ def build_cli(chosen: bool) -> click.Group:
     def warm(session: Session) -> None:
         station = session.station()
         ids = list_announcements(station)
-        announcements = [load_announcement(station, i) for i in ids]
-        with click.progressbar(
-            length=len(announcements), label=_("Rendering"), file=sys.stderr
-        ) as bar:
-            results = warm_cache(station, announcements, lambda _result: bar.update(1))
+        with click.progressbar(length=len(ids), label=_("Rendering"), file=sys.stderr) as bar:
+            results = warm_cache(station, ids, lambda _result: bar.update(1))
         for result in results:
             click.echo(
                 f"{result.announcement}: {_warm_outcome(result.outcome)} {result.detail}".rstrip()

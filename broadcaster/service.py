@@ -15,6 +15,7 @@ from broadcaster.models import Announcement
 from broadcaster.settings import Station
 from broadcaster.speech import Speaker, SpeechResult
 from broadcaster.speech.chain import CACHED_ENGINES
+from broadcaster.storage import load_announcement
 
 
 @dataclass(frozen=True)
@@ -93,28 +94,35 @@ class WarmResult:
 
 def warm_cache(
     station: Station,
-    announcements: Iterable[Announcement],
+    announcement_ids: Iterable[str],
     on_done: Callable[[WarmResult], None] = lambda _result: None,
 ) -> list[WarmResult]:
-    """Render ahead the online speech of `announcements`, so air time needs no network."""
+    """Render ahead the online speech of the announcements, so air time needs no network; one
+    broken announcement is reported and the others are still warmed."""
     speaker = Speaker.for_station(station)
     results = []
     with _workdir() as workdir:
-        for announcement in announcements:
-            voice = announcement.voice or station.speech.voice
+        for announcement_id in announcement_ids:
             try:
+                announcement = load_announcement(station, announcement_id)
+                voice = announcement.voice or station.speech.voice
                 if not announcement.text.strip():
                     result = WarmResult(announcement.id, "recording")
                 elif speaker.plan(voice)[0][0] not in CACHED_ENGINES:
                     result = WarmResult(announcement.id, "offline-voice")
-                elif speaker.cached(text := clean_text(announcement.text), voice) is not None:
+                elif speaker.cached(text := clean_text(announcement.text), voice, workdir):
                     result = WarmResult(announcement.id, "cached")
                 else:
                     spoken = speaker.render(text, voice, workdir)
-                    outcome = "rendered" if spoken.engine != "espeak" else "offline"
+                    if spoken.engine == "espeak":
+                        outcome = "offline"
+                    elif speaker.cached(text, voice, workdir):
+                        outcome = "rendered"
+                    else:  # spoken online, but the cache could not keep it
+                        outcome = "failed"
                     result = WarmResult(announcement.id, outcome, " ".join(spoken.failures))
             except LoaError as error:
-                result = WarmResult(announcement.id, "failed", error.message)
+                result = WarmResult(announcement_id, "failed", error.message)
             results.append(result)
             on_done(result)
     return results

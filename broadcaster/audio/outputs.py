@@ -208,14 +208,17 @@ class Mp3FileOutput:
 
 
 class SilentOutput:
-    """Keeps what it was given and plays nothing: for trying a station without an amplifier,
-    and for tests that check what would have played."""
+    """Renders everything and plays nothing, for trying a station without an amplifier; keeps
+    only how much it was given, so a long program costs no memory."""
 
     def __init__(self) -> None:
-        self.played: list[AudioSegment] = []
+        self.played_ms = 0.0
+        self.chunks = 0
 
     def play(self, segments: Iterable[AudioSegment]) -> None:
-        self.played.extend(segments)
+        for segment in segments:
+            self.played_ms += len(segment)
+            self.chunks += 1
 
 
 OUTPUTS: dict[str, Callable[[], AudioOutput]] = {

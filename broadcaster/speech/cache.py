@@ -58,8 +58,10 @@ class AudioCache:
     def for_station(cls, station: Station) -> "AudioCache":
         return cls(station.cache_dir, station.speech.cache_max_mb * MEGABYTE)
 
-    def get(self, key: CacheKey) -> Path | None:
-        """The cached audio for `key`, or None: a damaged entry is removed and counts as a miss."""
+    def get(self, key: CacheKey) -> tuple[bytes, str] | None:
+        """The cached audio for `key` and its file suffix, or None: a damaged entry is removed
+        and counts as a miss. The bytes are returned, not the file: another process may prune
+        the file while the broadcast still needs it."""
         digest = key.digest()
         record_path = self.directory / f"{digest}{RECORD_SUFFIX}"
         try:
@@ -74,7 +76,7 @@ class AudioCache:
             return None
         with contextlib.suppress(OSError):
             os.utime(record_path)  # marks the entry as recently used
-        return audio
+        return data, audio.suffix
 
     def put(self, key: CacheKey, source: Path) -> Path:
         """Copy `source` into the cache, whole or not at all; raises CacheError (disk full...)."""
@@ -117,11 +119,18 @@ class AudioCache:
         abandoned = time.time() - ABANDONED_AFTER_S
         for path in self._files():
             if path.name.split(".")[0] not in records and _stat(path).st_mtime < abandoned:
-                path.unlink(missing_ok=True)
+                _unlink(path)
+        sizes: dict[str, int] = {}
+        for path in self._files():
+            digest = path.name.lstrip(".").split(".")[0]
+            sizes[digest] = sizes.get(digest, 0) + _stat(path).st_size
+        total = sum(sizes.values())
         removed = 0
-        by_last_use = sorted(self._records(), key=lambda p: _stat(p).st_mtime)
-        while by_last_use and self._size() > limit:
-            self._remove(by_last_use.pop(0).stem)
+        for record in sorted(self._records(), key=lambda p: _stat(p).st_mtime):
+            if total <= limit:
+                break
+            self._remove(record.stem)
+            total -= sizes.get(record.stem, 0)
             removed += 1
         return removed
 
@@ -142,7 +151,14 @@ class AudioCache:
 
     def _remove(self, digest: str) -> None:
         for path in self.directory.glob(f"{digest}.*"):
-            path.unlink(missing_ok=True)
+            _unlink(path)
+
+
+def _unlink(path: Path) -> None:
+    """Removing is housekeeping: a file that cannot go now (permissions, another process) is
+    left for a later prune rather than stopping a broadcast."""
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
 
 
 def _sha256(data: bytes) -> str:

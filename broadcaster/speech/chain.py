@@ -7,7 +7,7 @@ from pathlib import Path
 from broadcaster.errors import CacheError, EmptyTextError, SpeechFailedError, UnknownVoiceError
 from broadcaster.i18n import _
 from broadcaster.settings import SpeechSettings, Station
-from broadcaster.speech.base import SpeechEngine, SpeechUnavailable
+from broadcaster.speech.base import SpeechEngine, SpeechUnavailable, save_speech
 from broadcaster.speech.cache import AudioCache, CacheKey
 from broadcaster.speech.normalize import LEXICON_FILE, Lexicon, load_lexicon
 from broadcaster.speech.registry import PREPARERS, create_engine
@@ -79,13 +79,16 @@ class Speaker:
             )
         return prepared
 
-    def cached(self, text: str, voice: str) -> SpeechResult | None:
+    def cached(self, text: str, voice: str, workdir: Path) -> SpeechResult | None:
+        """Speech already in the cache, copied into `workdir` for this broadcast alone."""
         for engine_name, engine_voice in self.plan(voice):
             if self.cache is None or engine_name not in CACHED_ENGINES:
                 continue
             hit = self.cache.get(self._key(engine_name, engine_voice, text))
             if hit is not None:
-                return SpeechResult(hit, engine_name, engine_voice, True, ())
+                audio, suffix = hit
+                path = save_speech(workdir, "cache", suffix, audio)
+                return SpeechResult(path, engine_name, engine_voice, True, ())
         return None
 
     def render(
@@ -93,7 +96,7 @@ class Speaker:
     ) -> SpeechResult:
         """Speech for `text`, from the first source that works; raises SpeechFailedError with
         every reason when none does."""
-        found = self.cached(text, voice)
+        found = self.cached(text, voice, workdir)
         if found is not None:
             return found
         failures: list[str] = []

@@ -23,9 +23,8 @@ def test_an_entry_comes_back_byte_for_byte(tmp_path: Path) -> None:
     cache = AudioCache(tmp_path / "cache", 10**6)
     assert cache.get(KEY) is None
     stored = cache.put(KEY, MP3)
-    assert cache.get(KEY) == stored
+    assert cache.get(KEY) == (MP3.read_bytes(), ".mp3")
     assert stored.read_bytes() == MP3.read_bytes()
-    assert stored.suffix == ".mp3"
     assert not [n for n in entries(cache) if n.endswith(".part")]
 
 
@@ -123,3 +122,25 @@ def test_an_unwritable_cache_folder_is_reported(read_only_dir: Path) -> None:
         AudioCache(read_only_dir, 10**6).put(KEY, MP3)
     assert str(read_only_dir) in raised.value.message
     assert list(read_only_dir.iterdir()) == []
+
+
+def test_pruning_removes_thousands_of_entries(tmp_path: Path) -> None:
+    cache = AudioCache(tmp_path, 10**9)
+    for n in range(1500):
+        (tmp_path / f"{n:032x}.mp3").write_bytes(b"x" * 100)
+        (tmp_path / f"{n:032x}.json").write_text("{}")
+    assert cache.prune(max_bytes=0) == 1500
+    assert entries(cache) == []
+
+
+def test_an_entry_that_cannot_be_removed_is_still_a_miss(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = AudioCache(tmp_path, 10**6)
+    cache.put(KEY, MP3).write_bytes(b"damaged")
+
+    def refuse(self: Path, missing_ok: bool = False) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    assert cache.get(KEY) is None
