@@ -27,16 +27,24 @@ def load_audio(path: Path) -> AudioSegment:
     return _with_miniaudio(path)
 
 
+def miniaudio_reads(path: Path) -> bool:
+    """Whether miniaudio decodes `path` itself; Opus in an .ogg file, for one, it does not."""
+    if path.suffix.lower() not in AUDIO_SUFFIXES:
+        return False
+    try:
+        miniaudio.get_file_info(str(path))
+    except OSError as error:
+        raise os_error(path, error) from error
+    except miniaudio.MiniaudioError:
+        return False
+    return True
+
+
 def probe_audio(path: Path, longest_s: float) -> None:
     """Refuse, before the broadcast starts, a file that would stop it half-way or that lasts
     longer than a broadcast may."""
-    if path.suffix.lower() in AUDIO_SUFFIXES:
-        try:
-            seconds = miniaudio.get_file_info(str(path)).duration
-        except OSError as error:
-            raise os_error(path, error) from error
-        except miniaudio.MiniaudioError as error:
-            raise unreadable(path) from error
+    if miniaudio_reads(path):
+        seconds = miniaudio.get_file_info(str(path)).duration
     else:
         seconds = _ffprobe_seconds(path)
     if seconds > longest_s:
@@ -93,6 +101,8 @@ def _with_miniaudio(path: Path) -> AudioSegment:
 
 def ffmpeg_or_error(path: Path) -> str:
     found = shutil.which("ffmpeg")
+    if found is None and path.suffix.lower() in AUDIO_SUFFIXES:
+        raise unreadable(path)  # a format Loa reads, but not this file
     if found is None:
         raise AudioFileError(
             _(

@@ -21,9 +21,15 @@ import numpy as np
 from pydub import AudioSegment
 
 from broadcaster.audio.chimes import JINGLES_DIR
-from broadcaster.audio.decode import ffmpeg_or_error, os_error, silent, unreadable
+from broadcaster.audio.decode import (
+    ffmpeg_or_error,
+    miniaudio_reads,
+    os_error,
+    silent,
+    unreadable,
+)
 from broadcaster.audio.loudness import LoudnessMeter, limit
-from broadcaster.models import AUDIO_SUFFIXES, Gap, Jingle, MusicBed, Program, Speech
+from broadcaster.models import Gap, Jingle, MusicBed, Program, Speech
 from broadcaster.settings import OutputSettings
 
 CHUNK_S = 5.0
@@ -40,6 +46,11 @@ LIMITER_MARGIN_S = 0.02
 """Context on each side of a chunk, so the limiter sees peaks just across its edges."""
 FULL_SCALE = 32768
 BED_RAMP_S = 0.3
+GATED_MIN_S = 0.4
+MAX_GAIN_DB = 30.0
+"""A quiet phone recording may need a lot of gain; more than this only amplifies hiss."""
+LIMITER_CORRECTIONS = 2
+CORRECTION_TOLERANCE_LU = 0.5
 K_OFFSET_DB = -0.691
 """BS.1770's offset from mean square to LUFS, for clips too short to measure properly."""
 
@@ -181,17 +192,21 @@ def _analyse(source: Chunks, output: OutputSettings, trim: bool) -> _Level:
         start, end = 0, total
     if start is None or end <= start or energy == 0.0:
         return _Level(0, total, 0.0)
-    bounds = _Level(start, end, 1.0)
-    measured = _loudness(_trimmed(source(), bounds), output)
-    if measured is None:  # under 400 ms, too short to gate: its plain level will do
+    measured = _loudness(_trimmed(source(), _Level(start, end, 1.0)), output)
+    if measured is None:
+        if end - start >= output.sample_rate * GATED_MIN_S:
+            return _Level(start, end, 0.0)  # long enough to measure, yet nothing but hiss
+        # too short to gate: its plain level will do
         measured = 10 * math.log10(energy / ((end - start) * output.channels)) + K_OFFSET_DB
-    gain = 10 ** ((output.loudness_lufs - measured) / 20)
-    after_limiting = _loudness(
-        _limited(_trimmed(source(), _Level(start, end, gain)), output), output
-    )
-    if after_limiting is not None:  # limiting took some loudness off: give it back once
-        gain *= 10 ** ((output.loudness_lufs - after_limiting) / 20)
-    return _Level(start, end, gain)
+    gain_db = min(output.loudness_lufs - measured, MAX_GAIN_DB)
+    for _correction in range(LIMITER_CORRECTIONS):  # limiting takes some loudness off
+        limited = _loudness(
+            _limited(_trimmed(source(), _Level(start, end, 10 ** (gain_db / 20))), output), output
+        )
+        if limited is None or abs(output.loudness_lufs - limited) < CORRECTION_TOLERANCE_LU:
+            break
+        gain_db = min(gain_db + output.loudness_lufs - limited, MAX_GAIN_DB)
+    return _Level(start, end, 10 ** (gain_db / 20))
 
 
 def _loudness(chunks: Iterator[np.ndarray], output: OutputSettings) -> float | None:
@@ -240,7 +255,7 @@ def _limited(chunks: Iterator[np.ndarray], output: OutputSettings) -> Iterator[n
 def _source(path: Path, output: OutputSettings) -> Chunks:
     """A way to stream `path` from the start, as float chunks in the output's format."""
     frames = int(output.sample_rate * CHUNK_S)
-    if path.suffix.lower() in AUDIO_SUFFIXES:
+    if miniaudio_reads(path):
 
         def decoded() -> Iterator[np.ndarray]:
             try:

@@ -76,10 +76,11 @@ def test_every_part_is_at_the_same_loudness(tmp_path: Path) -> None:
         assert peak <= -2.0, f"part {index}"
 
 
-def test_the_whole_program_meets_the_target(tmp_path: Path) -> None:
-    parts = rendered(PROGRAM, OutputSettings())
+@pytest.mark.parametrize("rate", [44100, 8000])
+def test_the_whole_program_meets_the_target(tmp_path: Path, rate: int) -> None:
+    parts = rendered(PROGRAM, OutputSettings(sample_rate=rate))
     path = tmp_path / "program.wav"
-    write_wav(path, [p.raw_data for p in parts], channels=1, sample_width=2, rate=44100)
+    write_wav(path, [p.raw_data for p in parts], channels=1, sample_width=2, rate=rate)
     loudness, peak = ffmpeg_loudness(path)
     assert abs(loudness - -16.0) <= 1.0
     assert peak <= -1.0
@@ -172,3 +173,32 @@ def test_a_silent_recording_stops_the_broadcast_before_it_starts(
     with pytest.raises(AudioFileError) as raised:
         next(parts)  # not even the lead-in comes out
     assert "im-lang.wav" in raised.value.message
+
+
+def test_hiss_is_not_blown_up_into_a_broadcast(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    hiss = rng.normal(0, 10 ** (-80 / 20), 22050 * 3)
+    hiss[22050] = hiss[44100] = 10 ** (-45 / 20)  # two handling clicks
+    path = tmp_path / "xi.wav"
+    pcm = np.clip(np.round(hiss * 32768), -32768, 32767).astype("<i2")
+    write_wav(path, [pcm.tobytes()], channels=1, sample_width=2, rate=22050)
+    with pytest.raises(AudioFileError):
+        rendered(Program((Recording(path),)), OutputSettings())
+
+
+def test_a_quiet_recording_still_reaches_the_target(tmp_path: Path) -> None:
+    words, rate = read_wav(DATA / "xin-chao.wav")
+    quiet = tmp_path / "nho.wav"
+    pcm = np.round(np.tile(words, 3) * 0.1 * 32768).astype("<i2")  # 20 dB too quiet
+    write_wav(quiet, [pcm.tobytes()], channels=1, sample_width=2, rate=rate)
+    parts = rendered(Program((Recording(quiet),)), OutputSettings())
+    out = tmp_path / "out.wav"
+    write_wav(out, [parts[1].raw_data], channels=1, sample_width=2, rate=44100)
+    loudness, peak = ffmpeg_loudness(out)
+    assert abs(loudness - -16.0) <= 1.0 and peak <= -1.0
+
+
+def test_opus_in_ogg_goes_through_ffmpeg() -> None:
+    opus = rendered(Program((Recording(DATA / "xin-chao-opus.ogg"),)), OutputSettings())
+    original = rendered(Program((Recording(DATA / "xin-chao.wav"),)), OutputSettings())
+    assert abs(len(opus[1]) - len(original[1])) < 60
