@@ -28,8 +28,8 @@ from broadcaster.speech.split import split_text
 
 CONNECT_TIMEOUT_S = 10
 RECEIVE_TIMEOUT_S = 60
-TURN_TIMEOUT_S = 30.0
-TURN_TIMEOUT_PER_CHAR_S = 0.05
+TURN_TIMEOUT_S = 20.0
+TURN_TIMEOUT_PER_CHAR_S = 0.02
 """edge-tts's receive timeout stops guarding once the websocket is open, so a service that
 accepts and then stalls would hang us: each request gets a deadline of its own."""
 ATTEMPTS = 3
@@ -68,14 +68,14 @@ class EdgeEngine:
                 time.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S)) - 1])
             try:
                 audio, spoken_s = self._request(text, voice)
-            except aiohttp.ClientConnectorError as error:
-                # Offline: retrying would only delay the offline voice at air time.
+            except (aiohttp.ClientConnectorError, TimeoutError) as error:
+                # Offline or stalled: retrying would only delay the offline voice at air time.
                 raise SpeechUnavailable(self._failed(voice, _describe(error))) from error
             except NoAudioReceived as error:
                 raise SpeechUnavailable(
                     self._failed(voice, _("the service sent no audio.")), voice_specific=True
                 ) from error
-            except (EdgeTTSException, aiohttp.ClientError, TimeoutError, OSError) as error:
+            except (EdgeTTSException, aiohttp.ClientError, OSError) as error:
                 reason = _describe(error)
                 continue
             except Exception as error:
