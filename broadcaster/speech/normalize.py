@@ -22,6 +22,8 @@ LEXICON_FILE = "lexicon.txt"
 """Lives in the station's announcements/ folder, next to the texts it is used for."""
 
 _EXAMPLE_ENTRY = "UBND = Ủy ban nhân dân"
+LONGEST_AMOUNT_DIGITS = 15
+"""Beyond hundreds of trillions, digits are a code, read one by one."""
 
 
 @dataclass(frozen=True)
@@ -170,10 +172,11 @@ def _read_digits(digits: str) -> str:
 
 
 def _read_integer(digits: str) -> str:
-    """Codes such as 007 keep every zero; 08 in a document is just eight."""
-    return (
-        _read_digits(digits) if len(digits) > 2 and digits[0] == "0" else read_number(int(digits))
-    )
+    """Codes such as 007 keep every zero, and so do runs too long to be amounts (account and
+    document numbers); 08 in a document is just eight."""
+    if (len(digits) > 2 and digits[0] == "0") or len(digits) > LONGEST_AMOUNT_DIGITS:
+        return _read_digits(digits)
+    return read_number(int(digits))
 
 
 def _read_ordinal(value: int) -> str:
@@ -350,9 +353,14 @@ def _say_range(found: re.Match[str]) -> str:
 
 
 _DATE = re.compile(
+    r"(?<!(?i:ngõ) )(?<!(?i:ngách) )(?<!(?i:hẻm) )(?<!(?i:kiệt) )(?<!(?i:số) )(?<!(?i:nhà) )"
     r"(?<![0-9./-])(?:\b((?i:ngày))\s+)?([0-9]{1,2})([/.-])([0-9]{1,2})(?:\3([0-9]{4}))?"
     r"(?![0-9]|[/.,-][0-9])"
 )
+_HOUSE_NUMBER = re.compile(
+    r"\b((?i:ngõ|ngách|hẻm|kiệt|số|nhà))\s+([0-9]{1,4})/([0-9]{1,4})(?![0-9/])"
+)
+"""ngõ 12/3 is "ngõ mười hai trên ba", an alley, not the twelfth of March."""
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
@@ -482,6 +490,10 @@ _SPELLING: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = 
     (_PHONE, _say_phone),
     (_EMERGENCY, lambda found: found[1] + _read_digits(found[2])),
     (_RANGE, _say_range),
+    (
+        _HOUSE_NUMBER,
+        lambda found: f"{found[1]} {_read_integer(found[2])} trên {_read_integer(found[3])}",
+    ),
     (_DATE, _say_date),
     (_MONTH_OF_YEAR, _say_month_of_year),
     (_DAY_BEFORE_MONTH, _say_day_before_month),

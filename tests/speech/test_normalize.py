@@ -234,6 +234,8 @@ def test_read_number(value: int, words: str) -> None:
 # --- Each rule for espeak, on its own ----------------------------------------------------------
 
 ESPEAK_RULES = [
+    ("ngõ 12/3 phố Huế", "ngõ mười hai trên ba phố Huế"),
+    ("nhà số 5/7", "nhà số năm trên bảy"),
     # dates
     ("01/8/2020", "ngày mùng một tháng tám năm hai nghìn không trăm hai mươi"),
     ("15/08", "ngày mười lăm tháng tám"),
@@ -509,3 +511,16 @@ def test_bundled_lexicon_has_no_single_letters() -> None:
     """A lone "P." or "Q." also means Phó or Quyền: such entries would garble names and titles."""
     for written in LEXICON.entries:
         assert sum(c.isalpha() for c in written) >= 2, written
+
+
+@pytest.mark.parametrize(
+    ("text", "spoken"),
+    [
+        ("ngõ 12/3 phố Huế", "ngõ mười hai trên ba phố Huế"),
+        ("nhà số 5/7", "nhà số năm trên bảy"),
+        ("họp ngày 12/3", "họp ngày mười hai tháng ba"),
+        ("tài khoản 1" + "2" * 20, "tài khoản một" + " hai" * 20),
+    ],
+)
+def test_house_numbers_and_long_codes(text: str, spoken: str) -> None:
+    assert normalize_for_espeak(text, Lexicon({})) == spoken
