@@ -64,7 +64,10 @@ def announcement_or_recording(station: Station, name: str) -> Announcement:
         return load_announcement(station, name)
     station_dir = station.directory.resolve()
     try:
-        path = (Path.cwd() / name).resolve()
+        given = Path(name)
+        if not given.is_absolute() and not is_file(Path.cwd() / given):
+            given = station.announcements_dir / given  # `loa play ghi-am.m4a` means this one
+        path = (Path.cwd() / given).resolve()
     except (OSError, ValueError):
         path = station_dir
     if not path.is_relative_to(station_dir):

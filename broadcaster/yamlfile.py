@@ -13,7 +13,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
-from broadcaster.errors import LoaError
+from broadcaster.errors import LoaError, describe_os_error
 from broadcaster.i18n import _
 
 
@@ -23,7 +23,7 @@ def read_text(path: Path, error: type[LoaError]) -> str:
         raw = path.read_bytes()
     except OSError as problem:
         raise error(
-            _("Cannot read {file}: {reason}.").format(file=path, reason=problem.strerror)
+            _("Cannot read {file}: {reason}.").format(file=path, reason=describe_os_error(problem))
         ) from problem
     try:
         return raw.decode("utf-8-sig")

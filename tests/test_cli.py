@@ -365,3 +365,13 @@ def test_a_recording_longer_than_a_broadcast_is_refused(
     assert result.returncode == ExitCode.AUDIO_FILE
     assert str(long) in result.stderr and "max_recording_minutes" in result.stderr
     assert not (tmp_path / "x.wav").exists()
+
+
+def test_a_recording_is_found_in_the_announcements_folder(
+    station: Path, tmp_path: Path, run_loa: RunLoa
+) -> None:
+    shutil.copy(ROOT / "tests" / "data" / "xin-chao.ogg", station / "announcements")
+    out = tmp_path / "x.wav"
+    result = run_loa("--station", str(station), "play", "xin-chao.ogg", "--out", str(out))
+    assert result.returncode == ExitCode.OK, result.stderr
+    assert out.exists()

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from broadcaster.errors import CacheError
+from broadcaster.errors import CacheError, describe_os_error
 from broadcaster.files import PARTIAL_SUFFIX, write_atomically
 from broadcaster.i18n import _
 from broadcaster.settings import Station
@@ -101,7 +101,7 @@ class AudioCache:
             self._remove(digest)
             raise CacheError(
                 _("Cannot store speech in the cache {folder}: {reason}.").format(
-                    folder=self.directory, reason=error.strerror or error
+                    folder=self.directory, reason=describe_os_error(error)
                 )
             ) from error
         self.prune()
