@@ -27,6 +27,11 @@ class SpeechSettings:
     edge_endpoint: str | None = None
     proxy: str | None = None
 
+    @property
+    def speed(self) -> float:
+        """The rate as a factor of normal speed: "+10%" is 1.1."""
+        return 1 + int(self.rate.rstrip("%")) / 100
+
 
 @dataclass(frozen=True)
 class OutputSettings:

@@ -10,6 +10,8 @@ import math
 import numpy as np
 from scipy import ndimage, signal
 
+LUFS_OFFSET_DB = -0.691
+"""BS.1770's offset from the K-weighted mean square (in dB) to LUFS."""
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0
 BLOCK_S = 0.4
@@ -108,5 +110,5 @@ def _oversampling(rate: int) -> int:
 
 def _lufs(mean_square: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
-        loudness: np.ndarray = -0.691 + 10 * np.log10(mean_square)
+        loudness: np.ndarray = LUFS_OFFSET_DB + 10 * np.log10(mean_square)
     return loudness

@@ -1,8 +1,8 @@
 """Program -> PCM in the output's format, in chunks of a few seconds, at broadcast loudness.
 
 Nothing is ever whole in memory, however long a recording or a gap: each audible segment is
-streamed from its file three times — to find where the sound starts and ends and how loud it is,
-to learn how much the true-peak limiter will take off, and to produce it — and every chunk is
+streamed from its file several times — to find where the sound starts and ends and how loud it
+is, to learn how much the true-peak limiter will take off, and to produce it — and every chunk is
 resampled to the output's rate and channels, trimmed of the silence around the words, brought
 to the station's loudness with its true peaks limited, and faded in and out at the ends.
 """
@@ -28,7 +28,7 @@ from broadcaster.audio.decode import (
     silent,
     unreadable,
 )
-from broadcaster.audio.loudness import LoudnessMeter, limit
+from broadcaster.audio.loudness import LUFS_OFFSET_DB, LoudnessMeter, limit
 from broadcaster.models import Gap, Jingle, MusicBed, Program, Speech
 from broadcaster.settings import OutputSettings
 
@@ -51,12 +51,10 @@ MAX_GAIN_DB = 30.0
 """A quiet phone recording may need a lot of gain; more than this only amplifies hiss."""
 LIMITER_CORRECTIONS = 2
 CORRECTION_TOLERANCE_LU = 0.5
-K_OFFSET_DB = -0.691
-"""BS.1770's offset from mean square to LUFS, for clips too short to measure properly."""
 
 Chunk: TypeAlias = AudioSegment
 """What the renderer yields and outputs take: a few seconds of PCM in the output's format."""
-Chunks = Callable[[], Iterator[np.ndarray]]
+Source = Callable[[], Iterator[np.ndarray]]
 
 
 def bundled_jingle(name: str) -> Path:
@@ -74,9 +72,9 @@ def render_program(
     if program.bed is not None:
         bed = _Bed(program.bed, output)
         mixed = (bed.under(chunk, under) for chunk, under in parts)
-        yield from (_segment(chunk, output) for chunk in _limited(mixed, output))
+        yield from (_pcm(chunk, output) for chunk in _limited(mixed, output))
     else:
-        yield from (_segment(chunk, output) for chunk, _under in parts)
+        yield from (_pcm(chunk, output) for chunk, _under in parts)
 
 
 def _parts(
@@ -90,7 +88,7 @@ def _parts(
     Every file is analysed before the first chunk: a damaged or silent file stops the broadcast
     before it starts, never half-way.
     """
-    sources: dict[object, tuple[Chunks, _Level]] = {}  # a repeat reuses its first analysis
+    sources: dict[object, tuple[Source, _Level]] = {}  # a repeat reuses its first analysis
     for segment in program.segments:
         if not isinstance(segment, Gap) and segment not in sources:
             if isinstance(segment, Jingle):
@@ -178,7 +176,7 @@ class _Level:
     gain: float
 
 
-def _analyse(source: Chunks, output: OutputSettings, trim: bool) -> _Level:
+def _analyse(source: Source, output: OutputSettings, trim: bool) -> _Level:
     """Where the sound is, and the gain that brings it to the target once limited."""
     start, end, total, energy = None, 0, 0, 0.0
     for chunk in source():
@@ -197,7 +195,7 @@ def _analyse(source: Chunks, output: OutputSettings, trim: bool) -> _Level:
         if end - start >= output.sample_rate * GATED_MIN_S:
             return _Level(start, end, 0.0)  # long enough to measure, yet nothing but hiss
         # too short to gate: its plain level will do
-        measured = 10 * math.log10(energy / ((end - start) * output.channels)) + K_OFFSET_DB
+        measured = 10 * math.log10(energy / ((end - start) * output.channels)) + LUFS_OFFSET_DB
     gain_db = min(output.loudness_lufs - measured, MAX_GAIN_DB)
     for _correction in range(LIMITER_CORRECTIONS):  # limiting takes some loudness off
         limited = _loudness(
@@ -216,7 +214,7 @@ def _loudness(chunks: Iterator[np.ndarray], output: OutputSettings) -> float | N
     return meter.integrated()
 
 
-def _produce(source: Chunks, level: _Level, output: OutputSettings) -> Iterator[np.ndarray]:
+def _produce(source: Source, level: _Level, output: OutputSettings) -> Iterator[np.ndarray]:
     fade = int(output.sample_rate * FADE_MS / 1000)
     position = 0
     length = level.end - level.start
@@ -252,7 +250,7 @@ def _limited(chunks: Iterator[np.ndarray], output: OutputSettings) -> Iterator[n
         previous, current = current, following
 
 
-def _source(path: Path, output: OutputSettings) -> Chunks:
+def _source(path: Path, output: OutputSettings) -> Source:
     """A way to stream `path` from the start, as float chunks in the output's format."""
     frames = int(output.sample_rate * CHUNK_S)
     if miniaudio_reads(path):
@@ -316,7 +314,7 @@ def _silence(
         remaining -= count
 
 
-def _segment(samples: np.ndarray, output: OutputSettings) -> AudioSegment:
+def _pcm(samples: np.ndarray, output: OutputSettings) -> AudioSegment:
     pcm = np.clip(np.round(samples * FULL_SCALE), -FULL_SCALE, FULL_SCALE - 1).astype("<i2")
     return AudioSegment(
         data=pcm.tobytes(),

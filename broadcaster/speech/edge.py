@@ -130,8 +130,7 @@ class EdgeEngine:
             return False
         if len(text) < CHECKED_MIN_CHARS:
             return seconds > 0
-        speed = 1 + int(self.settings.rate.rstrip("%")) / 100
-        return seconds >= len(text) / (FASTEST_CHARS_PER_S * max(speed, 0.1))
+        return seconds >= len(text) / (FASTEST_CHARS_PER_S * max(self.settings.speed, 0.1))
 
     @staticmethod
     def _failed(voice: str, reason: str) -> str:

@@ -65,5 +65,4 @@ class EspeakEngine:
     @property
     def words_per_minute(self) -> int:
         """The station's rate (e.g. -10%) applied to espeak-ng's normal pace."""
-        factor = 1 + int(self.settings.rate.rstrip("%")) / 100
-        return max(MIN_WPM, min(MAX_WPM, round(NORMAL_WPM * factor)))
+        return max(MIN_WPM, min(MAX_WPM, round(NORMAL_WPM * self.settings.speed)))
