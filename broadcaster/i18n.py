@@ -34,10 +34,6 @@ def gettext(message: str) -> str:
     return _translation.gettext(message)
 
 
-def ngettext(singular: str, plural: str, count: int) -> str:
-    return _translation.ngettext(singular, plural, count)
-
-
 _ = gettext
 
 

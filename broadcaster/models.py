@@ -65,9 +65,6 @@ class Program:
     def recordings(self) -> tuple[Recording, ...]:
         return tuple(dict.fromkeys(s for s in self.segments if isinstance(s, Recording)))
 
-    def jingles(self) -> tuple[Jingle, ...]:
-        return tuple(dict.fromkeys(s for s in self.segments if isinstance(s, Jingle)))
-
 
 @dataclass(frozen=True)
 class Announcement:

@@ -130,30 +130,14 @@ def test_the_same_text_in_two_voices_is_two_speeches() -> None:
     assert Program((south, north, south)).speeches() == (south, north)
 
 
-def test_jingles_keep_their_order_and_drop_repeats() -> None:
-    program = Program(
-        (
-            Jingle("attention"),
-            Jingle("intro"),
-            Speech("a", "vi"),
-            Jingle("attention"),
-            Jingle("outro"),
-            Jingle("intro"),
-        )
-    )
-    assert program.jingles() == (Jingle("attention"), Jingle("intro"), Jingle("outro"))
-
-
 def test_a_program_without_speech_or_jingles_has_none() -> None:
     assert Program((Gap(1.0),)).speeches() == ()
-    assert Program((Gap(1.0),)).jingles() == ()
     assert Program(()).speeches() == ()
 
 
-def test_a_composed_program_lists_one_speech_and_two_jingles() -> None:
+def test_a_composed_program_lists_one_speech() -> None:
     program = compose_program(Announcement("a", "Xin chào bà con"), "vi")
     assert program.speeches() == (Speech("Xin chào bà con", "vi"),)
-    assert program.jingles() == (Jingle("intro"), Jingle("outro"))
 
 
 @pytest.mark.parametrize("text", ["\ufeff", "\ufeff\r\n", "\u200b \u200b"])
@@ -195,6 +179,7 @@ def test_an_announcement_with_only_a_recording_plays_the_recording() -> None:
         Jingle("outro"),
     )
     assert program.speeches() == ()
+    assert program.recordings() == (Recording(recording),)
 
 
 @pytest.mark.parametrize(("repeat", "gap"), [(0, 30), (11, 30), (2, 0.5), (2, 7201)])
