@@ -341,7 +341,7 @@ _EMERGENCY = re.compile(
 """113, 114, 115 (and 111, 112) are said digit by digit only right after a word for calling."""
 
 _RANGE = re.compile(
-    rf"(?<![0-9./-]){_DATE_WITH_YEAR}|\b(?i:ngày)\s+[0-9]{{1,2}}-[0-9]{{1,2}}\b"
+    rf"(?<![0-9./-]){_DATE_WITH_YEAR}|\b(?i:ngày)\s+[0-9]{{1,2}}-[0-9]{{1,2}}\b(?!-[0-9])"
     r"|(?:(?<=[0-9])|(?<=[0-9][hH]))\s*[-\u2013\u2014]\s*(?=[0-9])"
 )
 """A dash between numbers or times is a range (17h-18h, 1-3 ngày); 01-8-2020 and "ngày 2-9" are
@@ -446,6 +446,8 @@ def _say_roman(found: re.Match[str]) -> str:
 _ORDINAL = re.compile(r"\b((?i:thứ))\s+([0-9]{1,3})(?![0-9]|[.,][0-9])")
 _F_CASE = re.compile(r"(?<![\w-])F([0-9])(?!\w)")
 """F0, F1: the contact levels of the Covid years."""
+_BELOW_ZERO = re.compile(r"(?<![\w-])-(?=[0-9]+(?:,[0-9]+)?\s?°)")
+"""-5°C is "âm năm độ C": a minus before a temperature is said."""
 _DASH_BEFORE_NUMBER = re.compile(r"(?<=[^\W\d_])-(?=[0-9])")
 """Covid-19, SARS-CoV-2: the dash is not said."""
 
@@ -504,6 +506,7 @@ _SPELLING: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = 
     (_ORDINAL, lambda found: f"{found[1]} {_read_ordinal(int(found[2]))}"),
     (_F_CASE, lambda found: f"ép {_DIGITS[int(found[1])]}"),
     (_DASH_BEFORE_NUMBER, lambda found: " "),
+    (_BELOW_ZERO, lambda found: "âm "),
     (re.compile(r"\s?°\s?C\b"), lambda found: " độ C"),
     (re.compile(r"°"), lambda found: " độ"),
     (re.compile(r"\s*&\s*"), lambda found: " và "),

@@ -234,6 +234,8 @@ def test_read_number(value: int, words: str) -> None:
 # --- Each rule for espeak, on its own ----------------------------------------------------------
 
 ESPEAK_RULES = [
+    ("ngày 15-10-2023", "ngày mười lăm tháng mười năm hai nghìn không trăm hai mươi ba"),
+    ("nhiệt độ -5°C", "nhiệt độ âm năm độ C"),
     ("ngõ 12/3 phố Huế", "ngõ mười hai trên ba phố Huế"),
     ("nhà số 5/7", "nhà số năm trên bảy"),
     # dates
