@@ -6,8 +6,10 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -25,7 +27,7 @@ from broadcaster.i18n import (
     set_language,
 )
 from broadcaster.models import Announcement
-from broadcaster.service import BroadcastResult, broadcast, warm_cache
+from broadcaster.service import BroadcastResult, announcements_due, broadcast, warm_cache
 from broadcaster.settings import Station
 from broadcaster.speech import ENGINES, Speaker
 from broadcaster.speech.cache import MEGABYTE, AudioCache
@@ -36,6 +38,7 @@ from broadcaster.storage import (
 )
 
 LANGUAGE_ENV = "LOA_LANG"
+WARM_HOURS = 48.0
 CLICK_MODULES = (
     "core",
     "decorators",
@@ -191,12 +194,32 @@ def build_cli(chosen: bool) -> click.Group:
         pass
 
     @cache.command(
-        help=_("Render ahead the online speech of every announcement."), options_metavar=options
+        help=_(
+            "Render ahead the online speech of what the schedules air in the next HOURS hours "
+            "(or of every announcement)."
+        ),
+        options_metavar=options,
     )
+    @click.option(
+        "--hours",
+        type=click.FloatRange(min=0),
+        default=WARM_HOURS,
+        show_default=True,
+        metavar=_("HOURS"),
+    )
+    @click.option("--all", "every", is_flag=True, help=_("Every announcement, scheduled or not."))
     @click.pass_obj
-    def warm(session: Session) -> None:
+    def warm(session: Session, hours: float, every: bool) -> None:
         station = session.station()
-        ids = list_announcements(station)
+        now = datetime.now(ZoneInfo(station.timezone))
+        ids = list_announcements(station) if every else announcements_due(station, now, hours)
+        if not ids:
+            click.echo(
+                _("Nothing is scheduled in the next {hours} hours.").format(
+                    hours=format_decimal(hours, 0)
+                )
+            )
+            return
         with click.progressbar(length=len(ids), label=_("Rendering"), file=sys.stderr) as bar:
             results = warm_cache(station, ids, lambda _result: bar.update(1))
         for result in results:

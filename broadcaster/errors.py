@@ -30,6 +30,7 @@ class ExitCode(IntEnum):
     CACHE = 14
     DISK = 15
     REPEAT = 16
+    SCHEDULE = 17
     INTERRUPTED = 130
 
 
@@ -93,6 +94,10 @@ class CacheError(LoaError):
 
 class RepeatError(LoaError):
     exit_code = ExitCode.REPEAT
+
+
+class ScheduleError(LoaError):
+    exit_code = ExitCode.SCHEDULE
 
 
 class DiskError(LoaError):

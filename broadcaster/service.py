@@ -4,6 +4,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from broadcaster.audio.decode import probe_audio
@@ -12,6 +13,8 @@ from broadcaster.audio.render import Chunk, render_program
 from broadcaster.compose import DEFAULT_GAP_S, clean_text, compose_program
 from broadcaster.errors import DiskError, LoaError
 from broadcaster.models import Announcement
+from broadcaster.rules import occurrences
+from broadcaster.schedules import load_schedules
 from broadcaster.settings import Station
 from broadcaster.speech import Speaker, SpeechResult
 from broadcaster.speech.chain import CACHED_ENGINES
@@ -126,6 +129,20 @@ def warm_cache(
             results.append(result)
             on_done(result)
     return results
+
+
+def announcements_due(station: Station, now: datetime, hours: float) -> list[str]:
+    """The announcements the schedules air in the next `hours` after `now`, first due first;
+    drafts and disabled entries do not air."""
+    end = now + timedelta(hours=hours)
+    due: dict[str, datetime] = {}
+    for entry in load_schedules(station):
+        if not entry.enabled or entry.status != "approved":
+            continue
+        first = next(occurrences(entry.rule, now, end), None)
+        if first is not None and (entry.announcement not in due or first < due[entry.announcement]):
+            due[entry.announcement] = first
+    return sorted(due, key=due.__getitem__)
 
 
 @contextmanager

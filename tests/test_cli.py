@@ -187,11 +187,11 @@ def test_the_online_voice_reads_and_is_cached(
 
 def test_cache_warm_stats_and_prune(edge: EdgeEndpoint, station: Path, run_loa: RunLoa) -> None:
     online = {"LOA_EDGE_ENDPOINT": edge.url, "LOA_STATION": str(station)}
-    warm = run_loa("cache", "warm", env=online)
+    warm = run_loa("cache", "warm", "--all", env=online)
     assert warm.returncode == ExitCode.OK, warm.stderr
     assert "bluezone: đã chuẩn bị xong" in warm.stdout
     assert "hop-to-dan-pho: đã chuẩn bị xong" in warm.stdout
-    again = run_loa("cache", "warm", env=online)
+    again = run_loa("cache", "warm", "--all", env=online)
     assert "bluezone: đã có sẵn" in again.stdout
     stats = run_loa("cache", "stats", env=online)
     assert stats.stdout.startswith("2 bản ghi"), stats.stdout
@@ -204,7 +204,7 @@ def test_cache_warm_stats_and_prune(edge: EdgeEndpoint, station: Path, run_loa: 
 
 
 def test_cache_warm_offline_says_what_will_happen(station: Path, run_loa: RunLoa) -> None:
-    result = run_loa("cache", "warm", env={"LOA_STATION": str(station)})
+    result = run_loa("cache", "warm", "--all", env={"LOA_STATION": str(station)})
     assert result.returncode == ExitCode.CACHE
     assert "bluezone: giọng đọc trực tuyến không được" in result.stdout
     assert "giọng đọc ngoại tuyến sẽ đọc" in result.stderr
@@ -375,3 +375,19 @@ def test_a_recording_is_found_in_the_announcements_folder(
     result = run_loa("--station", str(station), "play", "xin-chao.ogg", "--out", str(out))
     assert result.returncode == ExitCode.OK, result.stderr
     assert out.exists()
+
+
+def test_cache_warm_renders_what_the_schedules_air_next(
+    edge: EdgeEndpoint, station: Path, run_loa: RunLoa
+) -> None:
+    (station / "schedules").mkdir()
+    (station / "schedules" / "lich.yaml").write_text(
+        "- id: suot-ngay\n  announcement: hop-to-dan-pho\n"
+        '  times: ["00:00", "06:00", "12:00", "18:00"]\n'
+    )
+    online = {"LOA_EDGE_ENDPOINT": edge.url, "LOA_STATION": str(station)}
+    warm = run_loa("cache", "warm", "--hours", "48", env=online)
+    assert warm.returncode == ExitCode.OK, warm.stderr
+    assert warm.stdout.strip() == "hop-to-dan-pho: đã chuẩn bị xong", "only what is scheduled"
+    none = run_loa("cache", "warm", "--hours", "0", env=online)
+    assert none.stdout.strip() == "Không có bản tin nào được lên lịch trong 0 giờ tới."

@@ -1,0 +1,287 @@
+"""Schedule files (`schedules/*.yaml`) -> entries, every problem located as `file:line`.
+
+Officers write times as 06:30, 06:30:15, 6h30 or 17h, weekdays as T2…T7 and CN (or mon…sun),
+with ranges such as T2-T6. The YAML is read as 1.2, so an unquoted 06:30 stays a time.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from broadcaster.compose import MAX_GAP_S, MAX_REPEAT, MIN_GAP_S
+from broadcaster.errors import ScheduleError
+from broadcaster.i18n import _
+from broadcaster.rules import Recurrence
+from broadcaster.settings import Station
+from broadcaster.storage import list_announcements
+from broadcaster.yamlfile import key_line, load_yaml, node_line
+
+ENTRY_KEYS = (
+    "id",
+    "announcement",
+    "times",
+    "days",
+    "from",
+    "until",
+    "every",
+    "monthly",
+    "except",
+    "date",
+    "repeat",
+    "gap",
+    "priority",
+    "late_limit",
+    "start",
+    "status",
+    "enabled",
+    "catch_up",
+)
+PRIORITIES = ("normal", "priority", "emergency")
+START_POLICIES = ("interrupt", "after-current", "wait")
+STATUSES = ("draft", "approved")
+WEEKDAYS = {
+    "t2": 0,
+    "t3": 1,
+    "t4": 2,
+    "t5": 3,
+    "t6": 4,
+    "t7": 5,
+    "cn": 6,
+    "mon": 0,
+    "tue": 1,
+    "wed": 2,
+    "thu": 3,
+    "fri": 4,
+    "sat": 5,
+    "sun": 6,
+}
+_TIME = re.compile(r"(\d{1,2})(?::(\d{2})(?::(\d{2}))?|h(\d{2})?)")
+_DURATION = re.compile(r"(\d+)\s*(s|m|h)?")
+_EVERY = re.compile(r"(\d+)\s*(days?|weeks?|ngày|tuần)")
+_UNIT_S = {None: 1, "s": 1, "m": 60, "h": 3600}
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    announcement: str
+    rule: Recurrence
+    repeat: int = 1
+    gap_s: float = 30.0
+    priority: str = "normal"
+    late_limit_s: float = 300.0
+    start: str = "after-current"
+    status: str = "approved"
+    enabled: bool = True
+    catch_up: bool = False
+
+
+def load_schedules(station: Station) -> list[Entry]:
+    """Every entry of every schedule file, checked; ids are unique across files."""
+    folder = station.directory / "schedules"
+    known = set(list_announcements(station))
+    entries: list[Entry] = []
+    where: dict[str, str] = {}
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        for entry, line in _read(path, known):
+            if entry.id in where:
+                raise ScheduleError(
+                    f"{path}:{line}: "
+                    + _(
+                        "the id '{id}' is already used at {place}: give each entry its own id."
+                    ).format(id=entry.id, place=where[entry.id])
+                )
+            where[entry.id] = f"{path}:{line}"
+            entries.append(entry)
+    return entries
+
+
+def _read(path: Path, known: set[str]) -> list[tuple[Entry, int]]:
+    data = load_yaml(path, ScheduleError)
+    if data is None:
+        return []
+    if not isinstance(data, CommentedSeq):
+        raise ScheduleError(
+            f"{path}:1: " + _("a schedule file is a list of entries, each starting with '- id:'.")
+        )
+    entries = []
+    for index, item in enumerate(data):
+        line = data.lc.item(index)[0] + 1
+        if not isinstance(item, CommentedMap):
+            raise ScheduleError(f"{path}:{line}: " + _("an entry must be a group of settings."))
+        entries.append((_Reader(path, item).entry(known), line))
+    return entries
+
+
+class _Reader:
+    def __init__(self, path: Path, item: CommentedMap) -> None:
+        self.path = path
+        self.item = item
+
+    def fail(self, key: str | None, message: str) -> ScheduleError:
+        line = key_line(self.item, key) if key is not None else node_line(self.item)
+        return ScheduleError(f"{self.path}:{line}: {message}")
+
+    def entry(self, known: set[str]) -> Entry:
+        for key in self.item:
+            if key not in ENTRY_KEYS:
+                raise self.fail(
+                    key,
+                    _("unknown setting '{key}'; known settings here: {known}.").format(
+                        key=key, known=", ".join(ENTRY_KEYS)
+                    ),
+                )
+        for required in ("id", "announcement"):
+            if not isinstance(self.item.get(required), str) or not self.item[required].strip():
+                raise self.fail(None, _("every entry needs '{key}:'.").format(key=required))
+        announcement = self.item["announcement"]
+        if announcement not in known:
+            raise self.fail(
+                "announcement",
+                _("no announcement '{id}' in announcements/; announcements there: {known}.").format(
+                    id=announcement, known=", ".join(sorted(known)) or "-"
+                ),
+            )
+        return Entry(
+            id=self.item["id"],
+            announcement=announcement,
+            rule=self.rule(),
+            repeat=self.number("repeat", 1, 1, MAX_REPEAT),
+            gap_s=self.duration("gap", 30.0, MIN_GAP_S, MAX_GAP_S),
+            priority=self.choice("priority", "normal", PRIORITIES),
+            late_limit_s=self.duration("late_limit", 300.0, 0, 24 * 3600),
+            start=self.choice("start", "after-current", START_POLICIES),
+            status=self.choice("status", "approved", STATUSES),
+            enabled=self.flag("enabled", True),
+            catch_up=self.flag("catch_up", False),
+        )
+
+    def rule(self) -> Recurrence:
+        if "times" not in self.item:
+            raise self.fail(None, _('every entry needs \'times:\', e.g. times: ["06:30", "17h"].'))
+        times = self.item["times"]
+        first, last, on = self.day("from"), self.day("until"), self.day("date")
+        if first and last and last < first:
+            raise self.fail("until", _("'until' is before 'from'."))
+        every = self.every()
+        if every is not None and first is None:
+            raise self.fail("every", _("'every' needs 'from:', the first day it counts from."))
+        month_day, month_weekday = self.monthly()
+        skipped = self.item.get("except") or []
+        if not isinstance(skipped, list) or not all(isinstance(d, date) for d in skipped):
+            raise self.fail("except", _("'except' is a list of dates such as 2026-09-02."))
+        return Recurrence(
+            times=tuple(self.clock(t) for t in (times if isinstance(times, list) else [times])),
+            weekdays=self.weekdays(),
+            first=first,
+            last=last,
+            every_days=every,
+            month_day=month_day,
+            month_weekday=month_weekday,
+            on=on,
+            skipped=frozenset(skipped),
+        )
+
+    def clock(self, value: Any) -> time:
+        found = _TIME.fullmatch(str(value).strip().lower())
+        if found:
+            hour, minute = int(found[1]), int(found[2] or found[4] or 0)
+            second = int(found[3] or 0)
+            if hour < 24 and minute < 60 and second < 60:
+                return time(hour, minute, second)
+        raise self.fail(
+            "times", _("'{value}' is not a time; write 06:30, 6h30 or 17h.").format(value=value)
+        )
+
+    def weekdays(self) -> frozenset[int] | None:
+        days = self.item.get("days")
+        if days is None:
+            return None
+        chosen: set[int] = set()
+        for token in days if isinstance(days, list) else [days]:
+            ends = [WEEKDAYS.get(part.strip().lower()) for part in str(token).split("-")]
+            if not ends or None in ends or len(ends) > 2:
+                raise self.fail(
+                    "days",
+                    _(
+                        "'{value}' is not a weekday; write T2…T7, CN or a range such as T2-T6."
+                    ).format(value=token),
+                )
+            low, high = ends[0], ends[-1]
+            assert low is not None and high is not None
+            chosen.update(
+                range(low, high + 1) if low <= high else [*range(low, 7), *range(high + 1)]
+            )
+        return frozenset(chosen)
+
+    def day(self, key: str) -> date | None:
+        value = self.item.get(key)
+        if value is None or (isinstance(value, date) and not hasattr(value, "hour")):
+            return value
+        raise self.fail(key, _("'{key}' is a date such as 2026-12-01.").format(key=key))
+
+    def every(self) -> int | None:
+        value = self.item.get("every")
+        if value is None:
+            return None
+        found = _EVERY.fullmatch(str(value).strip().lower())
+        if not found or int(found[1]) < 1:
+            raise self.fail("every", _("'every' is like '2 weeks' or '3 days'."))
+        weeks = found[2].startswith(("week", "tuần"))
+        return int(found[1]) * (7 if weeks else 1)
+
+    def monthly(self) -> tuple[int | None, tuple[int, int] | None]:
+        value = self.item.get("monthly")
+        if value is None:
+            return None, None
+        if isinstance(value, dict) and set(value) == {"day"} and value["day"] in range(1, 32):
+            return value["day"], None
+        if isinstance(value, dict) and set(value) == {"weekday", "nth"}:
+            weekday = WEEKDAYS.get(str(value["weekday"]).lower())
+            if weekday is not None and value["nth"] in (1, 2, 3, 4, 5, -1):
+                return None, (weekday, value["nth"])
+        raise self.fail("monthly", _("'monthly' is {day: 15} or {weekday: T2, nth: -1}."))
+
+    def number(self, key: str, default: int, low: int, high: int) -> int:
+        value = self.item.get(key, default)
+        if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+            return value
+        raise self.fail(
+            key,
+            _("'{key}' is a whole number from {low} to {high}.").format(
+                key=key, low=low, high=high
+            ),
+        )
+
+    def duration(self, key: str, default: float, low: float, high: float) -> float:
+        value = self.item.get(key)
+        if value is None:
+            return default
+        found = _DURATION.fullmatch(str(value).strip().lower())
+        seconds = int(found[1]) * _UNIT_S[found[2]] if found else None
+        if seconds is None or not low <= seconds <= high:
+            raise self.fail(
+                key,
+                _("'{key}' is a duration such as 30s, 5m or 1h, from {low} s to {high} s.").format(
+                    key=key, low=int(low), high=int(high)
+                ),
+            )
+        return float(seconds)
+
+    def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.item.get(key, default)
+        if value in choices:
+            return str(value)
+        raise self.fail(
+            key, _("'{key}' is one of: {choices}.").format(key=key, choices=", ".join(choices))
+        )
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.item.get(key, default)
+        if isinstance(value, bool):
+            return value
+        raise self.fail(key, _("'{key}' is true or false.").format(key=key))

@@ -1,0 +1,173 @@
+"""Schedule files: the bundled example, every documented form, and every bad input at its line."""
+
+import shutil
+from datetime import date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from broadcaster.config import load_station
+from broadcaster.errors import ScheduleError
+from broadcaster.schedules import load_schedules
+from broadcaster.service import announcements_due
+from broadcaster.settings import Station
+
+ROOT = Path(__file__).resolve().parent.parent
+HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@pytest.fixture
+def station(tmp_path: Path) -> Station:
+    shutil.copytree(ROOT / "announcements", tmp_path / "announcements")
+    (tmp_path / "station.yaml").write_text("name: thử\n")
+    (tmp_path / "schedules").mkdir()
+    return load_station(tmp_path, environ={})
+
+
+def write(station: Station, text: str, name: str = "lich.yaml") -> Path:
+    path = station.directory / "schedules" / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def error(station: Station) -> str:
+    with pytest.raises(ScheduleError) as raised:
+        load_schedules(station)
+    return raised.value.message
+
+
+def test_the_bundled_schedule_loads() -> None:
+    [entry] = load_schedules(load_station(ROOT, environ={}))
+    assert (entry.id, entry.announcement, entry.repeat, entry.gap_s) == (
+        "bluezone-sang",
+        "bluezone",
+        2,
+        30.0,
+    )
+    assert entry.rule.times == (time(6, 30), time(17, 0))
+    assert entry.rule.weekdays == frozenset(range(5))
+    assert entry.rule.first == date(2020, 8, 1)
+
+
+def test_every_documented_form(station: Station) -> None:
+    write(
+        station,
+        """\
+- id: a
+  announcement: bluezone
+  times: [06:30, "06:30:15", 6h30, 17h]
+  days: [T7-CN, mon]
+  from: 2026-01-01
+  until: 2026-12-31
+  every: 2 weeks
+  except: [2026-09-02]
+  repeat: 10
+  gap: 2h
+  priority: emergency
+  late_limit: 5m
+  start: interrupt
+  status: draft
+  enabled: false
+  catch_up: true
+- id: b
+  announcement: hop-to-dan-pho
+  times: 19h
+  monthly: {weekday: T2, nth: -1}
+- id: c
+  announcement: hop-to-dan-pho
+  times: ["07:00"]
+  date: 2026-12-01
+""",
+    )
+    a, b, c = load_schedules(station)
+    assert a.rule.times == (time(6, 30), time(6, 30, 15), time(6, 30), time(17))
+    assert a.rule.weekdays == frozenset({5, 6, 0})
+    assert (a.rule.every_days, a.rule.skipped) == (14, frozenset({date(2026, 9, 2)}))
+    assert (a.repeat, a.gap_s, a.priority, a.late_limit_s, a.start) == (
+        10,
+        7200.0,
+        "emergency",
+        300.0,
+        "interrupt",
+    )
+    assert (a.status, a.enabled, a.catch_up) == ("draft", False, True)
+    assert b.rule.month_weekday == (0, -1)
+    assert c.rule.on == date(2026, 12, 1)
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "words"),
+    [
+        ('  times: ["25:00"]\n', 4, "25:00"),
+        ('  times: ["6h70"]\n', 4, "6h70"),
+        ('  times: ["07:00"]\n  days: [T8]\n', 5, "T8"),
+        ('  times: ["07:00"]\n  from: 2026-05-01\n  until: 2026-04-01\n', 6, "until"),
+        ('  times: ["07:00"]\n  repeat: 0\n', 5, "repeat"),
+        ('  times: ["07:00"]\n  repeat: 11\n', 5, "repeat"),
+        ('  times: ["07:00"]\n  gap: 0s\n', 5, "gap"),
+        ('  times: ["07:00"]\n  every: 2 weeks\n', 5, "from"),
+        ('  times: ["07:00"]\n  monthly: {day: 32}\n', 5, "monthly"),
+        ('  times: ["07:00"]\n  priority: urgent\n', 5, "emergency"),
+        ('  times: ["07:00"]\n  colour: red\n', 5, "colour"),
+        ("  days: [T2]\n", 2, "times"),
+    ],
+)
+def test_bad_entries_are_located(station: Station, body: str, line: int, words: str) -> None:
+    path = write(station, "# lịch\n- id: a\n  announcement: bluezone\n" + body)
+    message = error(station)
+    assert message.startswith(f"{path}:{line}:"), message
+    assert words in message
+
+
+def test_an_unknown_announcement_is_named_with_the_known_ones(station: Station) -> None:
+    path = write(station, "- id: a\n  announcement: khong-co\n  times: 7h\n")
+    message = error(station)
+    assert message.startswith(f"{path}:2:") and "khong-co" in message and "bluezone" in message
+
+
+def test_duplicate_ids_across_files_name_both_places(station: Station) -> None:
+    first = write(station, "- id: a\n  announcement: bluezone\n  times: 7h\n", "1.yaml")
+    second = write(station, "\n- id: a\n  announcement: bluezone\n  times: 8h\n", "2.yaml")
+    message = error(station)
+    assert message.startswith(f"{second}:2:") and f"{first}:1" in message
+
+
+def test_windows_files_and_empty_ones_are_fine(station: Station) -> None:
+    path = station.directory / "schedules" / "bom.yaml"
+    path.write_bytes("\ufeff- id: a\r\n  announcement: bluezone\r\n  times: 7h\r\n".encode())
+    write(station, "# chưa có lịch\n", "trong.yaml")
+    assert [entry.id for entry in load_schedules(station)] == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [(b"- id: a\n\tannouncement: bluezone\n", 2), (b"\x00\x01\xff\xfe", 1), (b"id: a\n", 1)],
+    ids=["tab", "binary", "not-a-list"],
+)
+def test_files_that_are_not_schedules(station: Station, content: bytes, line: int) -> None:
+    path = station.directory / "schedules" / "hong.yaml"
+    path.write_bytes(content)
+    assert error(station).startswith(f"{path}:{line}:")
+
+
+def test_what_is_due_in_the_next_hours(station: Station) -> None:
+    write(
+        station,
+        """\
+- id: sang
+  announcement: bluezone
+  times: ["06:30"]
+- id: toi
+  announcement: hop-to-dan-pho
+  times: ["19:00"]
+  status: draft
+- id: tat
+  announcement: hop-to-dan-pho
+  times: ["20:00"]
+  enabled: false
+""",
+    )
+    evening = datetime(2026, 11, 30, 18, 0, tzinfo=HANOI)
+    assert announcements_due(station, evening, 48) == ["bluezone"]
+    assert announcements_due(station, evening, 12) == []
