@@ -5,8 +5,9 @@ with ranges such as T2-T6. The YAML is read as 1.2, so an unquoted 06:30 stays a
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +139,7 @@ class _Reader:
         for required in ("id", "announcement"):
             if not isinstance(self.item.get(required), str) or not self.item[required].strip():
                 raise self.fail(None, _("every entry needs '{key}:'.").format(key=required))
-        announcement = self.item["announcement"]
+        announcement = unicodedata.normalize("NFC", self.item["announcement"].strip())
         if announcement not in known:
             raise self.fail(
                 "announcement",
@@ -147,7 +148,7 @@ class _Reader:
                 ),
             )
         return Entry(
-            id=self.item["id"],
+            id=unicodedata.normalize("NFC", self.item["id"].strip()),
             announcement=announcement,
             rule=self.rule(),
             repeat=self.number("repeat", 1, 1, MAX_REPEAT),
@@ -164,6 +165,8 @@ class _Reader:
         if "times" not in self.item:
             raise self.fail(None, _('every entry needs \'times:\', e.g. times: ["06:30", "17h"].'))
         times = self.item["times"]
+        if times in (None, [], ""):
+            raise self.fail("times", _("'times' is empty: write at least one time, e.g. 06:30."))
         first, last, on = self.day("from"), self.day("until"), self.day("date")
         if first and last and last < first:
             raise self.fail("until", _("'until' is before 'from'."))
@@ -171,8 +174,9 @@ class _Reader:
         if every is not None and first is None:
             raise self.fail("every", _("'every' needs 'from:', the first day it counts from."))
         month_day, month_weekday = self.monthly()
-        skipped = self.item.get("except") or []
-        if not isinstance(skipped, list) or not all(isinstance(d, date) for d in skipped):
+        listed = self.item.get("except") or []
+        skipped = [_as_date(d) for d in (listed if isinstance(listed, list) else [listed])]
+        if any(d is None for d in skipped):
             raise self.fail("except", _("'except' is a list of dates such as 2026-09-02."))
         return Recurrence(
             times=tuple(self.clock(t) for t in (times if isinstance(times, list) else [times])),
@@ -183,7 +187,7 @@ class _Reader:
             month_day=month_day,
             month_weekday=month_weekday,
             on=on,
-            skipped=frozenset(skipped),
+            skipped=frozenset(d for d in skipped if d is not None),
         )
 
     def clock(self, value: Any) -> time:
@@ -220,9 +224,12 @@ class _Reader:
 
     def day(self, key: str) -> date | None:
         value = self.item.get(key)
-        if value is None or (isinstance(value, date) and not hasattr(value, "hour")):
-            return value
-        raise self.fail(key, _("'{key}' is a date such as 2026-12-01.").format(key=key))
+        if value is None:
+            return None
+        found = _as_date(value)
+        if found is None:
+            raise self.fail(key, _("'{key}' is a date such as 2026-12-01.").format(key=key))
+        return found
 
     def every(self) -> int | None:
         value = self.item.get("every")
@@ -285,3 +292,15 @@ class _Reader:
         if isinstance(value, bool):
             return value
         raise self.fail(key, _("'{key}' is true or false.").format(key=key))
+
+
+def _as_date(value: object) -> date | None:
+    """A YAML date, or the same written in quotes: 2026-12-01."""
+    if isinstance(value, datetime):
+        return None  # a moment, not a day
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        return None

@@ -1,6 +1,7 @@
 """Schedule files: the bundled example, every documented form, and every bad input at its line."""
 
 import shutil
+import unicodedata
 from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -171,3 +172,27 @@ def test_what_is_due_in_the_next_hours(station: Station) -> None:
     evening = datetime(2026, 11, 30, 18, 0, tzinfo=HANOI)
     assert announcements_due(station, evening, 48) == ["bluezone"]
     assert announcements_due(station, evening, 12) == []
+
+
+def test_quoted_dates_decomposed_text_and_empty_times(station: Station) -> None:
+    decomposed = unicodedata.normalize("NFD", "sáng")
+    path = write(
+        station,
+        f"""\
+- id: hop
+  announcement: hop-to-dan-pho
+  times: ["07:00"]
+  from: "2026-01-01"
+  except: ["2026-01-02", 2026-01-03]
+- id: "{decomposed}"
+  announcement: bluezone
+  times: ["06:00"]
+""",
+    )
+    first, second = load_schedules(station)
+    assert first.rule.first == date(2026, 1, 1)
+    assert first.rule.skipped == frozenset({date(2026, 1, 2), date(2026, 1, 3)})
+    assert second.id == "sáng" and len(second.id) == 4, "stored composed (NFC)"
+    path.write_text("- id: a\n  announcement: bluezone\n  times: []\n")
+    message = error(station)
+    assert message.startswith(f"{path}:3:") and "times" in message
