@@ -14,7 +14,7 @@ from broadcaster.compose import DEFAULT_GAP_S, clean_text, compose_program
 from broadcaster.errors import DiskError, LoaError
 from broadcaster.models import Announcement
 from broadcaster.rules import occurrences
-from broadcaster.schedules import load_schedules
+from broadcaster.schedules import Entry, load_schedules
 from broadcaster.settings import Station
 from broadcaster.speech import Speaker, SpeechResult
 from broadcaster.speech.chain import CACHED_ENGINES
@@ -131,18 +131,28 @@ def warm_cache(
     return results
 
 
-def announcements_due(station: Station, now: datetime, hours: float) -> list[str]:
-    """The announcements the schedules air in the next `hours` after `now`, first due first;
-    drafts and disabled entries do not air."""
+@dataclass(frozen=True)
+class Upcoming:
+    entry: Entry
+    start: datetime
+
+
+def upcoming(station: Station, now: datetime, hours: float) -> list[Upcoming]:
+    """What the schedules air in the next `hours` after `now`, in order; drafts and disabled
+    entries do not air."""
     end = now + timedelta(hours=hours)
-    due: dict[str, datetime] = {}
-    for entry in load_schedules(station):
-        if not entry.enabled or entry.status != "approved":
-            continue
-        first = next(occurrences(entry.rule, now, end), None)
-        if first is not None and (entry.announcement not in due or first < due[entry.announcement]):
-            due[entry.announcement] = first
-    return sorted(due, key=due.__getitem__)
+    found = [
+        Upcoming(entry, start)
+        for entry in load_schedules(station)
+        if entry.enabled and entry.status == "approved"
+        for start in occurrences(entry.rule, now, end)
+    ]
+    return sorted(found, key=lambda item: (item.start, item.entry.id))
+
+
+def announcements_due(station: Station, now: datetime, hours: float) -> list[str]:
+    """The announcements aired in the next `hours`, first due first, each once."""
+    return list(dict.fromkeys(item.entry.announcement for item in upcoming(station, now, hours)))
 
 
 @contextmanager

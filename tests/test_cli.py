@@ -1,5 +1,6 @@
 """`loa say` and `loa play` run as an officer runs them: a real process, real speech, real sound."""
 
+import json
 import re
 import shutil
 import signal
@@ -391,3 +392,29 @@ def test_cache_warm_renders_what_the_schedules_air_next(
     assert warm.stdout.strip() == "hop-to-dan-pho: đã chuẩn bị xong", "only what is scheduled"
     none = run_loa("cache", "warm", "--hours", "0", env=online)
     assert none.stdout.strip() == "Không có bản tin nào được lên lịch trong 0 giờ tới."
+
+
+def test_next_lists_the_bundled_schedule_as_json(run_loa: RunLoa) -> None:
+    result = run_loa("next", "--from", "2026-11-28T12:00", "--days", "3", "--json")
+    assert result.returncode == ExitCode.OK, result.stderr
+    assert json.loads(result.stdout) == [
+        {"id": "bluezone-sang", "announcement": "bluezone", "start": start, "priority": "normal"}
+        for start in (
+            "2026-11-30T06:30:00+07:00",
+            "2026-11-30T17:00:00+07:00",
+            "2026-12-01T06:30:00+07:00",
+        )
+    ], "Saturday noon to Tuesday noon: nothing at the weekend (T2-T6), Monday twice, Tuesday once"
+
+
+def test_next_as_text_and_a_bad_schedule(station: Path, run_loa: RunLoa) -> None:
+    (station / "schedules").mkdir()
+    lich = station / "schedules" / "lich.yaml"
+    lich.write_text("- id: a\n  announcement: bluezone\n  times: [19h]\n")
+    shown = run_loa("--station", str(station), "next", "--from", "2026-12-01", "--days", "1")
+    assert shown.stdout.strip() == "01/12/2026 19:00  bluezone  (a)"
+    lich.write_text("- id: a\n  announcement: bluezone\n  times: [25h]\n")
+    broken = run_loa("--station", str(station), "next")
+    assert broken.returncode == ExitCode.SCHEDULE
+    assert f"{lich}:3:" in broken.stderr
+    assert_no_traceback(broken.stderr)
