@@ -13,7 +13,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from broadcaster.compose import MAX_GAP_S, MAX_REPEAT, MIN_GAP_S
+from broadcaster.compose import DEFAULT_GAP_S, MAX_GAP_S, MAX_REPEAT, MIN_GAP_S
 from broadcaster.errors import ScheduleError
 from broadcaster.i18n import _
 from broadcaster.rules import Recurrence
@@ -72,7 +72,7 @@ class Entry:
     announcement: str
     rule: Recurrence
     repeat: int = 1
-    gap_s: float = 30.0
+    gap_s: float = DEFAULT_GAP_S
     priority: str = "normal"
     late_limit_s: float = 300.0
     start: str = "after-current"
@@ -151,14 +151,14 @@ class _Reader:
             id=unicodedata.normalize("NFC", self.item["id"].strip()),
             announcement=announcement,
             rule=self.rule(),
-            repeat=self.number("repeat", 1, 1, MAX_REPEAT),
-            gap_s=self.duration("gap", 30.0, MIN_GAP_S, MAX_GAP_S),
-            priority=self.choice("priority", "normal", PRIORITIES),
-            late_limit_s=self.duration("late_limit", 300.0, 0, 24 * 3600),
-            start=self.choice("start", "after-current", START_POLICIES),
-            status=self.choice("status", "approved", STATUSES),
-            enabled=self.flag("enabled", True),
-            catch_up=self.flag("catch_up", False),
+            repeat=self.number("repeat", Entry.repeat, 1, MAX_REPEAT),
+            gap_s=self.duration("gap", Entry.gap_s, MIN_GAP_S, MAX_GAP_S),
+            priority=self.choice("priority", Entry.priority, PRIORITIES),
+            late_limit_s=self.duration("late_limit", Entry.late_limit_s, 0, 24 * 3600),
+            start=self.choice("start", Entry.start, START_POLICIES),
+            status=self.choice("status", Entry.status, STATUSES),
+            enabled=self.flag("enabled", Entry.enabled),
+            catch_up=self.flag("catch_up", Entry.catch_up),
         )
 
     def rule(self) -> Recurrence:
