@@ -55,12 +55,13 @@ def broadcast(
     speaker = Speaker.for_station(station)
     for speech in program.speeches():
         speaker.check(speech.text, speech.voice)
-    longest_s = station.max_recording_minutes * 60
-    for recording in program.recordings():
-        probe_audio(Path(recording.path), longest_s)
-    for path in (announcement.recording, *station.jingles.values()):
-        if path is not None:
-            probe_audio(Path(path), longest_s)
+    files = {
+        *(recording.path for recording in program.recordings()),
+        *station.jingles.values(),
+        *([announcement.recording] if announcement.recording else []),
+    }
+    for path in files:  # each once, though a recording may be the message and the fallback
+        probe_audio(Path(path), station.max_recording_minutes * 60)
     destination = (
         file_output(out) if out is not None else output or OUTPUTS[station.output.device]()
     )
