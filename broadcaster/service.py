@@ -114,13 +114,13 @@ def warm_cache(
                     result = WarmResult(announcement.id, "recording")
                 elif speaker.plan(voice)[0][0] not in CACHED_ENGINES:
                     result = WarmResult(announcement.id, "offline-voice")
-                elif speaker.cached(text := clean_text(announcement.text), voice, workdir):
+                elif speaker.is_cached(text := clean_text(announcement.text), voice):
                     result = WarmResult(announcement.id, "cached")
                 else:
                     spoken = speaker.render(text, voice, workdir)
                     if spoken.engine == "espeak":
                         outcome = "offline"
-                    elif speaker.cached(text, voice, workdir):
+                    elif speaker.is_cached(text, voice):
                         outcome = "rendered"
                     else:  # spoken online, but the cache could not keep it
                         outcome = "failed"

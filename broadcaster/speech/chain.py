@@ -81,14 +81,23 @@ class Speaker:
 
     def cached(self, text: str, voice: str, workdir: Path) -> SpeechResult | None:
         """Speech already in the cache, copied into `workdir` for this broadcast alone."""
+        hit = self._hit(text, voice)
+        if hit is None:
+            return None
+        engine_name, engine_voice, audio, suffix = hit
+        path = save_speech(workdir, "cache", suffix, audio)
+        return SpeechResult(path, engine_name, engine_voice, True, ())
+
+    def is_cached(self, text: str, voice: str) -> bool:
+        return self._hit(text, voice) is not None
+
+    def _hit(self, text: str, voice: str) -> tuple[str, str, bytes, str] | None:
         for engine_name, engine_voice in self.plan(voice):
             if self.cache is None or engine_name not in CACHED_ENGINES:
                 continue
-            hit = self.cache.get(self._key(engine_name, engine_voice, text))
-            if hit is not None:
-                audio, suffix = hit
-                path = save_speech(workdir, "cache", suffix, audio)
-                return SpeechResult(path, engine_name, engine_voice, True, ())
+            found = self.cache.get(self._key(engine_name, engine_voice, text))
+            if found is not None:
+                return (engine_name, engine_voice, *found)
         return None
 
     def render(
