@@ -1,12 +1,10 @@
 """The `loa` command: a thin click shell over the service; errors become messages here only."""
 
 import importlib
-import json
 import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,13 +26,14 @@ from broadcaster.i18n import (
     set_language,
 )
 from broadcaster.models import Announcement
+from broadcaster.schedule_commands import add_schedule_commands
 from broadcaster.service import (
     BroadcastResult,
     announcements_due,
     broadcast,
-    upcoming,
     warm_cache,
 )
+from broadcaster.session import Session
 from broadcaster.settings import Station
 from broadcaster.speech import ENGINES, Speaker
 from broadcaster.speech.cache import MEGABYTE, AudioCache
@@ -70,23 +69,6 @@ def translate_click() -> None:
             module._ = click_gettext  # type: ignore[attr-defined]
         if hasattr(module, "ngettext"):
             module.ngettext = click_ngettext  # type: ignore[attr-defined]
-
-
-@dataclass
-class Session:
-    """What the group options decided, shared by every command."""
-
-    station_dir: Path | None
-    language_chosen: bool
-    _station: Station | None = None
-
-    def station(self) -> Station:
-        if self._station is None:
-            directory = find_station(self.station_dir, os.environ, Path.cwd())
-            self._station = load_station(directory)
-            if not self.language_chosen:
-                set_language(self._station.language)
-        return self._station
 
 
 def build_cli(chosen: bool) -> click.Group:
@@ -192,47 +174,7 @@ def build_cli(chosen: bool) -> click.Group:
         speaker = Speaker.for_station(session.station())
         click.echo(speaker.prepared_text(clean_text(text), engine))
 
-    @cli.command(
-        name="next",
-        help=_("List what the schedules air in the next days."),
-        options_metavar=options,
-    )
-    @click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True, metavar="N")
-    @click.option(
-        "--from",
-        "start",
-        type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]),
-        metavar=_("WHEN"),
-        help=_("Start from this date and time (ISO, e.g. 2026-12-01T06:00) instead of now."),
-    )
-    @click.option("--json", "as_json", is_flag=True, help=_("Print JSON for other programs."))
-    @click.pass_obj
-    def next_(session: Session, days: int, start: datetime | None, as_json: bool) -> None:
-        station = session.station()
-        zone = ZoneInfo(station.timezone)
-        now = start.replace(tzinfo=zone) if start else datetime.now(zone)
-        items = upcoming(station, now, days * 24)
-        if as_json:
-            click.echo(
-                json.dumps(
-                    [
-                        {
-                            "id": item.entry.id,
-                            "announcement": item.entry.announcement,
-                            "start": item.start.isoformat(),
-                            "priority": item.entry.priority,
-                        }
-                        for item in items
-                    ],
-                    ensure_ascii=False,
-                    indent=2,
-                )
-            )
-            return
-        if not items:
-            click.echo(_("Nothing is scheduled in the next {hours} hours.").format(hours=days * 24))
-        for item in items:
-            click.echo(f"{item.start:%d/%m/%Y %H:%M}  {item.entry.announcement}  ({item.entry.id})")
+    add_schedule_commands(cli)
 
     @cli.group(
         help=_("The cache of speech rendered ahead (audio_cache/)."),

@@ -41,6 +41,13 @@ def occurrences(rule: Recurrence, start: datetime, end: datetime) -> Iterator[da
         day += timedelta(days=1)
 
 
+def next_after(rule: Recurrence, after: datetime, horizon_days: int = 800) -> datetime | None:
+    """The first time `rule` airs strictly after `after`, or None within the horizon (a finished
+    campaign, a past one-off date)."""
+    end = after + timedelta(days=horizon_days)
+    return next((at for at in occurrences(rule, after, end) if at > after), None)
+
+
 def _airs_on(rule: Recurrence, day: date) -> bool:
     if day in rule.skipped:
         return False

@@ -3,7 +3,7 @@
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from broadcaster.rules import Recurrence, occurrences
+from broadcaster.rules import Recurrence, next_after, occurrences
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 MONDAY = datetime(2026, 11, 30, tzinfo=HANOI)
@@ -75,3 +75,11 @@ def test_monthly_by_day_and_by_nth_weekday() -> None:
 def test_a_one_off_date() -> None:
     rule = Recurrence((EVENING,), on=date(2026, 12, 1))
     assert week(rule) == [datetime(2026, 12, 1, 17, tzinfo=HANOI)]
+
+
+def test_next_after_is_strictly_later_and_ends_with_the_campaign() -> None:
+    rule = Recurrence((MORNING,), last=date(2026, 12, 1))
+    at_morning = datetime(2026, 11, 30, 6, 30, tzinfo=HANOI)
+    assert next_after(rule, at_morning) == datetime(2026, 12, 1, 6, 30, tzinfo=HANOI)
+    assert next_after(rule, at_morning - timedelta(seconds=1)) == at_morning
+    assert next_after(rule, datetime(2026, 12, 1, 7, tzinfo=HANOI)) is None

@@ -1,0 +1,30 @@
+"""What the `loa` group options decided, shared by every command module."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from broadcaster.config import find_station, load_station
+from broadcaster.i18n import set_language
+from broadcaster.settings import Station
+
+
+@dataclass
+class Session:
+    station_dir: Path | None
+    language_chosen: bool
+    _station: Station | None = None
+
+    def station(self) -> Station:
+        """The station, read once; its language applies unless the officer chose one."""
+        if self._station is None:
+            directory = find_station(self.station_dir, os.environ, Path.cwd())
+            self._station = load_station(directory)
+            if not self.language_chosen:
+                set_language(self._station.language)
+        return self._station
+
+
+pass_session = click.make_pass_decorator(Session)
