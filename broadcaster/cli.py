@@ -15,7 +15,9 @@ import click
 from broadcaster import __version__
 from broadcaster.compose import DEFAULT_GAP_S, clean_text
 from broadcaster.config import find_station, load_station
-from broadcaster.errors import CacheError, ExitCode, LoaError
+from broadcaster.control import send
+from broadcaster.daemon_commands import add_daemon_commands
+from broadcaster.errors import CacheError, DaemonError, ExitCode, LoaError
 from broadcaster.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -155,7 +157,12 @@ def build_cli(chosen: bool) -> click.Group:
     @click.pass_obj
     def play(session: Session, /, announcement_id: str, **options: Any) -> None:
         station = session.station()
-        _deliver(station, announcement_or_recording(station, announcement_id), **options)
+        _deliver(
+            station,
+            announcement_or_recording(station, announcement_id),
+            announcement_id=announcement_id,
+            **options,
+        )
 
     @cli.command(
         help=_("Show exactly what a voice engine will read for TEXT (abbreviations, numbers…)."),
@@ -175,6 +182,7 @@ def build_cli(chosen: bool) -> click.Group:
         click.echo(speaker.prepared_text(clean_text(text), engine))
 
     add_schedule_commands(cli)
+    add_daemon_commands(cli)
 
     @cli.group(
         help=_("The cache of speech rendered ahead (audio_cache/)."),
@@ -263,6 +271,30 @@ def _warm_outcome(outcome: str) -> str:
 
 
 def _deliver(station: Station, announcement: Announcement, **options: Any) -> None:
+    """Through the running station's queue when there is one (so two programs never play at
+    once), else directly."""
+    if options["out"] is None:
+        request = {
+            "command": "say" if announcement.id == "say" else "play",
+            "text": announcement.text,
+            "announcement": options.get("announcement_id", ""),
+            "voice": options["voice"],
+            "repeat": options["repeat"],
+            "gap": options["gap"],
+            "priority": "emergency" if options["emergency"] else "priority",
+        }
+        reply = send(station.directory, request)
+        if reply is not None:
+            if not reply["ok"]:
+                error = DaemonError(reply["error"])
+                error.exit_code = ExitCode(reply.get("exit_code", ExitCode.DAEMON))
+                raise error
+            click.echo(
+                _("Queued on the running station ({ahead} ahead of it).").format(
+                    ahead=reply["ahead"]
+                )
+            )
+            return
     click.echo(_("Preparing the broadcast…"), err=True)
     result = broadcast(
         station,

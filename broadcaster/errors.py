@@ -31,6 +31,7 @@ class ExitCode(IntEnum):
     DISK = 15
     REPEAT = 16
     SCHEDULE = 17
+    DAEMON = 18
     INTERRUPTED = 130
 
 
@@ -98,6 +99,12 @@ class RepeatError(LoaError):
 
 class ScheduleError(LoaError):
     exit_code = ExitCode.SCHEDULE
+
+
+class DaemonError(LoaError):
+    """The running `loa run` cannot be started or reached."""
+
+    exit_code = ExitCode.DAEMON
 
 
 class DiskError(LoaError):

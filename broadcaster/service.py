@@ -1,6 +1,7 @@
 """The paths from an announcement to sound, shared by the CLI now and the daemon later."""
 
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from broadcaster.audio.outputs import OUTPUTS, AudioOutput, file_output
 from broadcaster.audio.render import Chunk, render_program
 from broadcaster.compose import DEFAULT_GAP_S, clean_text, compose_program
 from broadcaster.errors import DiskError, LoaError
-from broadcaster.models import Announcement
+from broadcaster.models import Announcement, Program
 from broadcaster.rules import occurrences
 from broadcaster.schedules import Entry, load_schedules
 from broadcaster.settings import Station
@@ -37,31 +38,17 @@ def broadcast(
     emergency: bool = False,
     out: Path | None = None,
     output: AudioOutput | None = None,
+    stop: threading.Event | None = None,
 ) -> BroadcastResult:
     """Compose, speak, render and deliver one announcement.
 
     Everything that can be refused (text, voice, repeats, files, the sound device) is checked
     before any speech is rendered; rendering and playing then go segment by segment.
     """
-    chosen_voice = voice or announcement.voice or station.speech.voice
-    program = compose_program(
-        announcement,
-        chosen_voice,
-        repeat=repeat,
-        gap_s=gap_s,
-        emergency=emergency,
-        bed=station.music_bed,
+    program = check_broadcast(
+        station, announcement, voice=voice, repeat=repeat, gap_s=gap_s, emergency=emergency
     )
     speaker = Speaker.for_station(station)
-    for speech in program.speeches():
-        speaker.check(speech.text, speech.voice)
-    files = {
-        *(recording.path for recording in program.recordings()),
-        *station.jingles.values(),
-        *([announcement.recording] if announcement.recording else []),
-    }
-    for path in files:  # each once, though a recording may be the message and the fallback
-        probe_audio(Path(path), station.max_recording_minutes * 60)
     destination = (
         file_output(out) if out is not None else output or OUTPUTS[station.output.device]()
     )
@@ -82,8 +69,41 @@ def broadcast(
                 played_ms += len(segment)
                 yield segment
 
-        destination.play(counted())
+        destination.play(counted(), stop)
     return BroadcastResult(tuple(spoken.values()), played_ms / 1000)
+
+
+def check_broadcast(
+    station: Station,
+    announcement: Announcement,
+    *,
+    voice: str | None = None,
+    repeat: int = 1,
+    gap_s: float = DEFAULT_GAP_S,
+    emergency: bool = False,
+) -> Program:
+    """Everything about a broadcast that can be refused, checked before any speech is rendered:
+    so that a running station refuses a bad request at once, not at air time."""
+    chosen_voice = voice or announcement.voice or station.speech.voice
+    program = compose_program(
+        announcement,
+        chosen_voice,
+        repeat=repeat,
+        gap_s=gap_s,
+        emergency=emergency,
+        bed=station.music_bed,
+    )
+    speaker = Speaker.for_station(station)
+    for speech in program.speeches():
+        speaker.check(speech.text, speech.voice)
+    files = {
+        *(recording.path for recording in program.recordings()),
+        *station.jingles.values(),
+        *([announcement.recording] if announcement.recording else []),
+    }
+    for path in files:  # each once, though a recording may be the message and the fallback
+        probe_audio(Path(path), station.max_recording_minutes * 60)
+    return program
 
 
 @dataclass(frozen=True)

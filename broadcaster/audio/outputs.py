@@ -35,9 +35,14 @@ MP3_BITRATE = "128k"
 ENCODER_TIMEOUT_S = 60
 
 
+class PlaybackStopped(Exception):
+    """Playback was stopped on purpose: an emergency took the air, or the officer said stop."""
+
+
 class AudioOutput(Protocol):
-    def play(self, segments: Iterable[AudioSegment]) -> None:
-        """Deliver every segment, in order and completely, or raise a LoaError saying why not."""
+    def play(self, segments: Iterable[AudioSegment], stop: threading.Event | None = None) -> None:
+        """Deliver every segment, in order and completely, or raise a LoaError saying why not;
+        raise PlaybackStopped soon after `stop` is set."""
         ...
 
 
@@ -55,7 +60,7 @@ class SimpleaudioOutput:
         _silence_alsa_errors()
         self._play_buffer(AudioSegment.silent(duration=PROBE_MS, frame_rate=44100))
 
-    def play(self, segments: Iterable[AudioSegment]) -> None:
+    def play(self, segments: Iterable[AudioSegment], stop: threading.Event | None = None) -> None:
         """Play buffer after buffer while the next one is rendered in a thread of its own, so
         the sound card never waits for the renderer between two buffers."""
         ready: queue.Queue[AudioSegment | BaseException | None] = queue.Queue(maxsize=1)
@@ -83,12 +88,12 @@ class SimpleaudioOutput:
             while (item := ready.get()) is not None:
                 if isinstance(item, BaseException):
                     raise item
-                self._play_buffer(item)
+                self._play_buffer(item, stop)
         finally:
             stopped.set()
             renderer.join(timeout=STALL_MARGIN_S)
 
-    def _play_buffer(self, audio: AudioSegment) -> None:
+    def _play_buffer(self, audio: AudioSegment, stop: threading.Event | None = None) -> None:
         try:
             playing = self._simpleaudio.play_buffer(
                 audio.raw_data, audio.channels, audio.sample_width, audio.frame_rate
@@ -98,6 +103,8 @@ class SimpleaudioOutput:
         deadline = time.monotonic() + len(audio) / 1000 + STALL_MARGIN_S
         try:
             while playing.is_playing():  # polled tightly: the next buffer follows at once
+                if stop is not None and stop.is_set():
+                    raise PlaybackStopped
                 if time.monotonic() > deadline:
                     raise NoAudioDeviceError(
                         _(
@@ -109,6 +116,15 @@ class SimpleaudioOutput:
                 time.sleep(POLL_S)
         finally:
             playing.stop()
+
+
+def _until_stopped(
+    segments: Iterable[AudioSegment], stop: threading.Event | None
+) -> Iterator[AudioSegment]:
+    for segment in segments:
+        if stop is not None and stop.is_set():
+            raise PlaybackStopped
+        yield segment
 
 
 def _buffers(segments: Iterable[AudioSegment]) -> Iterator[AudioSegment]:
@@ -129,8 +145,8 @@ class WavFileOutput:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def play(self, segments: Iterable[AudioSegment]) -> None:
-        blocks = iter(segments)
+    def play(self, segments: Iterable[AudioSegment], stop: threading.Event | None = None) -> None:
+        blocks = _until_stopped(segments, stop)
         first = next(blocks)
         try:
             write_wav(
@@ -159,8 +175,8 @@ class Mp3FileOutput:
         self.ffmpeg = found
         self.path = path
 
-    def play(self, segments: Iterable[AudioSegment]) -> None:
-        blocks = iter(segments)
+    def play(self, segments: Iterable[AudioSegment], stop: threading.Event | None = None) -> None:
+        blocks = _until_stopped(segments, stop)
         first = next(blocks)
         temporary = partial_path(self.path)
         command = [
@@ -215,8 +231,8 @@ class SilentOutput:
         self.played_ms = 0.0
         self.chunks = 0
 
-    def play(self, segments: Iterable[AudioSegment]) -> None:
-        for segment in segments:
+    def play(self, segments: Iterable[AudioSegment], stop: threading.Event | None = None) -> None:
+        for segment in _until_stopped(segments, stop):
             self.played_ms += len(segment)
             self.chunks += 1
 

@@ -1,0 +1,276 @@
+"""The as-run log: what aired, when, and why not — one SQLite row per occurrence.
+
+A row is unique per (entry id, scheduled time) and is written *before* the first sound, so after a
+crash or a power cut an occurrence that started is never played a second time: its row says
+`playing` and is closed as `interrupted` at the next start. WAL with full sync keeps the log
+whole through `kill -9` and power cuts.
+"""
+
+import csv
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+from broadcaster.errors import DiskError
+from broadcaster.i18n import _
+
+LOG_FILE = "asrun.db"
+PLAYING = "playing"
+RESULTS = (
+    "played",
+    "played-fallback",
+    "missed",
+    "skipped-quiet",
+    "interrupted",
+    "failed",
+)
+"""Final results; a row says `playing` only while its program is on the air."""
+PLAYED = ("played", "played-fallback")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS asrun (
+    entry_id TEXT NOT NULL,
+    scheduled TEXT NOT NULL,
+    scheduled_ts REAL NOT NULL,
+    announcement TEXT NOT NULL,
+    priority TEXT NOT NULL,
+    started TEXT,
+    ended TEXT,
+    result TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT '',
+    error TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (entry_id, scheduled)
+);
+CREATE INDEX IF NOT EXISTS asrun_by_time ON asrun (scheduled_ts);
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+COLUMNS = (
+    "entry_id",
+    "scheduled",
+    "announcement",
+    "priority",
+    "started",
+    "ended",
+    "result",
+    "source",
+    "error",
+)
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One airing of an entry (or of an ad-hoc request, whose id says so)."""
+
+    entry_id: str
+    scheduled: datetime
+    announcement: str
+    priority: str
+
+
+@dataclass(frozen=True)
+class Row:
+    entry_id: str
+    scheduled: str
+    announcement: str
+    priority: str
+    started: str | None
+    ended: str | None
+    result: str
+    source: str
+    error: str
+
+
+@dataclass(frozen=True)
+class ItemReport:
+    entry_id: str
+    announcement: str
+    played: int
+    total: int
+
+
+class AsRunLog:
+    """The station's as-run log; safe to share between the daemon's threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA busy_timeout = 5000")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = FULL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as error:
+            raise DiskError(
+                _(
+                    "Cannot open the as-run log {file}: {reason}. Move the damaged file away; "
+                    "Loa starts a new log."
+                ).format(file=path, reason=error)
+            ) from error
+        except OSError as error:
+            raise DiskError.preparing(path.parent, error) from error
+
+    @classmethod
+    def for_station(cls, directory: Path) -> "AsRunLog":
+        return cls(directory / LOG_FILE)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def begin(self, occurrence: Occurrence, started: datetime, again: bool = False) -> bool:
+        """Mark an occurrence as on the air; False if it already has a row (it aired, or was
+        decided). `again` re-opens an interrupted occurrence that the playout queued again."""
+        with self._write() as db:
+            if again:
+                changed = db.execute(
+                    "UPDATE asrun SET result = ?, started = ?, ended = NULL WHERE entry_id = ? "
+                    "AND scheduled = ? AND result = 'interrupted'",
+                    (PLAYING, started.isoformat(), *_key(occurrence)),
+                ).rowcount
+                return changed == 1
+            return self._insert(db, occurrence, PLAYING, started=started)
+
+    def finish(
+        self,
+        occurrence: Occurrence,
+        result: str,
+        ended: datetime,
+        source: str = "",
+        error: str = "",
+    ) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE asrun SET result = ?, ended = ?, source = ?, error = ? "
+                "WHERE entry_id = ? AND scheduled = ?",
+                (result, ended.isoformat(), source, error, *_key(occurrence)),
+            )
+
+    def decide(self, occurrence: Occurrence, result: str, reason: str) -> bool:
+        """Record an occurrence that does not air (missed, skipped-quiet, failed before its
+        start); False if it already has a row."""
+        with self._write() as db:
+            return self._insert(db, occurrence, result, error=reason)
+
+    def has(self, occurrence: Occurrence) -> bool:
+        with self._lock:
+            found = self._db.execute(
+                "SELECT 1 FROM asrun WHERE entry_id = ? AND scheduled = ?", _key(occurrence)
+            ).fetchone()
+        return found is not None
+
+    def close_unfinished(self, ended: datetime, reason: str) -> int:
+        """At start-up: what was on the air when Loa died is recorded as interrupted, and is not
+        played again."""
+        with self._write() as db:
+            return db.execute(
+                "UPDATE asrun SET result = 'interrupted', ended = ?, error = ? WHERE result = ?",
+                (ended.isoformat(), reason, PLAYING),
+            ).rowcount
+
+    def get_state(self, key: str) -> str | None:
+        with self._lock:
+            found = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return found[0] if found else None
+
+    def set_state(self, key: str, value: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO state (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def rows(
+        self, since: datetime | None = None, until: datetime | None = None, limit: int = -1
+    ) -> list[Row]:
+        """Rows by scheduled time in [since, until), oldest first; `limit` keeps the newest."""
+        columns = ", ".join(COLUMNS)
+        bounds = (
+            since.timestamp() if since else float("-inf"),
+            until.timestamp() if until else float("inf"),
+        )
+        with self._lock:
+            found = self._db.execute(
+                f"SELECT {columns} FROM (SELECT * FROM asrun WHERE scheduled_ts >= ? AND "
+                "scheduled_ts < ? ORDER BY scheduled_ts DESC LIMIT ?) "
+                "ORDER BY scheduled_ts, entry_id",
+                (*bounds, limit),
+            ).fetchall()
+        return [Row(*row) for row in found]
+
+    def report(self, since: datetime, until: datetime) -> list[ItemReport]:
+        """Played / total per entry over [since, until), as officers report to the district."""
+        played = ", ".join(f"'{result}'" for result in PLAYED)
+        with self._lock:
+            found = self._db.execute(
+                f"SELECT entry_id, announcement, SUM(result IN ({played})), COUNT(*) FROM asrun "
+                "WHERE scheduled_ts >= ? AND scheduled_ts < ? "
+                "GROUP BY entry_id, announcement ORDER BY entry_id, announcement",
+                (since.timestamp(), until.timestamp()),
+            ).fetchall()
+        return [ItemReport(*row) for row in found]
+
+    def _insert(
+        self,
+        db: sqlite3.Connection,
+        occurrence: Occurrence,
+        result: str,
+        *,
+        started: datetime | None = None,
+        error: str = "",
+    ) -> bool:
+        return (
+            db.execute(
+                "INSERT OR IGNORE INTO asrun (entry_id, scheduled, scheduled_ts, announcement, "
+                "priority, started, result, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    *_key(occurrence),
+                    occurrence.scheduled.timestamp(),
+                    occurrence.announcement,
+                    occurrence.priority,
+                    started.isoformat() if started else None,
+                    result,
+                    error,
+                ),
+            ).rowcount
+            == 1
+        )
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One immediate transaction under the log's lock; a full or read-only disk becomes a
+        DiskError naming the file."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.OperationalError as error:
+                raise DiskError(
+                    _("Cannot write the as-run log {file}: {reason}.").format(
+                        file=self.path, reason=error
+                    )
+                ) from error
+
+
+def write_csv(rows: list[Row], out: TextIO) -> None:
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow(
+            [getattr(row, column) if getattr(row, column) is not None else "" for column in COLUMNS]
+        )
+
+
+def _key(occurrence: Occurrence) -> tuple[str, str]:
+    return occurrence.entry_id, occurrence.scheduled.isoformat()

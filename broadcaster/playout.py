@@ -1,0 +1,130 @@
+"""The playout queue's decisions, as pure functions of `now`: order, pre-emption, lateness and
+quiet hours. The daemon owns the threads and the sound; nothing here reads a clock.
+
+Thông tư 39/2020 ranks bulletins normal < priority < emergency. Waiting items go by priority,
+then by scheduled time. How an item treats what is on the air when it falls due is its `start`:
+
+- `interrupt` stops the current item unless that one has a higher priority (emergencies always
+  interrupt);
+- `after-current` (the default) waits for the current item to end;
+- `wait` also yields to every other waiting item, whatever their priority: for fillers.
+
+An interrupted item is queued again from its start when the air is free, if that is still within
+its late limit; otherwise it stays logged as interrupted.
+"""
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from broadcaster.asrun import Occurrence
+
+PRIORITY_RANK = {"emergency": 0, "priority": 1, "normal": 2}
+"""Lower goes first."""
+PLAY, MISSED, SKIPPED_QUIET = "play", "missed", "skipped-quiet"
+
+
+@dataclass(frozen=True)
+class Item:
+    """An occurrence waiting for the air, with what the playout needs to decide about it."""
+
+    occurrence: Occurrence
+    late_limit_s: float = 300.0
+    start: str = "after-current"
+    repeat: int = 1
+    gap_s: float = 30.0
+    text: str | None = None
+    """Ad-hoc text to read (`loa say`); None plays `occurrence.announcement`."""
+    voice: str | None = None
+    catch_up: bool = False
+    """Missed while Loa was stopped and caught up: lateness does not apply."""
+    retry: bool = False
+    """Queued again after an interruption."""
+
+    @property
+    def priority(self) -> str:
+        return self.occurrence.priority
+
+    @property
+    def rank(self) -> int:
+        return PRIORITY_RANK[self.occurrence.priority]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: str
+    """PLAY, MISSED or SKIPPED_QUIET."""
+    late_s: float = 0.0
+
+
+def quiet_window(spec: str) -> tuple[time, time] | None:
+    """ "21:00-06:00" as (start, end); equal ends mean no quiet hours."""
+    first, last = (time.fromisoformat(part.strip()) for part in spec.split("-"))
+    return None if first == last else (first, last)
+
+
+def in_quiet_hours(spec: str, at: datetime) -> bool:
+    window = quiet_window(spec)
+    if window is None:
+        return False
+    first, last = window
+    moment = at.time().replace(tzinfo=None)
+    if first < last:
+        return first <= moment < last
+    return moment >= first or moment < last
+
+
+def verdict(item: Item, now: datetime, quiet_hours: str) -> Verdict:
+    """Whether `item` may start at `now`: emergencies pass quiet hours; anything later than its
+    late limit is missed, unless it is a catch-up after a stop."""
+    late_s = max(0.0, (now - item.occurrence.scheduled).total_seconds())
+    if item.priority != "emergency" and in_quiet_hours(quiet_hours, now):
+        return Verdict(SKIPPED_QUIET, late_s)
+    if late_s > item.late_limit_s and not item.catch_up:
+        return Verdict(MISSED, late_s)
+    return Verdict(PLAY, late_s)
+
+
+def interrupts(item: Item, current: Item) -> bool:
+    """Whether `item`, falling due, takes the air from `current`."""
+    if current.priority == "emergency":
+        return False
+    return item.priority == "emergency" or (item.start == "interrupt" and item.rank <= current.rank)
+
+
+def may_retry(item: Item, now: datetime) -> bool:
+    """An interrupted item comes back while it is within its late limit."""
+    return now - item.occurrence.scheduled <= timedelta(seconds=item.late_limit_s)
+
+
+@dataclass
+class PlayoutQueue:
+    """Items waiting for the air, best first; the same occurrence is never queued twice."""
+
+    _items: list[tuple[tuple[int, int, float, int], Item]] = field(default_factory=list)
+    _counter: "itertools.count[int]" = field(default_factory=itertools.count)
+
+    def push(self, item: Item) -> bool:
+        if any(queued.occurrence == item.occurrence for _, queued in self._items):
+            return False
+        order = (
+            1 if item.start == "wait" else 0,
+            item.rank,
+            item.occurrence.scheduled.timestamp(),
+            next(self._counter),
+        )
+        self._items.append((order, item))
+        self._items.sort(key=lambda pair: pair[0])
+        return True
+
+    def pop(self) -> Item | None:
+        return self._items.pop(0)[1] if self._items else None
+
+    def peek(self) -> Item | None:
+        return self._items[0][1] if self._items else None
+
+    def items(self) -> list[Item]:
+        return [item for _, item in self._items]
+
+    def __len__(self) -> int:
+        return len(self._items)
