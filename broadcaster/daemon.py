@@ -145,8 +145,8 @@ class Daemon:
 
     # Start and stop -------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Take the station, account for the time Loa was not running, and go on the air."""
+    def open(self) -> datetime:
+        """Take the station, read its files and account for the time Loa was not running."""
         self._lock_station()
         self.reload(force=True)
         now = self.now()
@@ -159,6 +159,11 @@ class Daemon:
             )
         self._account_for_downtime(now)
         self._swept_until = now
+        return now
+
+    def start(self) -> None:
+        """Open, then go on the air: the scheduler, the player and the control channel."""
+        now = self.open()
         self._scheduler = BackgroundScheduler(timezone=self.zone)
         self._scheduler.add_job(
             self.heartbeat,
@@ -190,6 +195,9 @@ class Daemon:
         )
 
     def shutdown(self) -> None:
+        """Stop what plays (logged as interrupted) and let go of the station; once."""
+        if self._stopping.is_set():
+            return
         self._stopping.set()
         with self._cond:
             if self.air is not None:
@@ -205,6 +213,8 @@ class Daemon:
             time.sleep(0.05)
         self._save_heartbeat(self.now())
         self.log.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
 
     def wait(self) -> None:
         """Block until `shutdown` (from a signal or the control channel)."""
@@ -323,14 +333,15 @@ class Daemon:
     def _due(self, since: datetime, now: datetime) -> list[tuple[datetime, Entry]]:
         """Occurrences in (since, now], looked up in the plan."""
         if self._plan_until is None or since < self._plan_from or now >= self._plan_until:
-            self._replan(since)
+            self._replan(since, max(now, since + timedelta(hours=PLAN_HOURS)))
         low = bisect.bisect_right(self._plan, since, key=lambda planned: planned[0])
         high = bisect.bisect_right(self._plan, now, key=lambda planned: planned[0])
         return [(at, self.entries[index]) for at, index in self._plan[low:high]]
 
-    def _replan(self, since: datetime) -> None:
+    def _replan(self, since: datetime, until: datetime) -> None:
+        """Plan (since, until] and a little beyond: a long clock jump plans its whole span."""
         self._plan_from = since
-        self._plan_until = since + timedelta(hours=PLAN_HOURS)
+        self._plan_until = until + timedelta(seconds=1)
         airing = {entry.id for entry in self._airing()}
         self._plan = sorted(
             (
@@ -402,31 +413,36 @@ class Daemon:
 
     def _play_forever(self) -> None:
         while not self._stopping.is_set():
-            with self._cond:
-                while not self.queue and not self._stopping.is_set():
-                    self._cond.wait(HEARTBEAT_S)
-                item = self.queue.pop()
-                if item is None:
-                    continue
-                now = self.now()
-                decided = verdict(item, now, self._station.quiet_hours)
-                if decided.action != PLAY:
-                    self._decide(item, decided.action, decided.late_s)
-                    continue
-                try:
-                    if not self.log.begin(item.occurrence, now, again=item.retry):
-                        continue
-                except LoaError as error:
-                    log.error("%s", error)
-                self.air = _Air(item, now)
-                air = self.air
+            self.play_next(timeout=HEARTBEAT_S)
+
+    def play_next(self, timeout: float | None = None) -> bool:
+        """Take the best waiting item (waiting up to `timeout` for one), then log it as missed or
+        skipped, or play it to the end; False when there was none."""
+        with self._cond:
+            if not self.queue and not self._stopping.is_set():
+                self._cond.wait(timeout)
+            item = self.queue.pop()
+            if item is None:
+                return False
+            now = self.now()
+            decided = verdict(item, now, self._station.quiet_hours)
+            if decided.action != PLAY:
+                self._decide(item, decided.action, decided.late_s)
+                return True
             try:
-                self._play(air)
-            finally:
-                with self._cond:
-                    self.air = None
-                    self._preempt()
-                    self._cond.notify_all()
+                if not self.log.begin(item.occurrence, now, again=item.retry):
+                    return True  # it aired already
+            except LoaError as error:
+                log.error("%s", error)  # the log cannot be written: air it all the same
+            air = self.air = _Air(item, now)
+        try:
+            self._play(air)
+        finally:
+            with self._cond:
+                self.air = None
+                self._preempt()
+                self._cond.notify_all()
+        return True
 
     def _decide(self, item: Item, action: str, late_s: float) -> None:
         if action == SKIPPED_QUIET:

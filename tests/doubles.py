@@ -1,0 +1,61 @@
+"""Honest doubles for what no real part can do in a test: a clock that simulates days, and a
+sound card that takes no real time."""
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from pydub import AudioSegment
+
+from broadcaster.audio.outputs import PlaybackStopped
+
+
+@dataclass
+class FakeClock:
+    """Wall-clock time that moves only when told to, as the daemon's `now`."""
+
+    moment: datetime
+
+    def __call__(self, zone: ZoneInfo) -> datetime:
+        return self.moment.astimezone(zone)
+
+    def advance(self, seconds: float) -> None:
+        self.moment += timedelta(seconds=seconds)
+
+    def set(self, moment: datetime) -> None:
+        self.moment = moment
+
+
+@dataclass
+class FastSink:
+    """Plays every rendered segment instantly, moving the clock on by the segment's length, so a
+    simulated day passes as fast as the audio renders; keeps only what it was given per program.
+    `hold` makes it wait (really) on each segment until stopped or released, to test
+    interruptions; `fail` makes it refuse like a missing sound card."""
+
+    clock: FakeClock
+    programs: list[float] = field(default_factory=list)
+    """Seconds of audio per completed or stopped program, in order."""
+    hold: threading.Event | None = None
+    started: threading.Event = field(default_factory=threading.Event)
+    fail: Exception | None = None
+
+    def play(self, segments: Iterable[AudioSegment], stop: threading.Event | None = None) -> None:
+        if self.fail is not None:
+            raise self.fail
+        heard_ms = 0.0
+        self.programs.append(0.0)
+        try:
+            for segment in segments:
+                self.started.set()
+                if stop is not None and stop.is_set():
+                    raise PlaybackStopped
+                heard_ms += len(segment)
+                self.clock.advance(len(segment) / 1000)
+                while self.hold is not None and not self.hold.is_set():
+                    if stop is not None and stop.wait(0.01):
+                        raise PlaybackStopped
+        finally:
+            self.programs[-1] = heard_ms / 1000
