@@ -57,6 +57,9 @@ HEARTBEAT_S = 1.0
 JUMP_S = 5.0
 """A heartbeat whose wall-clock step differs from the monotonic one by more than this means the
 clock was set or the PC slept."""
+PREROLL_S = 10.0
+"""An occurrence is taken this long before its time, so that speech and the first sound buffer
+are ready and the first sample goes out on the second."""
 PLAN_HOURS = 6.0
 """Occurrences are planned this far ahead, so each sweep is a lookup, even with 10,000 entries."""
 WARM_EVERY_S = 300.0
@@ -79,8 +82,11 @@ class RuleTrigger(BaseTrigger):  # type: ignore[misc]
     def get_next_fire_time(
         self, previous_fire_time: datetime | None, now: datetime
     ) -> datetime | None:
-        after = previous_fire_time or now - timedelta(microseconds=1)
-        return next_after(self.entry.rule, max(after, now - timedelta(microseconds=1)))
+        """PREROLL_S before each occurrence."""
+        early = timedelta(seconds=PREROLL_S)
+        after = max(previous_fire_time or now, now) + early - timedelta(microseconds=1)
+        found = next_after(self.entry.rule, after)
+        return found - early if found else None
 
     def __str__(self) -> str:
         return f"rule[{self.entry.id}]"
@@ -319,14 +325,14 @@ class Daemon:
     def sweep(self, now: datetime) -> None:
         """Queue every occurrence that fell due since the last sweep, each once. After the clock
         went back, occurrences come due again: the as-run log stops them airing twice."""
+        horizon = now + timedelta(seconds=PREROLL_S)
         with self._cond:
             since = self._swept_until or now
-            if now < since:
+            if horizon < since:
                 since = now
-                self._plan_until = None
-            for at, entry in self._due(since, now):
+            for at, entry in self._due(since, horizon):
                 self._offer(self._scheduled_item(entry, at))
-            self._swept_until = now
+            self._swept_until = horizon
             self._preempt()
             self._cond.notify_all()
 
@@ -401,9 +407,12 @@ class Daemon:
         return self.queue.push(item)
 
     def _preempt(self) -> None:
+        """Stop what is on the air for a waiting item that is due and may take it."""
         best = self.queue.peek()
         if self.air is None or best is None or self.air.stop.is_set():
             return
+        if best.occurrence.scheduled > self.now():
+            return  # taken early for pre-roll: it interrupts at its own time
         if interrupts(best, self.air.item):
             self.air.reason = _("interrupted by {id} ({priority}).").format(
                 id=best.occurrence.entry_id, priority=best.priority
@@ -425,16 +434,17 @@ class Daemon:
             if item is None:
                 return False
             now = self.now()
-            decided = verdict(item, now, self._station.quiet_hours)
+            start = max(now, item.occurrence.scheduled)  # taken early, to start on time
+            decided = verdict(item, start, self._station.quiet_hours)
             if decided.action != PLAY:
                 self._decide(item, decided.action, decided.late_s)
                 return True
             try:
-                if not self.log.begin(item.occurrence, now, again=item.retry):
+                if not self.log.begin(item.occurrence, start, again=item.retry):
                     return True  # it aired already
             except LoaError as error:
                 log.error("%s", error)  # the log cannot be written: air it all the same
-            air = self.air = _Air(item, now)
+            air = self.air = _Air(item, start)
         try:
             self._play(air)
         finally:
@@ -479,6 +489,7 @@ class Daemon:
                 emergency=item.priority == "emergency",
                 output=self._output(self._station),
                 stop=air.stop,
+                start_at=air.started.timestamp() if air.started > self.now() else None,
             )
             source = ",".join(dict.fromkeys(spoken.source for spoken in done.speech))
             failures = [reason for spoken in done.speech for reason in spoken.failures]

@@ -39,11 +39,13 @@ def broadcast(
     out: Path | None = None,
     output: AudioOutput | None = None,
     stop: threading.Event | None = None,
+    start_at: float | None = None,
 ) -> BroadcastResult:
     """Compose, speak, render and deliver one announcement.
 
     Everything that can be refused (text, voice, repeats, files, the sound device) is checked
-    before any speech is rendered; rendering and playing then go segment by segment.
+    before any speech is rendered; rendering and playing then go segment by segment. `stop`
+    ends playback early; `start_at` (time.time()) holds the first sample until then.
     """
     program = check_broadcast(
         station, announcement, voice=voice, repeat=repeat, gap_s=gap_s, emergency=emergency
@@ -69,7 +71,7 @@ def broadcast(
                 played_ms += len(segment)
                 yield segment
 
-        destination.play(counted(), stop)
+        destination.play(counted(), stop, start_at)
     return BroadcastResult(tuple(spoken.values()), played_ms / 1000)
 
 

@@ -42,9 +42,16 @@ class FastSink:
     started: threading.Event = field(default_factory=threading.Event)
     fail: Exception | None = None
 
-    def play(self, segments: Iterable[AudioSegment], stop: threading.Event | None = None) -> None:
+    def play(
+        self,
+        segments: Iterable[AudioSegment],
+        stop: threading.Event | None = None,
+        start_at: float | None = None,
+    ) -> None:
         if self.fail is not None:
             raise self.fail
+        if start_at is not None and start_at > self.clock.moment.timestamp():
+            self.clock.set(datetime.fromtimestamp(start_at, self.clock.moment.tzinfo))
         heard_ms = 0.0
         self.programs.append(0.0)
         try:

@@ -28,6 +28,8 @@ class Capture:
     """What the sink played, as float samples in -1..1 at RATE, mono."""
 
     samples: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    origin: float = 0.0
+    """Wall-clock time (time.time()) of the first sample, to within the recorder's latency."""
 
     @property
     def seconds(self) -> float:
@@ -140,6 +142,7 @@ class PulseRig:
                 stderr=subprocess.DEVNULL,
             )
             try:
+                capture.origin = _first_sample_time(raw)
                 time.sleep(0.2)
                 yield capture
                 time.sleep(0.5)
@@ -148,6 +151,14 @@ class PulseRig:
                     _stop(process)
         capture.samples = np.frombuffer(raw.read_bytes(), dtype="<i2").astype(np.float64) / 32768
         raw.unlink()
+
+
+def _first_sample_time(raw: Path) -> float:
+    """When the recording's first sample was heard: now, less what was recorded so far."""
+    deadline = time.monotonic() + 5
+    while (size := raw.stat().st_size) == 0 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return time.time() - size / 2 / RATE
 
 
 def _stop(process: subprocess.Popen[bytes], how: int = signal.SIGINT) -> None:

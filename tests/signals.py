@@ -23,15 +23,34 @@ def locate(signal: np.ndarray, template: np.ndarray) -> tuple[int, float]:
     """
     if len(signal) < len(template):
         return 0, 0.0
+    scores = _match_scores(signal, template)
+    best = int(np.argmax(scores))
+    return best, float(scores[best])
+
+
+def locate_all(signal: np.ndarray, template: np.ndarray, threshold: float = 0.9) -> list[int]:
+    """Every place `template` is heard inside `signal` (normalized correlation ≥ threshold), in
+    order; matches closer than the template's length count once."""
+    if len(signal) < len(template):
+        return []
+    scores = _match_scores(signal, template)
+    found: list[int] = []
+    for index in np.argsort(scores)[::-1]:
+        if scores[index] < threshold:
+            break
+        if all(abs(int(index) - other) >= len(template) for other in found):
+            found.append(int(index))
+    return sorted(found)
+
+
+def _match_scores(signal: np.ndarray, template: np.ndarray) -> np.ndarray:
     size = 1 << (len(signal) + len(template)).bit_length()
     correlation = np.fft.irfft(
         np.fft.rfft(signal, size) * np.conj(np.fft.rfft(template, size)), size
     )[: len(signal) - len(template) + 1]
     energy = np.concatenate(([0.0], np.cumsum(signal**2)))
     window = np.sqrt(np.maximum(energy[len(template) :] - energy[: -len(template)], 0.0))
-    scores = correlation / (np.linalg.norm(template) * window + 1e-9)
-    best = int(np.argmax(scores))
-    return best, float(scores[best])
+    return correlation / (np.linalg.norm(template) * window + 1e-9)
 
 
 def window_levels_dbfs(samples: np.ndarray, rate: int, window_s: float = 0.05) -> np.ndarray:

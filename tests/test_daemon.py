@@ -88,15 +88,19 @@ def test_an_entry_airs_once_at_its_time(
 ) -> None:
     schedule(offline_station, MORNING)
     daemon = make_daemon()
-    daemon.sweep(at(6, 29, 59))
+    clock.set(at(6, 29, 49))
+    daemon.sweep(at(6, 29, 49))
     assert drain(daemon) == 0
-    clock.set(at(6, 30))
-    daemon.sweep(at(6, 30))
+    clock.set(at(6, 29, 51))
+    daemon.sweep(at(6, 29, 51))  # taken ten seconds early, played at its time
     assert drain(daemon) == 1
     daemon.sweep(at(6, 30, 1))
     assert drain(daemon) == 0
     [(entry, scheduled, result, error)] = rows(offline_station)
     assert (entry, scheduled, result, error) == ("sang", "2026-11-30T06:30:00+07:00", "played", "")
+    with sqlite3.connect(offline_station / LOG_FILE) as db:
+        [(started,)] = db.execute("SELECT started FROM asrun").fetchall()
+    assert started == "2026-11-30T06:30:00+07:00"
     assert 8 < daemon.sink.programs[0] < 60  # type: ignore[attr-defined]
 
 

@@ -28,6 +28,9 @@ PROBE_MS = 20
 BUFFER_S = 60
 """Segments are played in buffers of up to a minute: each join between buffers costs 10-20 ms
 of silence (measured through ALSA), a minute costs about 10 MB."""
+FIRST_BUFFER_S = 1
+"""The first buffer is short, so sound starts soon after the request; each next one is four
+times longer (up to BUFFER_S) and is rendered while the one before plays."""
 POLL_S = 0.002
 STALL_MARGIN_S = 10.0
 """How long past its end a playback may run before the device is taken for hung."""
@@ -40,9 +43,15 @@ class PlaybackStopped(Exception):
 
 
 class AudioOutput(Protocol):
-    def play(self, segments: Iterable[AudioSegment], stop: threading.Event | None = None) -> None:
+    def play(
+        self,
+        segments: Iterable[AudioSegment],
+        stop: threading.Event | None = None,
+        start_at: float | None = None,
+    ) -> None:
         """Deliver every segment, in order and completely, or raise a LoaError saying why not;
-        raise PlaybackStopped soon after `stop` is set."""
+        raise PlaybackStopped soon after `stop` is set. With `start_at` (a time.time() value),
+        the first sample is delivered then, not before: what can be prepared is prepared first."""
         ...
 
 
@@ -60,7 +69,12 @@ class SimpleaudioOutput:
         _silence_alsa_errors()
         self._play_buffer(AudioSegment.silent(duration=PROBE_MS, frame_rate=44100))
 
-    def play(self, segments: Iterable[AudioSegment], stop: threading.Event | None = None) -> None:
+    def play(
+        self,
+        segments: Iterable[AudioSegment],
+        stop: threading.Event | None = None,
+        start_at: float | None = None,
+    ) -> None:
         """Play buffer after buffer while the next one is rendered in a thread of its own, so
         the sound card never waits for the renderer between two buffers."""
         ready: queue.Queue[AudioSegment | BaseException | None] = queue.Queue(maxsize=1)
@@ -88,6 +102,8 @@ class SimpleaudioOutput:
             while (item := ready.get()) is not None:
                 if isinstance(item, BaseException):
                     raise item
+                wait_until(start_at, stop)
+                start_at = None
                 self._play_buffer(item, stop)
         finally:
             stopped.set()
@@ -127,14 +143,25 @@ def _until_stopped(
         yield segment
 
 
+def wait_until(start_at: float | None, stop: threading.Event | None) -> None:
+    """Hold the first sample until `start_at`, or raise PlaybackStopped if stopped meanwhile."""
+    while start_at is not None and (left := start_at - time.time()) > 0:
+        if stop is not None and stop.wait(min(left, POLL_S * 5)):
+            raise PlaybackStopped
+        if stop is None:
+            time.sleep(min(left, POLL_S * 5))
+
+
 def _buffers(segments: Iterable[AudioSegment]) -> Iterator[AudioSegment]:
-    """The segments joined into buffers of about BUFFER_S seconds."""
+    """The segments joined into buffers that grow from FIRST_BUFFER_S to BUFFER_S seconds."""
     pending: list[AudioSegment] = []
+    limit_s = min(FIRST_BUFFER_S, BUFFER_S)
     for segment in segments:
         pending.append(segment)
-        if sum(len(p) for p in pending) >= BUFFER_S * 1000:
+        if sum(len(p) for p in pending) >= limit_s * 1000:
             yield sum(pending[1:], pending[0])
             pending = []
+            limit_s = min(limit_s * 4, BUFFER_S)
     if pending:
         yield sum(pending[1:], pending[0])
 
@@ -145,7 +172,12 @@ class WavFileOutput:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def play(self, segments: Iterable[AudioSegment], stop: threading.Event | None = None) -> None:
+    def play(
+        self,
+        segments: Iterable[AudioSegment],
+        stop: threading.Event | None = None,
+        start_at: float | None = None,
+    ) -> None:
         blocks = _until_stopped(segments, stop)
         first = next(blocks)
         try:
@@ -175,7 +207,12 @@ class Mp3FileOutput:
         self.ffmpeg = found
         self.path = path
 
-    def play(self, segments: Iterable[AudioSegment], stop: threading.Event | None = None) -> None:
+    def play(
+        self,
+        segments: Iterable[AudioSegment],
+        stop: threading.Event | None = None,
+        start_at: float | None = None,
+    ) -> None:
         blocks = _until_stopped(segments, stop)
         first = next(blocks)
         temporary = partial_path(self.path)
@@ -231,8 +268,15 @@ class SilentOutput:
         self.played_ms = 0.0
         self.chunks = 0
 
-    def play(self, segments: Iterable[AudioSegment], stop: threading.Event | None = None) -> None:
+    def play(
+        self,
+        segments: Iterable[AudioSegment],
+        stop: threading.Event | None = None,
+        start_at: float | None = None,
+    ) -> None:
         for segment in _until_stopped(segments, stop):
+            wait_until(start_at, stop)
+            start_at = None
             self.played_ms += len(segment)
             self.chunks += 1
 
