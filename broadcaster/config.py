@@ -20,6 +20,7 @@ from broadcaster.settings import (
     OUTPUT_DEVICES,
     SAMPLE_RATES,
     OutputSettings,
+    SessionLimits,
     SpeechSettings,
     Station,
 )
@@ -66,6 +67,7 @@ def load_station(directory: Path, environ: Mapping[str, str] = os.environ) -> St
     output = reader.section(root, "output")
     jingles = reader.section(root, "jingles")
     bed = reader.section(root, "music_bed")
+    sessions = reader.section(root, "sessions")
     reader.only_keys(
         root,
         (
@@ -73,6 +75,8 @@ def load_station(directory: Path, environ: Mapping[str, str] = os.environ) -> St
             "language",
             "timezone",
             "quiet_hours",
+            "require_approval",
+            "sessions",
             "max_recording_minutes",
             "speech",
             "output",
@@ -84,6 +88,7 @@ def load_station(directory: Path, environ: Mapping[str, str] = os.environ) -> St
     reader.only_keys(output, tuple(OutputSettings.__dataclass_fields__))
     reader.only_keys(jingles, JINGLE_NAMES)
     reader.only_keys(bed, ("file", "level_lu", "duck_lu"))
+    reader.only_keys(sessions, tuple(SessionLimits.__dataclass_fields__))
     configured_endpoint = reader.optional(
         speech, "edge_endpoint", _matches(r"wss?://\S+\?\S*", "wss://host/path?token=…")
     )
@@ -129,6 +134,18 @@ def load_station(directory: Path, environ: Mapping[str, str] = os.environ) -> St
             "quiet_hours",
             Station.quiet_hours,
             _matches(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", "21:00-06:00"),
+        ),
+        require_approval=reader.value(
+            root, "require_approval", Station.require_approval, _one_of((False, True))
+        ),
+        sessions=SessionLimits(
+            per_day=reader.value(sessions, "per_day", SessionLimits.per_day, _whole_number(1, 24)),
+            minutes=reader.value(
+                sessions, "minutes", SessionLimits.minutes, _whole_number(1, 24 * 60)
+            ),
+            days_per_week=reader.value(
+                sessions, "days_per_week", SessionLimits.days_per_week, _whole_number(1, 7)
+            ),
         ),
         speech=speech_settings,
         output=output_settings,

@@ -46,7 +46,7 @@ from broadcaster.playout import (
     verdict,
 )
 from broadcaster.rules import next_after, occurrences
-from broadcaster.schedules import PRIORITIES, Entry, load_schedules
+from broadcaster.schedules import PRIORITIES, Entry, airs, load_schedules
 from broadcaster.service import broadcast, check_broadcast, warm_cache
 from broadcaster.settings import Station
 from broadcaster.storage import announcement_or_recording
@@ -295,7 +295,7 @@ class Daemon:
             )
 
     def _airing(self) -> list[Entry]:
-        return [entry for entry in self.entries if entry.enabled and entry.status == "approved"]
+        return [entry for entry in self.entries if airs(entry)]
 
     # Time -----------------------------------------------------------------------------------
 

@@ -1,14 +1,43 @@
-"""`loa next` and the commands that read and edit schedules."""
+"""`loa next`, `loa schedule check|add|list|remove|enable|disable` and `loa approve`."""
 
+import getpass
 import json
-from datetime import datetime
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
 
+from broadcaster.errors import ExitCode
 from broadcaster.i18n import _
-from broadcaster.service import upcoming
+from broadcaster.rules import Recurrence
+from broadcaster.schedule_check import check_schedules, measure
+from broadcaster.schedule_edit import (
+    add_entry,
+    change_entry,
+    find_entry,
+    next_id,
+    remove_entry,
+    schedule_path,
+)
+from broadcaster.schedules import (
+    PRIORITIES,
+    START_POLICIES,
+    WEEKDAY_NAMES,
+    Entry,
+    load_holidays,
+    read_schedules,
+)
+from broadcaster.service import Upcoming, upcoming
 from broadcaster.session import Session
+
+WIDTH = 80
+CELL = 9
+"""A calendar cell: 5 columns of times, then 7 days of a separator and 9 characters (75)."""
+MARKS = {"emergency": "!", "priority": "+", "normal": ""}
 
 
 def add_schedule_commands(cli: click.Group) -> None:
@@ -16,7 +45,7 @@ def add_schedule_commands(cli: click.Group) -> None:
 
     @cli.command(
         name="next",
-        help=_("List what the schedules air in the next days."),
+        help=_("Show what the schedules air next. The days are shown as a week calendar."),
         options_metavar=options,
     )
     @click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True, metavar="N")
@@ -53,5 +82,306 @@ def add_schedule_commands(cli: click.Group) -> None:
             return
         if not items:
             click.echo(_("Nothing is scheduled in the next {hours} hours.").format(hours=days * 24))
-        for item in items:
-            click.echo(f"{item.start:%d/%m/%Y %H:%M}  {item.entry.announcement}  ({item.entry.id})")
+            return
+        for line in week_calendar(items, now.date(), days, load_holidays(station)):
+            click.echo(line)
+
+    @cli.group(
+        help=_("Check and edit the schedules (schedules/*.yaml)."),
+        options_metavar=options,
+        subcommand_metavar=_("COMMAND [ARGS]..."),
+    )
+    def schedule() -> None:
+        pass
+
+    @schedule.command(
+        help=_(
+            "Check the schedules for errors and clashes. FILES (by default every file in "
+            "schedules/) are checked for errors, clashes, quiet hours and session caps, each "
+            "reported at its file:line."
+        ),
+        options_metavar=options,
+    )
+    @click.argument(
+        "files",
+        nargs=-1,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        metavar=_("[FILES]..."),
+    )
+    @click.pass_obj
+    def check(session: Session, files: tuple[Path, ...]) -> None:
+        station = session.station()
+        schedules = read_schedules(station, files or None)
+        timing = measure(station, [entry.announcement for entry in schedules.entries])
+        today = datetime.now(ZoneInfo(station.timezone)).date()
+        findings = check_schedules(schedules, timing, station, today)
+        for problem in schedules.problems:
+            click.echo(problem)
+        for finding in findings:
+            click.echo(str(finding))
+        errors = len(schedules.problems) + sum(not finding.warning for finding in findings)
+        counts = {
+            "errors": errors,
+            "warnings": sum(finding.warning for finding in findings),
+            "entries": len(schedules.entries),
+            "files": len(schedules.files),
+        }
+        if errors:
+            failed = _(
+                "Errors: {errors}, warnings: {warnings} (entries: {entries}, files: {files})"
+            )
+            click.echo(failed.format(**counts), err=True)
+            click.get_current_context().exit(ExitCode.FAILURE)
+        passed = _("OK: no errors (entries: {entries}, files: {files}, warnings: {warnings}).")
+        click.echo(passed.format(**counts))
+
+    @schedule.command(
+        name="list", help=_("List the schedule entries in a table."), options_metavar=options
+    )
+    @click.pass_obj
+    def list_(session: Session) -> None:
+        schedules = read_schedules(session.station())
+        if schedules.entries:
+            for line in entry_table(schedules.entries):
+                click.echo(line)
+        else:
+            click.echo(_("No schedule entries."))
+        schedules.raise_problems()
+
+    @schedule.command(
+        help=_("Add an entry to a schedule file. It is checked before the file is saved."),
+        options_metavar=options,
+    )
+    @click.option("--announcement", required=True, metavar=_("ANNOUNCEMENT"))
+    @click.option(
+        "--times",
+        required=True,
+        multiple=True,
+        metavar=_("TIMES"),
+        help=_("Times of day, e.g. 06:30,17h."),
+    )
+    @click.option(
+        "--id", "entry_id", metavar="ID", help=_("Default: the announcement and its first time.")
+    )
+    @click.option("--days", multiple=True, metavar=_("DAYS"), help=_("e.g. T2-T6,CN."))
+    @click.option("--from", "first", metavar=_("DATE"), help=_("First day, e.g. 2026-12-01."))
+    @click.option("--until", "last", metavar=_("DATE"), help=_("Last day."))
+    @click.option("--date", "on", metavar=_("DATE"), help=_("One day only."))
+    @click.option("--repeat", type=int, metavar="N", help=_("Plays in each slot, 1 to 10."))
+    @click.option("--gap", metavar=_("DURATION"), help=_("Between plays, e.g. 30s, 5m."))
+    @click.option("--priority", type=click.Choice(PRIORITIES))
+    @click.option("--start", type=click.Choice(START_POLICIES))
+    @click.option(
+        "--file",
+        "file_name",
+        metavar=_("FILE"),
+        help=_("Schedule file in schedules/ (default: lich.yaml)."),
+    )
+    @click.option("--by", metavar=_("NAME"), help=_("Who adds it (default: the user name)."))
+    @click.pass_obj
+    def add(session: Session, /, **given: Any) -> None:
+        station = session.station()
+        times = _split(given["times"])
+        fields = {
+            "id": given["entry_id"] or next_id(station, given["announcement"], "".join(times[:1])),
+            "announcement": given["announcement"],
+            "times": times,
+            "days": _split(given["days"]),
+            "from": given["first"],
+            "until": given["last"],
+            "date": given["on"],
+            "repeat": given["repeat"],
+            "gap": given["gap"],
+            "priority": given["priority"],
+            "start": given["start"],
+            "status": "draft" if station.require_approval else None,
+            "created_by": given["by"] or _user(),
+        }
+        entry = add_entry(station, fields, schedule_path(station, given["file_name"]))
+        click.echo(_("Added '{id}' at {place}.").format(id=entry.id, place=entry.place))
+        if entry.status == "draft":
+            click.echo(_("It is a draft: 'loa approve {id}' puts it on air.").format(id=entry.id))
+
+    @schedule.command(
+        help=_("Remove the entry ID from its schedule file."), options_metavar=options
+    )
+    @click.argument("entry_id", metavar="ID")
+    @click.pass_obj
+    def remove(session: Session, entry_id: str) -> None:
+        entry = remove_entry(session.station(), entry_id)
+        click.echo(_("Removed '{id}' from {file}.").format(id=entry.id, file=entry.file))
+
+    @schedule.command(help=_("Put the entry ID back on air."), options_metavar=options)
+    @click.argument("entry_id", metavar="ID")
+    @click.pass_obj
+    def enable(session: Session, entry_id: str) -> None:
+        _switch(session, entry_id, True)
+
+    @schedule.command(
+        help=_("Take the entry ID off the air; it stays in its file."), options_metavar=options
+    )
+    @click.argument("entry_id", metavar="ID")
+    @click.pass_obj
+    def disable(session: Session, entry_id: str) -> None:
+        _switch(session, entry_id, False)
+
+    @cli.command(
+        help=_(
+            "Approve the schedule entry ID. Where approval is required, only approved entries air."
+        ),
+        options_metavar=options,
+    )
+    @click.argument("entry_id", metavar="ID")
+    @click.option("--by", metavar=_("NAME"), help=_("Who approves (default: the user name)."))
+    @click.pass_obj
+    def approve(session: Session, entry_id: str, by: str | None) -> None:
+        station = session.station()
+        entry = find_entry(station, entry_id)
+        if entry.status == "approved":
+            click.echo(_("'{id}' is already approved.").format(id=entry.id))
+            return
+        changes: dict[str, object] = {"status": "approved"}
+        if name := by or _user():
+            changes["approved_by"] = name
+        change_entry(station, entry.id, changes)
+        click.echo(_("'{id}' is approved: it airs as scheduled.").format(id=entry.id))
+
+
+def _switch(session: Session, entry_id: str, on: bool) -> None:
+    station = session.station()
+    entry = find_entry(station, entry_id)
+    if entry.enabled == on:
+        message = _("'{id}' is already enabled.") if on else _("'{id}' is already disabled.")
+    else:
+        change_entry(station, entry.id, {"enabled": on})
+        message = (
+            _("'{id}' is enabled: it airs again.")
+            if on
+            else _("'{id}' is disabled: it stays in {file} and airs no more.")
+        )
+    click.echo(message.format(id=entry.id, file=entry.file))
+
+
+def week_calendar(
+    items: Sequence[Upcoming], first: date, days: int, holidays: Mapping[date, str]
+) -> list[str]:
+    """Weeks of seven day columns (T2 30/11 …) and rows of times, each cell an announcement
+    (! emergency, + priority); a time with several items gets several rows. 75 columns."""
+    cells: dict[tuple[int, str], list[str]] = defaultdict(list)
+    for item in items:
+        column = (item.start.date() - first).days
+        label = MARKS[item.entry.priority] + item.entry.announcement
+        cells[column, f"{item.start:%H:%M}"].append(label)
+    lines: list[str] = []
+    for week in range(0, days, 7):
+        columns = range(week, min(week + 7, days))
+        dates = [first + timedelta(days=n) for n in columns]
+        lines += [
+            _("Week {first} - {last}").format(
+                first=f"{dates[0]:%d/%m/%Y}", last=f"{dates[-1]:%d/%m/%Y}"
+            ),
+            _row("", [f"{WEEKDAY_NAMES[d.weekday()]} {d:%d/%m}" for d in dates]),
+            "-" * 5 + ("+" + "-" * CELL) * len(dates),
+        ]
+        if any(d in holidays for d in dates):
+            names = [(holidays[d] or "*") if d in holidays else "" for d in dates]
+            lines.append(_row(_("off"), names))
+        times = sorted({moment for column, moment in cells if column in columns})
+        for moment in times:
+            depth = max(len(cells.get((column, moment), [])) for column in columns)
+            for level in range(depth):
+                row = [_nth(cells.get((column, moment), []), level) for column in columns]
+                lines.append(_row(moment if level == 0 else "", row))
+        if not times:
+            lines.append(_("Nothing is scheduled this week."))
+        lines.append("")
+    if any(item.entry.priority != "normal" for item in items):
+        lines.append(_("! emergency, + priority"))
+    return lines[:-1] if lines[-1] == "" else lines
+
+
+def entry_table(entries: Sequence[Entry]) -> list[str]:
+    """One line per entry, at most 78 columns: long values are cut with '…'."""
+    widths = (15, 13, 12, 10, 9, 10, 3)
+    header = (
+        _("ID"),
+        _("ANNOUNCEMENT"),
+        _("TIMES"),
+        _("DAYS"),
+        _("PRIORITY"),
+        _("STATUS"),
+        _("ON"),
+    )
+    rows = [header] + [
+        (
+            entry.id,
+            entry.announcement,
+            ",".join(f"{t:%H:%M}" for t in entry.rule.times),
+            days_text(entry.rule),
+            entry.priority,
+            entry.status,
+            "+" if entry.enabled else "-",
+        )
+        for entry in entries
+    ]
+    return [
+        " ".join(_fit(value, width) for value, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
+def days_text(rule: Recurrence) -> str:
+    """The days of a rule in the officers' own words: T2-T6, 15/m, T2#-1, 01/12/26…"""
+    if rule.on is not None:
+        return f"{rule.on:%d/%m/%y}"
+    if rule.month_day is not None:
+        text = _("{day}/month").format(day=rule.month_day)
+    elif rule.month_weekday is not None:
+        weekday, nth = rule.month_weekday
+        text = f"{WEEKDAY_NAMES[weekday]}#{nth}"
+    elif rule.weekdays is None:
+        text = _("daily")
+    else:
+        text = _weekday_ranges(sorted(rule.weekdays))
+    if rule.every_days is not None:
+        text += f"/{rule.every_days}" + _("d")
+    return text
+
+
+def _weekday_ranges(days: list[int]) -> str:
+    runs: list[list[int]] = []
+    for day in days:
+        if runs and runs[-1][-1] == day - 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    parts: list[str] = []
+    for run in runs:
+        names = [WEEKDAY_NAMES[day] for day in run]
+        parts += [f"{names[0]}-{names[-1]}"] if len(run) > 2 else names
+    return ",".join(parts)
+
+
+def _row(label: str, cells: Sequence[str]) -> str:
+    return (_fit(label, 5) + "".join("|" + _fit(cell, CELL) for cell in cells)).rstrip(" |")
+
+
+def _fit(text: str, width: int) -> str:
+    return (text if len(text) <= width else text[: width - 1] + "…").ljust(width)
+
+
+def _nth(labels: list[str], index: int) -> str:
+    return labels[index] if index < len(labels) else ""
+
+
+def _split(values: Sequence[str]) -> list[str]:
+    """`--times 06:30,17h --times 19h` -> ["06:30", "17h", "19h"]."""
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _user() -> str | None:
+    """The PC's user name, recorded as who added or approved an entry."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):
+        return None

@@ -1,13 +1,16 @@
-"""Schedule files (`schedules/*.yaml`) -> entries, every problem located as `file:line`.
+"""Schedule files (`schedules/*.yaml`) and the holidays file -> entries, every problem located as
+`file:line`.
 
 Officers write times as 06:30, 06:30:15, 6h30 or 17h, weekdays as T2…T7 and CN (or mon…sun),
 with ranges such as T2-T6. The YAML is read as 1.2, so an unquoted 06:30 stays a time.
+`holidays.yaml` in the station directory lists days on which nothing airs but emergencies.
 """
 
 import re
 import unicodedata
-from dataclasses import dataclass
-from datetime import date, datetime, time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +18,12 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from broadcaster.compose import DEFAULT_GAP_S, MAX_GAP_S, MAX_REPEAT, MIN_GAP_S
 from broadcaster.errors import ScheduleError
+from broadcaster.files import is_file
 from broadcaster.i18n import _
+from broadcaster.models import AUDIO_SUFFIXES
 from broadcaster.rules import Recurrence
 from broadcaster.settings import Station
-from broadcaster.storage import list_announcements
+from broadcaster.storage import OTHER_AUDIO_SUFFIXES, list_announcements
 from broadcaster.yamlfile import key_line, load_yaml, node_line
 
 ENTRY_KEYS = (
@@ -40,6 +45,8 @@ ENTRY_KEYS = (
     "status",
     "enabled",
     "catch_up",
+    "created_by",
+    "approved_by",
 )
 PRIORITIES = ("normal", "priority", "emergency")
 START_POLICIES = ("interrupt", "after-current", "wait")
@@ -60,6 +67,10 @@ WEEKDAYS = {
     "sat": 5,
     "sun": 6,
 }
+WEEKDAY_NAMES = ("T2", "T3", "T4", "T5", "T6", "T7", "CN")
+HOLIDAYS_FILE = "holidays.yaml"
+MAX_HOLIDAY_DAYS = 31
+"""Tết is the longest break; a longer period is almost surely a mistyped year."""
 _TIME = re.compile(r"(\d{1,2})(?::(\d{2})(?::(\d{2}))?|h(\d{2})?)")
 _DURATION = re.compile(r"(\d+)\s*(s|m|h)?")
 _EVERY = re.compile(r"(\d+)\s*(days?|weeks?|ngày|tuần)")
@@ -71,6 +82,7 @@ class Entry:
     id: str
     announcement: str
     rule: Recurrence
+    """Holidays are among its skipped days, unless the entry is an emergency."""
     repeat: int = 1
     gap_s: float = DEFAULT_GAP_S
     priority: str = "normal"
@@ -79,43 +91,215 @@ class Entry:
     status: str = "approved"
     enabled: bool = True
     catch_up: bool = False
+    created_by: str | None = None
+    approved_by: str | None = None
+    start_chosen: bool = False
+    """Whether the file says `start:` itself: the officer's answer to a clash."""
+    file: Path | None = field(default=None, compare=False)
+    line: int = field(default=0, compare=False)
+
+    @property
+    def place(self) -> str:
+        """Where the entry is written, as `file:line`."""
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Schedules:
+    """Everything the schedule files say, what could not be read included."""
+
+    entries: tuple[Entry, ...]
+    holidays: Mapping[date, str]
+    """Day -> its name (may be empty)."""
+    problems: tuple[str, ...]
+    """`file:line: message`, in the order of the files and their lines."""
+    files: tuple[Path, ...]
+
+    def raise_problems(self) -> None:
+        """Raise the first problem, if any, saying how many more `loa schedule check` lists."""
+        if not self.problems:
+            return
+        first, *others = self.problems
+        more = _("({count} more problems: run 'loa schedule check' to see them all.)")
+        raise ScheduleError(f"{first} {more.format(count=len(others))}" if others else first)
+
+
+def airs(entry: Entry) -> bool:
+    """Whether `entry` goes on air: enabled and approved. A draft never airs; where the station
+    requires approval, an entry that does not say `status: approved` is a draft."""
+    return entry.enabled and entry.status == "approved"
+
+
+def in_quiet_hours(moment: time, quiet_hours: str) -> bool:
+    """Whether a wall-clock time falls in `quiet_hours` ("21:00-06:00", may cross midnight)."""
+    first, last = (time.fromisoformat(part) for part in quiet_hours.split("-"))
+    if first <= last:
+        return first <= moment < last
+    return moment >= first or moment < last
+
+
+def recordings(station: Station) -> list[str]:
+    """Audio files in announcements/, which entries may air as they are: `ghi-am.m4a`."""
+    folder = station.announcements_dir
+    suffixes = (*AUDIO_SUFFIXES, *OTHER_AUDIO_SUFFIXES)
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.suffix.lower() in suffixes and is_file(p))
+
+
+def parse_time(value: object) -> time | None:
+    """06:30, 06:30:15, 6h30 or 17h as a time of day; None for anything else."""
+    found = _TIME.fullmatch(str(value).strip().lower())
+    if found:
+        hour, minute = int(found[1]), int(found[2] or found[4] or 0)
+        second = int(found[3] or 0)
+        if hour < 24 and minute < 60 and second < 60:
+            return time(hour, minute, second)
+    return None
+
+
+def schedule_files(station: Station) -> list[Path]:
+    folder = station.directory / "schedules"
+    return sorted(folder.glob("*.yaml")) if folder.is_dir() else []
 
 
 def load_schedules(station: Station) -> list[Entry]:
-    """Every entry of every schedule file, checked; ids are unique across files."""
-    folder = station.directory / "schedules"
-    known = set(list_announcements(station))
+    """Every entry of every schedule file, checked; ids are unique across files. The first
+    problem is raised: `loa schedule check` lists them all."""
+    found = read_schedules(station)
+    found.raise_problems()
+    return list(found.entries)
+
+
+def read_schedules(
+    station: Station,
+    files: Iterable[Path] | None = None,
+    reading: Mapping[Path, Path] | None = None,
+) -> Schedules:
+    """Read `files` (all of schedules/*.yaml by default) and the holidays file, keeping every
+    entry that can be read and every problem found, one per bad entry or file.
+
+    `reading` reads another file in place of a schedule file (an edit not yet saved), with
+    messages still naming the schedule file."""
+    known = {*list_announcements(station), *recordings(station)}
+    problems: list[str] = []
+    holidays = _holidays(station.directory / HOLIDAYS_FILE, problems)
+    off_days = frozenset(holidays)
     entries: list[Entry] = []
     where: dict[str, str] = {}
-    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
-        for entry, line in _read(path, known):
+    paths = tuple(schedule_files(station) if files is None else files)
+    for path in paths:
+        try:
+            items = _items(path, (reading or {}).get(path, path))
+        except ScheduleError as error:
+            problems.append(error.message)
+            continue
+        for item in items:
+            if isinstance(item, str):
+                problems.append(item)
+                continue
+            try:
+                entry = _Reader(path, item).entry(known, off_days, station.require_approval)
+            except ScheduleError as error:
+                problems.append(error.message)
+                continue
             if entry.id in where:
-                raise ScheduleError(
-                    f"{path}:{line}: "
+                problems.append(
+                    f"{entry.place}: "
                     + _(
                         "the id '{id}' is already used at {place}: give each entry its own id."
                     ).format(id=entry.id, place=where[entry.id])
                 )
-            where[entry.id] = f"{path}:{line}"
+                continue
+            where[entry.id] = entry.place
             entries.append(entry)
-    return entries
+    return Schedules(tuple(entries), holidays, tuple(problems), paths)
 
 
-def _read(path: Path, known: set[str]) -> list[tuple[Entry, int]]:
-    data = load_yaml(path, ScheduleError)
+def load_holidays(station: Station) -> dict[date, str]:
+    """The station's holidays (day -> name); a bad file raises its first problem."""
+    problems: list[str] = []
+    holidays = _holidays(station.directory / HOLIDAYS_FILE, problems)
+    if problems:
+        raise ScheduleError(problems[0])
+    return holidays
+
+
+def _items(path: Path, actual: Path) -> list[CommentedMap | str]:
+    """The entries of one file, or for an item that is not an entry, its problem; a file that is
+    not a list is refused whole."""
+    try:
+        data = load_yaml(actual, ScheduleError)
+    except ScheduleError as error:
+        raise ScheduleError(error.message.replace(str(actual), str(path))) from error
     if data is None:
         return []
     if not isinstance(data, CommentedSeq):
         raise ScheduleError(
             f"{path}:1: " + _("a schedule file is a list of entries, each starting with '- id:'.")
         )
-    entries = []
+    return [
+        item
+        if isinstance(item, CommentedMap)
+        else f"{path}:{data.lc.item(index)[0] + 1}: " + _("an entry must be a group of settings.")
+        for index, item in enumerate(data)
+    ]
+
+
+def _holidays(path: Path, problems: list[str]) -> dict[date, str]:
+    """`holidays.yaml`: days (`- 2027-02-06  # Tết`), named days (`- {date: …, name: …}`) or
+    periods (`- {from: …, until: …, name: …}`); a missing file means no holidays."""
+    if not path.exists():
+        return {}
+    try:
+        data = load_yaml(path, ScheduleError)
+    except ScheduleError as error:
+        problems.append(error.message)
+        return {}
+    if data is None:
+        return {}
+    if not isinstance(data, CommentedSeq):
+        problems.append(
+            f"{path}:1: " + _("the holidays file is a list of dates, one per line: - 2027-02-06")
+        )
+        return {}
+    found: dict[date, str] = {}
     for index, item in enumerate(data):
         line = data.lc.item(index)[0] + 1
-        if not isinstance(item, CommentedMap):
-            raise ScheduleError(f"{path}:{line}: " + _("an entry must be a group of settings."))
-        entries.append((_Reader(path, item).entry(known), line))
-    return entries
+        days, name = _holiday(item, _line_comment(data, index))
+        if not days:
+            problems.append(
+                f"{path}:{line}: "
+                + _(
+                    "a holiday is a date such as 2027-02-06, {{date: 2027-02-06, name: Tết}} or a "
+                    "period of at most {most} days such as {{from: 2027-02-05, until: "
+                    "2027-02-10, name: Tết}}."
+                ).format(most=MAX_HOLIDAY_DAYS)
+            )
+        found.update((day, name) for day in days)
+    return found
+
+
+def _holiday(item: object, comment: str) -> tuple[list[date], str]:
+    if not isinstance(item, CommentedMap):
+        day = _as_date(item)
+        return ([day] if day else []), comment
+    name = item.get("name") or comment
+    if set(item) - {"name"} == {"date"} and (day := _as_date(item["date"])):
+        return [day], str(name)
+    if set(item) - {"name"} == {"from", "until"}:
+        first, last = _as_date(item["from"]), _as_date(item["until"])
+        if first and last and 0 <= (last - first).days < MAX_HOLIDAY_DAYS:
+            return [first + timedelta(days=n) for n in range((last - first).days + 1)], str(name)
+    return [], ""
+
+
+def _line_comment(data: CommentedSeq, index: int) -> str:
+    """The comment at the end of an item's line: `- 2027-02-06  # Tết` names the day."""
+    tokens = data.ca.items.get(index) or [None]
+    text = tokens[0].value if tokens[0] is not None else ""
+    first_line = text.split("\n", 1)[0].strip()
+    return first_line.lstrip("#").strip()
 
 
 class _Reader:
@@ -127,7 +311,7 @@ class _Reader:
         line = key_line(self.item, key) if key is not None else node_line(self.item)
         return ScheduleError(f"{self.path}:{line}: {message}")
 
-    def entry(self, known: set[str]) -> Entry:
+    def entry(self, known: set[str], holidays: frozenset[date], approval: bool) -> Entry:
         for key in self.item:
             if key not in ENTRY_KEYS:
                 raise self.fail(
@@ -147,21 +331,27 @@ class _Reader:
                     id=announcement, known=", ".join(sorted(known)) or "-"
                 ),
             )
+        priority = self.choice("priority", Entry.priority, PRIORITIES)
         return Entry(
             id=unicodedata.normalize("NFC", self.item["id"].strip()),
             announcement=announcement,
-            rule=self.rule(),
+            rule=self.rule(frozenset() if priority == "emergency" else holidays),
             repeat=self.number("repeat", Entry.repeat, 1, MAX_REPEAT),
             gap_s=self.duration("gap", Entry.gap_s, MIN_GAP_S, MAX_GAP_S),
-            priority=self.choice("priority", Entry.priority, PRIORITIES),
+            priority=priority,
             late_limit_s=self.duration("late_limit", Entry.late_limit_s, 0, 24 * 3600),
             start=self.choice("start", Entry.start, START_POLICIES),
-            status=self.choice("status", Entry.status, STATUSES),
+            status=self.choice("status", "draft" if approval else "approved", STATUSES),
             enabled=self.flag("enabled", Entry.enabled),
             catch_up=self.flag("catch_up", Entry.catch_up),
+            created_by=self.name("created_by"),
+            approved_by=self.name("approved_by"),
+            start_chosen="start" in self.item,
+            file=self.path,
+            line=node_line(self.item),
         )
 
-    def rule(self) -> Recurrence:
+    def rule(self, holidays: frozenset[date]) -> Recurrence:
         if "times" not in self.item:
             raise self.fail(None, _('every entry needs \'times:\', e.g. times: ["06:30", "17h"].'))
         times = self.item["times"]
@@ -187,16 +377,13 @@ class _Reader:
             month_day=month_day,
             month_weekday=month_weekday,
             on=on,
-            skipped=frozenset(d for d in skipped if d is not None),
+            skipped=frozenset(d for d in skipped if d is not None) | holidays,
         )
 
     def clock(self, value: Any) -> time:
-        found = _TIME.fullmatch(str(value).strip().lower())
-        if found:
-            hour, minute = int(found[1]), int(found[2] or found[4] or 0)
-            second = int(found[3] or 0)
-            if hour < 24 and minute < 60 and second < 60:
-                return time(hour, minute, second)
+        moment = parse_time(value)
+        if moment is not None:
+            return moment
         raise self.fail(
             "times", _("'{value}' is not a time; write 06:30, 6h30 or 17h.").format(value=value)
         )
@@ -286,6 +473,12 @@ class _Reader:
         raise self.fail(
             key, _("'{key}' is one of: {choices}.").format(key=key, choices=", ".join(choices))
         )
+
+    def name(self, key: str) -> str | None:
+        value = self.item.get(key)
+        if value is None or isinstance(value, str):
+            return value
+        raise self.fail(key, _("'{key}' is a name, written as text.").format(key=key))
 
     def flag(self, key: str, default: bool) -> bool:
         value = self.item.get(key, default)

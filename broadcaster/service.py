@@ -15,7 +15,7 @@ from broadcaster.compose import DEFAULT_GAP_S, clean_text, compose_program
 from broadcaster.errors import DiskError, LoaError
 from broadcaster.models import Announcement, Program
 from broadcaster.rules import occurrences
-from broadcaster.schedules import Entry, load_schedules
+from broadcaster.schedules import Entry, airs, load_schedules
 from broadcaster.settings import Station
 from broadcaster.speech import Speaker, SpeechResult
 from broadcaster.speech.chain import CACHED_ENGINES
@@ -167,7 +167,7 @@ def upcoming(station: Station, now: datetime, hours: float) -> list[Upcoming]:
     found = [
         Upcoming(entry, start)
         for entry in load_schedules(station)
-        if entry.enabled and entry.status == "approved"
+        if airs(entry)
         for start in occurrences(entry.rule, now, end)
     ]
     return sorted(found, key=lambda item: (item.start, item.entry.id))

@@ -45,6 +45,17 @@ class OutputSettings:
 
 
 @dataclass(frozen=True)
+class SessionLimits:
+    """Caps on broadcast sessions, which `loa schedule check` warns about. The defaults are a rural
+    commune's (Hà Nội, 2021: at most 45 minutes a session; urban wards: 2 sessions a day, 15
+    minutes each, 5 days a week)."""
+
+    per_day: int = 2
+    minutes: int = 45
+    days_per_week: int = 7
+
+
+@dataclass(frozen=True)
 class Station:
     """A station directory and the settings read from its `station.yaml`."""
 
@@ -53,6 +64,9 @@ class Station:
     language: str = "vi"
     timezone: str = "Asia/Ho_Chi_Minh"
     quiet_hours: str = "21:00-06:00"
+    require_approval: bool = False
+    """Whether only `status: approved` entries air (vendors' draft → approved workflow)."""
+    sessions: SessionLimits = field(default_factory=SessionLimits)
     speech: SpeechSettings = field(default_factory=SpeechSettings)
     output: OutputSettings = field(default_factory=OutputSettings)
     jingles: Mapping[str, Path] = field(default_factory=dict)

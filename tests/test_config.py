@@ -13,7 +13,7 @@ from broadcaster.config import (
     load_station,
 )
 from broadcaster.errors import StationConfigError, StationNotFoundError
-from broadcaster.settings import OutputSettings, SpeechSettings, Station
+from broadcaster.settings import OutputSettings, SessionLimits, SpeechSettings, Station
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,6 +108,38 @@ def test_the_bundled_station_yaml_loads_and_writes_down_the_real_defaults() -> N
     assert station.speech == DEFAULT_SPEECH == SpeechSettings()
     assert station.output == DEFAULT_OUTPUT == OutputSettings()
     assert dict(station.jingles) == {}
+    assert station.require_approval is Station.require_approval is False
+    assert station.sessions == SessionLimits() == SessionLimits(2, 45, 7)
+
+
+def test_approval_and_session_caps_can_be_set(tmp_path: Path) -> None:
+    write_station(
+        tmp_path,
+        "require_approval: true\nsessions:\n  per_day: 2\n  minutes: 15\n  days_per_week: 5\n",
+    )
+    station = load_station(tmp_path, environ={})
+    assert station.require_approval is True
+    assert station.sessions == SessionLimits(per_day=2, minutes=15, days_per_week=5)
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "shown"),
+    [
+        ("require_approval: yes\n", 1, "'require_approval: yes'"),
+        ("require_approval: 1\n", 1, "'require_approval: 1'"),
+        ("sessions:\n  per_day: 0\n", 2, "'per_day: 0'"),
+        ("sessions:\n  minutes: 15.5\n", 2, "'minutes: 15.5'"),
+        ("sessions:\n  days_per_week: 8\n", 2, "'days_per_week: 8'"),
+        ("sessions:\n  weeks: 1\n", 2, "'weeks'"),
+        ("sessions: 2\n", 1, "'sessions'"),
+    ],
+)
+def test_bad_approval_and_session_settings_are_located(
+    tmp_path: Path, body: str, line: int, shown: str
+) -> None:
+    path, message = config_error(tmp_path, body)
+    assert_at(message, path, line)
+    assert shown in message
 
 
 def test_every_setting_can_be_changed(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 import shutil
 import unicodedata
+from dataclasses import replace
 from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -10,7 +11,13 @@ import pytest
 
 from broadcaster.config import load_station
 from broadcaster.errors import ScheduleError
-from broadcaster.schedules import load_schedules
+from broadcaster.schedules import (
+    airs,
+    in_quiet_hours,
+    load_holidays,
+    load_schedules,
+    read_schedules,
+)
 from broadcaster.service import announcements_due
 from broadcaster.settings import Station
 
@@ -196,3 +203,148 @@ def test_quoted_dates_decomposed_text_and_empty_times(station: Station) -> None:
     path.write_text("- id: a\n  announcement: bluezone\n  times: []\n")
     message = error(station)
     assert message.startswith(f"{path}:3:") and "times" in message
+
+
+def test_every_problem_is_collected_and_the_first_raised(station: Station) -> None:
+    path = write(
+        station,
+        "- id: a\n  announcement: bluezone\n  times: 25h\n"
+        "- id: b\n  announcement: bluezone\n  times: 7h\n  repeat: 0\n"
+        "- id: c\n  announcement: bluezone\n  times: 7h\n",
+    )
+    found = read_schedules(station)
+    assert [problem.split(": ")[0] for problem in found.problems] == [f"{path}:3", f"{path}:7"]
+    assert [entry.id for entry in found.entries] == ["c"]
+    message = error(station)
+    assert message.startswith(f"{path}:3:") and "1 more problems" in message
+
+
+def test_entries_know_where_they_are_written(station: Station) -> None:
+    path = write(station, "# lịch\n\n- id: a\n  announcement: bluezone\n  times: 7h\n")
+    [entry] = load_schedules(station)
+    assert (entry.file, entry.line, entry.place) == (path, 3, f"{path}:3")
+    assert not entry.start_chosen and (entry.created_by, entry.approved_by) == (None, None)
+
+
+def test_who_created_and_approved_is_kept(station: Station) -> None:
+    write(
+        station,
+        "- id: a\n  announcement: bluezone\n  times: 7h\n  start: interrupt\n"
+        "  created_by: Lan\n  approved_by: Hùng\n",
+    )
+    [entry] = load_schedules(station)
+    assert (entry.created_by, entry.approved_by, entry.start_chosen) == ("Lan", "Hùng", True)
+    path = write(station, "- id: a\n  announcement: bluezone\n  times: 7h\n  created_by: [1]\n")
+    assert error(station).startswith(f"{path}:4:")
+
+
+def test_an_audio_file_in_announcements_can_be_scheduled(station: Station) -> None:
+    (station.announcements_dir / "ghi-âm.m4a").write_bytes(b"")
+    write(station, "- id: a\n  announcement: ghi-âm.m4a\n  times: 7h\n")
+    assert [entry.announcement for entry in load_schedules(station)] == ["ghi-âm.m4a"]
+    path = write(station, "- id: a\n  announcement: khong-co.m4a\n  times: 7h\n")
+    assert error(station).startswith(f"{path}:2:")
+
+
+def test_decomposed_announcement_names_and_empty_files(station: Station) -> None:
+    (station.announcements_dir / "họp.txt").write_text("Họp tổ dân phố.", encoding="utf-8")
+    write(station, f"- id: a\n  announcement: {unicodedata.normalize('NFD', 'họp')}\n  times: 7h\n")
+    (station.directory / "schedules" / "rong.yaml").write_bytes(b"")
+    assert [entry.announcement for entry in load_schedules(station)] == ["họp"]
+
+
+def test_an_unquoted_number_is_not_a_time(station: Station) -> None:
+    path = write(station, "- id: a\n  announcement: bluezone\n  times: [0630]\n")
+    assert error(station).startswith(f"{path}:3:")
+
+
+# --- holidays ---------------------------------------------------------------------------------
+
+
+def test_holidays_silence_every_entry_but_emergencies(station: Station) -> None:
+    (station.directory / "holidays.yaml").write_text(
+        "# Ngày nghỉ\n"
+        "- 2027-01-01  # Tết Dương lịch\n"
+        '- "2027-04-30"\n'
+        "- {date: 2027-05-01, name: Quốc tế Lao động}\n"
+        "- {from: 2027-02-05, until: 2027-02-09, name: Tết}  # 29 Tết - mùng 4\n",
+        encoding="utf-8",
+    )
+    write(
+        station,
+        "- id: thuong\n  announcement: bluezone\n  times: 7h\n  except: [2026-12-31]\n"
+        "- id: khan\n  announcement: hop-to-dan-pho\n  times: 8h\n  priority: emergency\n",
+    )
+    holidays = load_holidays(station)
+    assert holidays[date(2027, 1, 1)] == "Tết Dương lịch"
+    assert holidays[date(2027, 4, 30)] == ""
+    assert holidays[date(2027, 5, 1)] == "Quốc tế Lao động"
+    assert [day for day, name in holidays.items() if name == "Tết"] == [
+        date(2027, 2, n) for n in range(5, 10)
+    ]
+    normal, urgent = load_schedules(station)
+    assert normal.rule.skipped == {date(2026, 12, 31), *holidays}
+    assert urgent.rule.skipped == frozenset()
+    new_year = datetime(2027, 1, 1, tzinfo=HANOI)
+    assert announcements_due(station, new_year, 24) == ["hop-to-dan-pho"]
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("- 2027-01-01\n- 2027-13-01\n", 2),
+        ("- 2027-01-01\n- {date: 2027-01-02, ten: x}\n", 2),
+        ("- {from: 2027-02-09, until: 2027-02-05}\n", 1),
+        ("- {from: 2027-01-01, until: 2027-12-31}\n", 1),
+        ("ngay: 2027-01-01\n", 1),
+        ("- [2027-01-01\n", 1),
+    ],
+)
+def test_a_bad_holiday_is_reported_at_its_line(station: Station, text: str, line: int) -> None:
+    path = station.directory / "holidays.yaml"
+    path.write_text(text, encoding="utf-8")
+    write(station, "- id: a\n  announcement: bluezone\n  times: 7h\n")
+    assert error(station).startswith(f"{path}:{line}:")
+
+
+def test_the_bundled_holidays_are_real_2027_holidays() -> None:
+    holidays = load_holidays(load_station(ROOT, environ={}))
+    assert {date(2027, 1, 1), date(2027, 2, 6), date(2027, 4, 30), date(2027, 9, 2)} <= set(
+        holidays
+    )
+
+
+# --- approval and quiet hours ------------------------------------------------------------------
+
+
+def test_a_draft_never_airs_and_approval_makes_status_required(station: Station) -> None:
+    write(
+        station,
+        """\
+- {id: unsaid, announcement: bluezone, times: [7h]}
+- {id: draft, announcement: bluezone, times: [7h], status: draft}
+- {id: approved, announcement: bluezone, times: [7h], status: approved}
+- {id: off, announcement: bluezone, times: [7h], status: approved, enabled: false}
+""",
+    )
+    relaxed = [entry.id for entry in load_schedules(station) if airs(entry)]
+    strict = replace(station, require_approval=True)
+    required = [entry.id for entry in load_schedules(strict) if airs(entry)]
+    assert relaxed == ["unsaid", "approved"]
+    assert required == ["approved"]
+
+
+@pytest.mark.parametrize(
+    ("moment", "quiet", "inside"),
+    [
+        (time(21), "21:00-06:00", True),
+        (time(5, 59), "21:00-06:00", True),
+        (time(6), "21:00-06:00", False),
+        (time(20, 59, 59), "21:00-06:00", False),
+        (time(12, 30), "12:00-13:30", True),
+        (time(13, 30), "12:00-13:30", False),
+        (time(0), "23:00-23:00", False),
+    ],
+)
+def test_quiet_hours_may_cross_midnight(moment: time, quiet: str, inside: bool) -> None:
+    assert in_quiet_hours(moment, quiet) is inside

@@ -1,0 +1,136 @@
+"""`loa next` as a week calendar, `loa next --json`, and `loa schedule list`: all within 80
+columns."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.schedule_station import run, write_schedule
+
+Capture = pytest.CaptureFixture[str]
+SCHEDULE = """\
+- id: sang
+  announcement: bluezone
+  times: ["06:30", "17h"]
+  days: [T2-T6]
+- id: hop
+  announcement: hop-to-dan-pho
+  times: ["06:30"]
+  days: [T3]
+  priority: priority
+- id: bao-bao
+  announcement: hop-to-dan-pho
+  times: ["19:45:30"]
+  date: 2026-12-06
+  priority: emergency
+- id: thu-bay
+  announcement: hop-to-dan-pho
+  times: ["08:00"]
+  days: [T7]
+  every: 2 weeks
+  from: 2026-12-05
+  repeat: 2
+"""
+
+
+@pytest.fixture
+def scheduled(station: Path) -> Path:
+    write_schedule(station, SCHEDULE)
+    (station / "holidays.yaml").write_text("- 2026-12-02  # Ngày nghỉ của xã\n", encoding="utf-8")
+    return station
+
+
+def test_next_shows_a_week_calendar(scheduled: Path, capsys: Capture) -> None:
+    code, out, _err = run(capsys, scheduled, "next", "--from", "2026-11-30T06:30")
+    assert code == 0
+    assert out.splitlines() == [
+        "Week 30/11/2026 - 06/12/2026",
+        "     |T2 30/11 |T3 01/12 |T4 02/12 |T5 03/12 |T6 04/12 |T7 05/12 |CN 06/12",
+        "-----+---------+---------+---------+---------+---------+---------+---------",
+        "off  |         |         |Ngày ngh…",
+        "06:30|bluezone |+hop-to-…|         |bluezone |bluezone",
+        "     |         |bluezone",
+        "08:00|         |         |         |         |         |hop-to-d…",
+        "17:00|bluezone |bluezone |         |bluezone |bluezone",
+        "19:45|         |         |         |         |         |         |!hop-to-…",
+        "",
+        "! emergency, + priority",
+    ]
+    assert max(map(len, out.splitlines())) <= 80
+
+
+def test_more_days_than_a_week_give_several_weeks(scheduled: Path, capsys: Capture) -> None:
+    _code, out, _err = run(capsys, scheduled, "next", "--from", "2026-12-05", "--days", "10")
+    lines = out.splitlines()
+    weeks = [line for line in lines if line.startswith("Week ")]
+    assert weeks == ["Week 05/12/2026 - 11/12/2026", "Week 12/12/2026 - 14/12/2026"]
+    assert "     |T7 12/12 |CN 13/12 |T2 14/12" in lines
+    assert max(map(len, lines)) <= 80
+
+
+def test_next_json_is_unchanged(scheduled: Path, capsys: Capture) -> None:
+    _code, out, _err = run(
+        capsys, scheduled, "next", "--from", "2026-12-06T19:00", "--days", "1", "--json"
+    )
+    assert json.loads(out) == [
+        {
+            "id": "bao-bao",
+            "announcement": "hop-to-dan-pho",
+            "start": "2026-12-06T19:45:30+07:00",
+            "priority": "emergency",
+        },
+        {
+            "id": "sang",
+            "announcement": "bluezone",
+            "start": "2026-12-07T06:30:00+07:00",
+            "priority": "normal",
+        },
+        {
+            "id": "sang",
+            "announcement": "bluezone",
+            "start": "2026-12-07T17:00:00+07:00",
+            "priority": "normal",
+        },
+    ]
+
+
+def test_nothing_scheduled(station: Path, capsys: Capture) -> None:
+    code, out, _err = run(capsys, station, "next", "--days", "2")
+    assert (code, out) == (0, "Nothing is scheduled in the next 48 hours.\n")
+
+
+def test_the_calendar_in_vietnamese(scheduled: Path, capsys: Capture) -> None:
+    _code, out, _err = run(capsys, scheduled, "next", "--from", "2026-12-01", language="vi")
+    assert "     |T3 01/12 |T4 02/12 |T5 03/12 |T6 04/12 |T7 05/12 |CN 06/12 |T2 07/12" in out
+
+
+def test_schedule_list_is_a_table_within_80_columns(scheduled: Path, capsys: Capture) -> None:
+    write_schedule(
+        scheduled,
+        "- id: mot-ma-rat-dai-khong-vua-cot\n  announcement: bluezone\n"
+        '  times: ["05:00", "06:00", "07:00"]\n  days: [T2, T4, T6, T7, CN]\n'
+        "  monthly: {weekday: T2, nth: -1}\n  status: draft\n  enabled: false\n",
+        "them.yaml",
+    )
+    code, out, _err = run(capsys, scheduled, "schedule", "list")
+    assert code == 0
+    assert out.splitlines() == [
+        "ID              ANNOUNCEMENT  TIMES        DAYS       PRIORITY  STATUS     ON",
+        "sang            bluezone      06:30,17:00  T2-T6      normal    approved   +",
+        "hop             hop-to-dan-p… 06:30        T3         priority  approved   +",
+        "bao-bao         hop-to-dan-p… 19:45        06/12/26   emergency approved   +",
+        "thu-bay         hop-to-dan-p… 08:00        T7/14d     normal    approved   +",
+        "mot-ma-rat-dai… bluezone      05:00,06:00… T2#-1      normal    draft      -",
+    ]
+    assert max(map(len, out.splitlines())) <= 80
+
+
+def test_schedule_list_shows_what_it_can_and_fails_on_a_bad_file(
+    scheduled: Path, capsys: Capture
+) -> None:
+    bad = write_schedule(scheduled, "- id: x\n  announcement: bluezone\n  times: 25h\n", "x.yaml")
+    code, out, err = run(capsys, scheduled, "schedule", "list")
+    assert code == 17
+    assert len(out.splitlines()) == 5
+    assert err.startswith(f"Error: {bad}:3: ")
