@@ -7,6 +7,7 @@ whole through `kill -9` and power cuts.
 """
 
 import csv
+import errno
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from broadcaster.errors import DiskError
+from broadcaster.errors import DiskError, describe_os_error
 from broadcaster.i18n import _
 
 LOG_FILE = "asrun.db"
@@ -101,19 +102,16 @@ class AsRunLog:
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as error:
+            raise _disk_error(path, error) from error
+        try:
             self._db.execute("PRAGMA busy_timeout = 5000")
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = FULL")
             self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as error:
-            raise DiskError(
-                _(
-                    "Cannot open the as-run log {file}: {reason}. Move the damaged file away; "
-                    "Loa starts a new log."
-                ).format(file=path, reason=error)
-            ) from error
-        except OSError as error:
-            raise DiskError.preparing(path.parent, error) from error
+        except sqlite3.Error as error:
+            self._db.close()
+            raise _disk_error(path, error) from error
 
     @classmethod
     def for_station(cls, directory: Path) -> "AsRunLog":
@@ -158,8 +156,8 @@ class AsRunLog:
             return self._insert(db, occurrence, result, error=reason)
 
     def has(self, occurrence: Occurrence) -> bool:
-        with self._lock:
-            found = self._db.execute(
+        with self._read() as db:
+            found = db.execute(
                 "SELECT 1 FROM asrun WHERE entry_id = ? AND scheduled = ?", _key(occurrence)
             ).fetchone()
         return found is not None
@@ -174,8 +172,8 @@ class AsRunLog:
             ).rowcount
 
     def get_state(self, key: str) -> str | None:
-        with self._lock:
-            found = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        with self._read() as db:
+            found = db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
         return found[0] if found else None
 
     def set_state(self, key: str, value: str) -> None:
@@ -195,8 +193,8 @@ class AsRunLog:
             since.timestamp() if since else float("-inf"),
             until.timestamp() if until else float("inf"),
         )
-        with self._lock:
-            found = self._db.execute(
+        with self._read() as db:
+            found = db.execute(
                 f"SELECT {columns} FROM (SELECT * FROM asrun WHERE scheduled_ts >= ? AND "
                 "scheduled_ts < ? ORDER BY scheduled_ts DESC LIMIT ?) "
                 "ORDER BY scheduled_ts, entry_id",
@@ -207,8 +205,8 @@ class AsRunLog:
     def report(self, since: datetime, until: datetime) -> list[ItemReport]:
         """Played / total per entry over [since, until), as officers report to the district."""
         played = ", ".join(f"'{result}'" for result in PLAYED)
-        with self._lock:
-            found = self._db.execute(
+        with self._read() as db:
+            found = db.execute(
                 f"SELECT entry_id, announcement, SUM(result IN ({played})), COUNT(*) FROM asrun "
                 "WHERE scheduled_ts >= ? AND scheduled_ts < ? "
                 "GROUP BY entry_id, announcement ORDER BY entry_id, announcement",
@@ -244,23 +242,45 @@ class AsRunLog:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One immediate transaction under the log's lock; a full or read-only disk becomes a
-        DiskError naming the file."""
+        """One immediate transaction under the log's lock; a full, read-only or damaged disk
+        becomes a DiskError naming the file."""
+        with self._read() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
-            except sqlite3.OperationalError as error:
-                raise DiskError(
-                    _("Cannot write the as-run log {file}: {reason}.").format(
-                        file=self.path, reason=error
-                    )
-                ) from error
+                yield self._db
+            except sqlite3.Error as error:
+                raise _disk_error(self.path, error) from error
+
+
+def _disk_error(path: Path, error: sqlite3.Error) -> DiskError:
+    """The reason in the officer's words, and the fix: free space, permissions, or a new log."""
+    code = (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF
+    if code == sqlite3.SQLITE_FULL:
+        reason = describe_os_error(OSError(errno.ENOSPC, ""))
+    elif code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN):
+        reason = describe_os_error(OSError(errno.EACCES, ""))
+    elif code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return DiskError(
+            _(
+                "The as-run log {file} is damaged: move it away (Loa then starts a new log) and "
+                "keep it for the record."
+            ).format(file=path)
+        )
+    else:
+        reason = str(error)
+    return DiskError(
+        _("Cannot write the as-run log {file}: {reason}.").format(file=path, reason=reason)
+    )
 
 
 def write_csv(rows: list[Row], out: TextIO) -> None:

@@ -39,6 +39,15 @@ def run_dir(station_dir: Path) -> Path:
     return station_dir / RUN_DIR
 
 
+def private_run_dir(station_dir: Path) -> Path:
+    """The station's `.loa/` folder, readable by its user only: the socket, the token file and
+    the daemon's lock live there."""
+    folder = run_dir(station_dir)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(folder, 0o700)
+    return folder
+
+
 def socket_path(station_dir: Path) -> Path:
     """The socket in the station's `.loa/`, or in the temporary folder under a name made from
     the station's path when that path is too long for a Unix socket."""
@@ -66,33 +75,24 @@ class ControlServer:
             timeout = TIMEOUT_S
 
             def handle(self) -> None:
-                line = self.rfile.readline(MAX_REQUEST + 1)
+                line = self.rfile.readline(MAX_REQUEST + 2).rstrip(b"\n")
                 reply = outer._answer(line)
                 self.wfile.write(json.dumps(reply, ensure_ascii=False).encode() + b"\n")
 
-        run_dir(self.station_dir).mkdir(exist_ok=True)
+        private_run_dir(self.station_dir)
         if self.unix:
             path = socket_path(self.station_dir)
             path.unlink(missing_ok=True)  # left by a daemon that died; the lock says none runs
-            previous = os.umask(0o177)
-            try:
-                server: socketserver.BaseServer = socketserver.ThreadingUnixStreamServer(
-                    str(path), Request
-                )
-            finally:
-                os.umask(previous)
+            server: socketserver.BaseServer = socketserver.ThreadingUnixStreamServer(
+                str(path), Request
+            )
             os.chmod(path, 0o600)
         else:
             server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Request)
             port = server.server_address[1]
-            previous = os.umask(0o177)  # the token file is the user's only
-            try:
-                write_atomically(
-                    run_dir(self.station_dir) / TOKEN_NAME,
-                    json.dumps({"port": port, "token": self._token}).encode(),
-                )
-            finally:
-                os.umask(previous)
+            token_file = run_dir(self.station_dir) / TOKEN_NAME
+            write_atomically(token_file, json.dumps({"port": port, "token": self._token}).encode())
+            os.chmod(token_file, 0o600)
         server.daemon_threads = True  # type: ignore[attr-defined]
         self._server = server
         threading.Thread(target=server.serve_forever, name="loa-control", daemon=True).start()
@@ -116,13 +116,19 @@ class ControlServer:
             return {"ok": False, "error": _("The request is not valid JSON.")}
         if not isinstance(request, dict) or not isinstance(request.get("command"), str):
             return {"ok": False, "error": _("The request names no command.")}
-        if not self.unix and request.pop("token", None) != self._token:
+        token = request.pop("token", None)
+        if not self.unix and not (
+            isinstance(token, str) and secrets.compare_digest(token, self._token)
+        ):
             return {"ok": False, "error": _("Wrong token: only Loa on this PC may ask.")}
         return self.handler(request)
 
 
 def send(station_dir: Path, request: dict[str, Any], unix: bool = UNIX) -> dict[str, Any] | None:
     """Ask the station's running daemon; None when no daemon listens."""
+    encoded = json.dumps(request, ensure_ascii=False).encode()
+    if len(encoded) > MAX_REQUEST:
+        raise DaemonError(_("The request is too long."))
     try:
         if unix:
             connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

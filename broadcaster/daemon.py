@@ -32,8 +32,8 @@ from broadcaster.asrun import AsRunLog, Occurrence
 from broadcaster.audio.outputs import AudioOutput, PlaybackStopped
 from broadcaster.compose import DEFAULT_GAP_S, clean_text
 from broadcaster.config import load_station
-from broadcaster.control import ControlServer, run_dir
-from broadcaster.errors import DaemonError, LoaError
+from broadcaster.control import ControlServer, private_run_dir, run_dir
+from broadcaster.errors import DaemonError, LoaError, describe_os_error
 from broadcaster.i18n import _
 from broadcaster.models import Announcement
 from broadcaster.playout import (
@@ -124,7 +124,8 @@ class Daemon:
         self.reload_error: str | None = None
         self._station = Station(directory)
         self._fingerprint: tuple[Any, ...] = ()
-        self._seen: set[tuple[str, str]] = set()
+        self._seen: dict[tuple[str, str], datetime] = {}
+        """Occurrences queued in this run, so a sweep does not ask the log about each again."""
         self._plan: list[tuple[datetime, int]] = []
         self._plan_from = datetime.min.replace(tzinfo=ZoneInfo("UTC"))
         self._plan_until: datetime | None = None
@@ -229,13 +230,14 @@ class Daemon:
 
     def _lock_station(self) -> None:
         """One daemon per station: a second one would play everything twice."""
-        folder = run_dir(self.directory)
         try:
-            folder.mkdir(exist_ok=True)
+            folder = private_run_dir(self.directory)
             handle = open(folder / LOCK_NAME, "a+")  # noqa: SIM115 - held while running
         except OSError as error:
             raise DaemonError(
-                _("Cannot write to {folder}: {reason}.").format(folder=folder, reason=error)
+                _("Cannot write to {folder}: {reason}.").format(
+                    folder=run_dir(self.directory), reason=describe_os_error(error)
+                )
             ) from error
         try:
             _lock(handle)
@@ -321,6 +323,8 @@ class Daemon:
         if tick - self._saved_beat >= SAVE_HEARTBEAT_EVERY_S:
             self._save_heartbeat(now)
             self._saved_beat = tick
+            with self._cond:  # the log remembers older ones
+                self._seen = {k: at for k, at in self._seen.items() if now - at < LOOKBACK}
 
     def sweep(self, now: datetime) -> None:
         """Queue every occurrence that fell due since the last sweep, each once. After the clock
@@ -403,7 +407,7 @@ class Daemon:
         key = (item.occurrence.entry_id, item.occurrence.scheduled.isoformat())
         if key in self._seen or self.log.has(item.occurrence):
             return False
-        self._seen.add(key)
+        self._seen[key] = item.occurrence.scheduled
         return self.queue.push(item)
 
     def _preempt(self) -> None:

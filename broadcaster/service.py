@@ -19,7 +19,7 @@ from broadcaster.schedules import Entry, airs, load_schedules
 from broadcaster.settings import Station
 from broadcaster.speech import Speaker, SpeechResult
 from broadcaster.speech.chain import CACHED_ENGINES
-from broadcaster.storage import load_announcement
+from broadcaster.storage import announcement_or_recording
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def warm_cache(
     with _workdir() as workdir:
         for announcement_id in announcement_ids:
             try:
-                announcement = load_announcement(station, announcement_id)
+                announcement = announcement_or_recording(station, announcement_id)
                 voice = announcement.voice or station.speech.voice
                 if not announcement.text.strip():
                     result = WarmResult(announcement.id, "recording")

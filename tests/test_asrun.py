@@ -502,12 +502,6 @@ DAMAGED_USES: dict[str, Callable[[AsRunLog], object]] = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a log damaged after its first page opens, then every call raises "
-    "sqlite3.DatabaseError ('database disk image is malformed') instead of DiskError: "
-    "_write catches only OperationalError and reads catch nothing",
-)
 @pytest.mark.parametrize("use", list(DAMAGED_USES))
 def test_a_log_damaged_inside_is_a_disk_error_naming_the_file(tmp_path: Path, use: str) -> None:
     path = tmp_path / LOG_FILE
@@ -525,11 +519,6 @@ def test_a_log_damaged_inside_is_a_disk_error_naming_the_file(tmp_path: Path, us
     assert str(path) in caught.value.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: AsRunLog.__init__ leaves the SQLite connection open when its set-up fails; "
-    "the file stays open until the garbage collector runs",
-)
 def test_a_failed_open_leaves_no_file_open(tmp_path: Path) -> None:
     path = tmp_path / LOG_FILE
     path.write_bytes(b"not a database" * 1000)
@@ -578,10 +567,6 @@ def test_a_full_disk_is_a_disk_error_and_earlier_rows_stay(small_disk: Path) -> 
         log.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: opening the log on a full disk says the file is damaged and to move it away",
-)
 def test_opening_on_a_full_disk_says_the_disk_is_full(small_disk: Path) -> None:
     fill(small_disk / "filler")
     with pytest.raises(DiskError) as caught:

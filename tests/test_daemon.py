@@ -1,6 +1,7 @@
 """The daemon's decisions over simulated time: the real schedule reader, playout, as-run log,
 speech (espeak-ng) and rendering, with a fake clock and a sink that takes no real time."""
 
+import shutil
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from tests.conftest import CLOSED_EDGE_ENDPOINT
 from tests.doubles import FakeClock, FastSink
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+DATA = Path(__file__).parent / "data"
 MONDAY = datetime(2026, 11, 30, tzinfo=HANOI)
 
 MakeDaemon = Callable[..., Daemon]
@@ -316,3 +318,21 @@ def test_a_bad_request_is_refused_at_once(offline_station: Path, make_daemon: Ma
     assert daemon.answer({"command": "dance"})["ok"] is False
     assert daemon.answer({"command": "say", "text": "x", "priority": "vip"})["ok"] is False
     assert len(daemon.queue) == 0
+
+
+def test_a_scheduled_recording_airs_and_needs_no_speech(
+    offline_station: Path,
+    clock: FakeClock,
+    make_daemon: MakeDaemon,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    shutil.copy(DATA / "xin-chao.wav", offline_station / "announcements" / "ghi-am.wav")
+    schedule(offline_station, MORNING.replace("hop-to-dan-pho", "ghi-am.wav"))
+    daemon = make_daemon()
+    daemon.warm()
+    assert "ghi-am" not in caplog.text, "a recording has nothing to render ahead"
+    clock.set(at(6, 30))
+    daemon.sweep(at(6, 30))
+    drain(daemon)
+    [(_, _, result, error)] = rows(offline_station)
+    assert (result, error) == ("played", "")
