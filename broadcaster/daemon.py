@@ -57,6 +57,8 @@ HEARTBEAT_S = 1.0
 JUMP_S = 5.0
 """A heartbeat whose wall-clock step differs from the monotonic one by more than this means the
 clock was set or the PC slept."""
+JUMP_NOTED_S = 60.0
+"""Items missed this soon after a clock jump say so in the log."""
 PREROLL_S = 10.0
 """An occurrence is taken this long before its time, so that speech and the first sound buffer
 are ready and the first sample goes out on the second."""
@@ -132,6 +134,8 @@ class Daemon:
         self._swept_until: datetime | None = None
         self._beat: tuple[datetime, float] | None = None
         self._saved_beat = 0.0
+        self._jump: tuple[float, int] | None = None
+        """When (monotonic) the heartbeat last saw the clock jump, and by how many seconds."""
         self._stopping = threading.Event()
         self._scheduler: BackgroundScheduler | None = None
         self._server: ControlServer | None = None
@@ -311,9 +315,10 @@ class Daemon:
             wall = (now - self._beat[0]).total_seconds()
             steady = tick - self._beat[1]
             if abs(wall - steady) > JUMP_S:
+                self._jump = (tick, round(wall - steady))
                 log.warning(
                     _("The clock jumped by %+d s (set by hand, or the PC slept); catching up."),
-                    round(wall - steady),
+                    self._jump[1],
                 )
                 if self._scheduler is not None:
                     self._scheduler.wakeup()
@@ -467,6 +472,10 @@ class Daemon:
             reason = _(
                 "could not start within its late limit: {late} s late, limit {limit} s."
             ).format(late=round(late_s), limit=round(item.late_limit_s))
+            if self._jump is not None and time.monotonic() - self._jump[0] < JUMP_NOTED_S:
+                reason += " " + _(
+                    "The clock had just jumped by {seconds:+d} s (set by hand, or the PC slept)."
+                ).format(seconds=self._jump[1])
         log.warning("%s %s: %s", item.occurrence.entry_id, action, reason)
         try:
             self.log.decide(item.occurrence, action, reason)

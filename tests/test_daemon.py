@@ -1,6 +1,7 @@
 """The daemon's decisions over simulated time: the real schedule reader, playout, as-run log,
 speech (espeak-ng) and rendering, with a fake clock and a sink that takes no real time."""
 
+import logging
 import shutil
 import sqlite3
 import threading
@@ -336,3 +337,41 @@ def test_a_scheduled_recording_airs_and_needs_no_speech(
     drain(daemon)
     [(_, _, result, error)] = rows(offline_station)
     assert (result, error) == ("played", "")
+
+
+def test_the_heartbeat_notices_a_jump_and_accounts_for_what_fell_in_it(
+    offline_station: Path,
+    clock: FakeClock,
+    make_daemon: MakeDaemon,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    schedule(offline_station, MORNING)
+    daemon = make_daemon()
+    clock.set(at(6, 20))
+    daemon.heartbeat()
+    clock.set(at(7, 20))  # the PC slept for an hour
+    with caplog.at_level(logging.WARNING, logger="loa"):
+        daemon.heartbeat()
+        drain(daemon)
+    assert "+3600" in caplog.text
+    [(_, _, result, error)] = rows(offline_station)
+    assert result == "missed"
+    assert "3000" in error and "+3600" in error, "50 minutes late, and why"
+
+
+def test_a_station_broken_at_start_still_runs_and_says_why(
+    offline_station: Path, clock: FakeClock, make_daemon: MakeDaemon
+) -> None:
+    schedule(offline_station, MORNING)
+    config = offline_station / "station.yaml"
+    good = config.read_text()
+    config.write_text(good + "\nquiet_hours: [\n")
+    daemon = make_daemon()
+    assert daemon.reload_error is not None and str(config) in daemon.reload_error
+    assert daemon.entries == []
+    config.write_text(good)
+    assert daemon.reload() is None
+    clock.set(at(6, 30))
+    daemon.sweep(at(6, 30))
+    drain(daemon)
+    assert [result for _, _, result, _ in rows(offline_station)] == ["played"]

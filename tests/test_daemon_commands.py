@@ -1,0 +1,157 @@
+"""`loa log`, `report`, `status`, `stop`, `reload`, and `say` joining a running station's queue,
+through cli.main in-process, against a real as-run log and a real daemon object."""
+
+import csv
+import io
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from broadcaster.asrun import AsRunLog, Occurrence
+from broadcaster.daemon import Daemon
+from broadcaster.errors import ExitCode
+from tests.conftest import CLOSED_EDGE_ENDPOINT
+from tests.doubles import FakeClock, FastSink
+from tests.schedule_station import run
+
+HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def aired(log: AsRunLog, entry: str, when: datetime, result: str, error: str = "") -> None:
+    occurrence = Occurrence(entry, when, "bluezone", "normal")
+    if result in ("missed", "skipped-quiet"):
+        log.decide(occurrence, result, error)
+        return
+    log.begin(occurrence, when)
+    log.finish(occurrence, result, when + timedelta(seconds=40), "cache", error)
+
+
+@pytest.fixture
+def logged(station: Path) -> Path:
+    log = AsRunLog.for_station(station)
+    aired(log, "sang", datetime(2026, 11, 30, 6, 30, tzinfo=HANOI), "played")
+    aired(log, "sang", datetime(2026, 12, 1, 6, 30, tzinfo=HANOI), "played-fallback", "mất mạng")
+    aired(log, "sang", datetime(2026, 12, 2, 6, 30, tzinfo=HANOI), "missed", "trễ 400 s")
+    aired(log, "toi", datetime(2026, 12, 1, 21, 30, tzinfo=HANOI), "skipped-quiet", "giờ yên tĩnh")
+    log.close()
+    return station
+
+
+def test_log_lists_every_row_with_its_reason(
+    logged: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, logged, "log")
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == 4
+    assert lines[0].startswith("30/11/2026 06:30:00  sang") and "played" in lines[0]
+    assert "mất mạng" in lines[1] and "giờ yên tĩnh" in lines[2] and "trễ 400 s" in lines[3]
+
+
+def test_log_since_until_and_csv(logged: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, logged, "log", "--since", "2026-12-01", "--until", "2026-12-02", "--csv"
+    )
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [(row["entry_id"], row["result"]) for row in rows] == [
+        ("sang", "played-fallback"),
+        ("toi", "skipped-quiet"),
+    ]
+    assert rows[0]["scheduled"] == "2026-12-01T06:30:00+07:00" and rows[0]["source"] == "cache"
+
+
+def test_report_counts_played_over_total_per_entry(
+    logged: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, logged, "report", "--month", "2026-12")
+    assert code == 0
+    assert "12/2026" in out
+    counts = {line.split()[0]: line.split()[-1] for line in out.splitlines()[1:]}
+    assert counts == {"sang": "1/2", "toi": "0/1"}
+    assert "1/1" in run(capsys, logged, "report", "--month", "2026-11")[1]
+
+
+def test_an_empty_log_says_so(station: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, station, "log")
+    assert (code, out.strip()) == (0, "Nothing in the as-run log for this time.")
+
+
+@pytest.mark.parametrize("command", ["status", "stop", "reload"])
+def test_without_a_running_station(
+    station: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    code, _, err = run(capsys, station, command)
+    assert code == ExitCode.DAEMON
+    assert "loa run" in err and "Traceback" not in err
+    code, _, err = run(capsys, station, command, language="vi")
+    assert "loa run" in err and "Loa" in err
+
+
+@pytest.fixture
+def running(station: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Daemon, FastSink]]:
+    """A daemon object answering on the station's control socket; it plays into a sink held
+    until released, so that what is on the air can be looked at."""
+    monkeypatch.setenv("LOA_EDGE_ENDPOINT", CLOSED_EDGE_ENDPOINT)
+    config = station / "station.yaml"
+    config.write_text(
+        config.read_text()
+        .replace("voice: vi-VN-HoaiMyNeural", "voice: vi")
+        .replace('quiet_hours: "21:00-06:00"', 'quiet_hours: "00:00-00:00"')
+    )
+    clock = FakeClock(datetime.now(HANOI))
+    sink = FastSink(clock, hold=threading.Event())
+    daemon = Daemon(station, now=clock, output=lambda _station: sink)
+    daemon.start()
+    yield daemon, sink
+    sink.hold.set()  # type: ignore[union-attr]
+    daemon.shutdown()
+
+
+def test_say_stop_and_status_talk_to_the_running_station(
+    station: Path, running: tuple[Daemon, FastSink], capsys: pytest.CaptureFixture[str]
+) -> None:
+    daemon, sink = running
+    code, out, _ = run(capsys, station, "say", "Mời bà con đi họp.")
+    assert code == 0 and "Queued" in out
+    assert sink.started.wait(30)
+    code, out, _ = run(capsys, station, "status")
+    assert code == 0
+    assert "On air: say (Mời bà con đi họp.)" in out
+    code, out, _ = run(capsys, station, "stop")
+    assert (code, out.strip()) == (0, "Stopped say.")
+    rows = AsRunLog.for_station(station).rows()
+    deadline = datetime.now() + timedelta(seconds=10)
+    while rows[0].result == "playing" and datetime.now() < deadline:
+        rows = AsRunLog.for_station(station).rows()
+    assert (rows[0].result, rows[0].error) == ("interrupted", "stopped by the officer.")
+    assert len(daemon.queue) == 0, "what the officer stopped does not come back"
+    code, out, _ = run(capsys, station, "stop")
+    assert (code, out.strip()) == (0, "Nothing was on air.")
+
+
+def test_a_bad_request_to_the_running_station_gets_its_own_exit_code(
+    station: Path, running: tuple[Daemon, FastSink], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, station, "say", "   ")
+    assert code == ExitCode.EMPTY_TEXT and "Traceback" not in err
+    code, _, err = run(capsys, station, "play", "khong-co-ban-tin")
+    assert code == ExitCode.ANNOUNCEMENT and "khong-co-ban-tin" in err
+
+
+def test_reload_reports_a_bad_edit_and_keeps_running(
+    station: Path, running: tuple[Daemon, FastSink], capsys: pytest.CaptureFixture[str]
+) -> None:
+    (station / "schedules").mkdir(exist_ok=True)
+    bad = station / "schedules" / "lich.yaml"
+    bad.write_text("- id: a\n  announcement: bluezone\n  times: ['6h70']\n", encoding="utf-8")
+    code, _, err = run(capsys, station, "reload")
+    assert code == ExitCode.DAEMON and f"{bad}:3" in err
+    bad.write_text("- id: a\n  announcement: bluezone\n  times: ['6h30']\n", encoding="utf-8")
+    code, out, _ = run(capsys, station, "reload")
+    assert (code, out.strip()) == (0, "Schedules read again.")
+    assert [entry.id for entry in running[0].entries] == ["a"]
