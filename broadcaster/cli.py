@@ -17,6 +17,7 @@ from broadcaster.compose import DEFAULT_GAP_S, clean_text
 from broadcaster.config import find_station, load_station
 from broadcaster.control import send
 from broadcaster.daemon_commands import add_daemon_commands
+from broadcaster.doctor_commands import add_doctor_commands
 from broadcaster.errors import CacheError, DaemonError, ExitCode, LoaError
 from broadcaster.i18n import (
     DEFAULT_LANGUAGE,
@@ -37,6 +38,7 @@ from broadcaster.service import (
 )
 from broadcaster.session import Session
 from broadcaster.settings import Station
+from broadcaster.setup_commands import add_setup_commands
 from broadcaster.speech import ENGINES, Speaker
 from broadcaster.speech.cache import MEGABYTE, AudioCache
 from broadcaster.speech.chain import RECORDING
@@ -183,6 +185,8 @@ def build_cli(chosen: bool) -> click.Group:
 
     add_schedule_commands(cli)
     add_daemon_commands(cli)
+    add_doctor_commands(cli)
+    add_setup_commands(cli)
 
     @cli.group(
         help=_("The cache of speech rendered ahead (audio_cache/)."),
