@@ -36,7 +36,7 @@ from broadcaster.service import (
     broadcast,
     warm_cache,
 )
-from broadcaster.session import Session
+from broadcaster.session import Session, examples
 from broadcaster.settings import Station
 from broadcaster.setup_commands import add_setup_commands
 from broadcaster.speech import ENGINES, Speaker
@@ -138,6 +138,11 @@ def build_cli(chosen: bool) -> click.Group:
         return command
 
     @cli.command(
+        epilog=examples(
+            'loa say "Kính thưa bà con, chiều nay xã tổ chức tiêm phòng."',
+            'loa say "Cháy ở chợ xã, bà con tránh xa khu vực chợ." --emergency --repeat 3',
+            'loa say "Xin chào bà con" --out ban-tin.wav',
+        ),
         help=_("Read TEXT aloud on the loudspeakers now, between the chimes."),
         options_metavar=options,
     )
@@ -148,6 +153,11 @@ def build_cli(chosen: bool) -> click.Group:
         _deliver(session.station(), Announcement(id="say", text=text), **options)
 
     @cli.command(
+        epilog=examples(
+            "loa play bluezone",
+            "loa play bluezone --repeat 2 --gap 30",
+            "loa play announcements/ghi-am.m4a",
+        ),
         help=_(
             "Broadcast ANNOUNCEMENT from the station's announcements/ folder, or an audio file "
             "of the station."
@@ -167,6 +177,10 @@ def build_cli(chosen: bool) -> click.Group:
         )
 
     @cli.command(
+        epilog=examples(
+            'loa text "UBND xã họp lúc 14h30 ngày 01/12"',
+            'loa text "Liên hệ 0912 345 678" --engine espeak',
+        ),
         help=_("Show exactly what a voice engine will read for TEXT (abbreviations, numbers…)."),
         options_metavar=options,
     )
@@ -189,6 +203,7 @@ def build_cli(chosen: bool) -> click.Group:
     add_setup_commands(cli)
 
     @cli.group(
+        epilog=examples("loa cache warm", "loa cache stats"),
         help=_("The cache of speech rendered ahead (audio_cache/)."),
         options_metavar=options,
         subcommand_metavar=_("COMMAND [ARGS]..."),
@@ -197,6 +212,7 @@ def build_cli(chosen: bool) -> click.Group:
         pass
 
     @cache.command(
+        epilog=examples("loa cache warm", "loa cache warm --hours 72", "loa cache warm --all"),
         help=_(
             "Render ahead the online speech of what the schedules air in the next HOURS hours "
             "(or of every announcement)."
@@ -237,7 +253,11 @@ def build_cli(chosen: bool) -> click.Group:
                 )
             )
 
-    @cache.command(help=_("Show how much speech the cache holds."), options_metavar=options)
+    @cache.command(
+        epilog=examples("loa cache stats"),
+        help=_("Show how much speech the cache holds."),
+        options_metavar=options,
+    )
     @click.pass_obj
     def stats(session: Session) -> None:
         station = session.station()
@@ -252,6 +272,7 @@ def build_cli(chosen: bool) -> click.Group:
         )
 
     @cache.command(
+        epilog=examples("loa cache prune"),
         help=_("Remove the least recently used speech beyond the size limit."),
         options_metavar=options,
     )

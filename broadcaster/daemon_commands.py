@@ -5,6 +5,7 @@ import logging
 import logging.handlers
 import signal
 import sys
+import textwrap
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from types import FrameType
@@ -13,16 +14,19 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from broadcaster.asrun import LOG_FILE, AsRunLog, write_csv
+from broadcaster.asrun import LOG_FILE, PLAYED, PLAYING, AsRunLog, Row, write_csv
 from broadcaster.control import send
-from broadcaster.daemon import Daemon
-from broadcaster.errors import DaemonError
+from broadcaster.daemon import NEXT_SHOWN, WARM_HOURS, Daemon
+from broadcaster.errors import DaemonError, LoaError
 from broadcaster.i18n import _
-from broadcaster.session import Session
+from broadcaster.service import cache_coverage, upcoming
+from broadcaster.session import Session, examples
+from broadcaster.settings import Station
 
 LOG_DIR = "logs"
 LOG_BYTES = 1_000_000
 LOG_KEPT = 5
+TABLE_WIDTH = 80
 DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
 
 
@@ -30,6 +34,7 @@ def add_daemon_commands(cli: click.Group) -> None:
     options = _("[OPTIONS]")
 
     @cli.command(
+        epilog=examples("loa run", "loa --station /srv/loa/xa-an-binh run"),
         help=_(
             "Run the station: broadcast the schedules at their times until stopped "
             "(Ctrl+C, or systemctl stop)."
@@ -58,46 +63,60 @@ def add_daemon_commands(cli: click.Group) -> None:
         finally:
             daemon.shutdown()
 
-    @cli.command(help=_("Show whether the station is running and what it plays."))
+    @cli.command(
+        epilog=examples("loa status"),
+        help=_(
+            "Show whether the station is on air, what it plays and what waits, the next "
+            "broadcasts, recent problems and how much speech is ready."
+        ),
+        options_metavar=options,
+    )
     @click.pass_obj
     def status(session: Session) -> None:
-        reply = _ask(session, {"command": "status"})
-        click.echo(
-            _("Loa is running (process {pid}, since {since}), {entries} entries.").format(
-                pid=reply["pid"], since=_when(reply["since"]), entries=reply["entries"]
-            )
-        )
-        if reply["reload_error"]:
+        station = session.station()
+        now = datetime.now(ZoneInfo(station.timezone))
+        reply = send(station.directory, {"command": "status"})
+        if reply is None:
             click.echo(
-                _("The last edit was not taken (the last good schedule is on air): {error}").format(
-                    error=reply["reload_error"]
+                _(
+                    "Loa is NOT running for this station: nothing will be broadcast. Start it "
+                    "with: loa run (or install it as a service: loa service install)."
                 )
             )
-        playing = reply["playing"]
-        if playing:
-            click.echo(
-                _("On air: {id} ({announcement}) since {start}.").format(
-                    id=playing["id"],
-                    announcement=playing["announcement"],
-                    start=_when(playing["started"]),
-                )
-            )
+            upcoming_items = _upcoming_from_files(station, now)
         else:
-            click.echo(_("Nothing on air."))
-        for item in reply["queue"]:
+            _show_running(reply)
+            upcoming_items = [
+                (datetime.fromisoformat(i["start"]), i["id"], i["announcement"])
+                for i in reply["next"]
+            ]
+        click.echo(
+            _("Next broadcasts:") if upcoming_items else _("Nothing scheduled in the next 7 days.")
+        )
+        for start, entry_id, announcement in upcoming_items:
+            click.echo(f"  {start:%d/%m %H:%M}  {entry_id} ({announcement})")
+        problems = [
+            row
+            for row in _rows(station.directory, now - timedelta(hours=24))
+            if row.result not in (*PLAYED, PLAYING)
+        ]
+        if problems:
+            click.echo(_("Not aired in the last 24 hours:"))
+        for row in problems:
             click.echo(
-                _("Waiting: {id} ({announcement}), {priority}.").format(
-                    id=item["id"], announcement=item["announcement"], priority=item["priority"]
-                )
+                f"  {_when(row.scheduled)[:16]}  {row.entry_id}: {result_label(row.result)}"
+                f" — {row.error}".rstrip(" —")
             )
-        for item in reply["next"]:
+        coverage = cache_coverage(station, now, WARM_HOURS)
+        if coverage.needed:
             click.echo(
-                _("Next: {start}  {id} ({announcement})").format(
-                    start=_when(item["start"]), id=item["id"], announcement=item["announcement"]
+                _("Online speech ready for the next 48 hours: {cached} of {needed}.").format(
+                    cached=coverage.cached, needed=coverage.needed
                 )
+                + (" " + _("Run 'loa cache warm' while online.") if coverage.missing else "")
             )
 
-    @cli.command(help=_("Stop what the running station plays now."))
+    @cli.command(help=_("Stop what the running station plays now."), epilog=examples("loa stop"))
     @click.pass_obj
     def stop(session: Session) -> None:
         reply = _ask(session, {"command": "stop"})
@@ -106,7 +125,10 @@ def add_daemon_commands(cli: click.Group) -> None:
         else:
             click.echo(_("Nothing was on air."))
 
-    @cli.command(help=_("Make the running station read its schedules and announcements again."))
+    @cli.command(
+        epilog=examples("loa reload"),
+        help=_("Make the running station read its schedules and announcements again."),
+    )
     @click.pass_obj
     def reload(session: Session) -> None:
         reply = _ask(session, {"command": "reload"}, fail_on_error=False)
@@ -119,6 +141,11 @@ def add_daemon_commands(cli: click.Group) -> None:
         click.echo(_("Schedules read again."))
 
     @cli.command(
+        epilog=examples(
+            "loa log",
+            "loa log --since 2026-12-01 --until 2026-12-08",
+            "loa log --since 2026-12-01 --csv > phat-song.csv",
+        ),
         name="log",
         help=_("Show what aired (the as-run log): time, entry, result and reason."),
         options_metavar=options,
@@ -132,7 +159,8 @@ def add_daemon_commands(cli: click.Group) -> None:
     ) -> None:
         station = session.station()
         zone = ZoneInfo(station.timezone)
-        rows = _log(station.directory).rows(
+        rows = _rows(
+            station.directory,
             since.replace(tzinfo=zone) if since else None,
             until.replace(tzinfo=zone) if until else None,
         )
@@ -141,11 +169,12 @@ def add_daemon_commands(cli: click.Group) -> None:
             return
         if not rows:
             click.echo(_("Nothing in the as-run log for this time."))
-        for row in rows:
-            line = f"{_when(row.scheduled)}  {row.entry_id:<20} {row.result:<16} {row.source}"
-            click.echo(f"{line}  {row.error}".rstrip())
+            return
+        for line in log_table(rows):
+            click.echo(line)
 
     @cli.command(
+        epilog=examples("loa report --month 2026-12"),
         help=_("Played/total per entry for a month, for the report to the district."),
         options_metavar=options,
     )
@@ -161,12 +190,68 @@ def add_daemon_commands(cli: click.Group) -> None:
         zone = ZoneInfo(station.timezone)
         first = datetime.combine(month.date(), time(), tzinfo=zone)
         last = datetime.combine((first + timedelta(days=32)).replace(day=1), time(), tzinfo=zone)
-        items = _log(station.directory).report(first, last)
+        aired = station.directory / LOG_FILE
+        items = _log(station.directory).report(first, last) if aired.exists() else []
         click.echo(_("Broadcasts in {month}:").format(month=f"{first:%m/%Y}"))
         if not items:
             click.echo(_("Nothing in the as-run log for this time."))
         for item in items:
             click.echo(f"  {item.entry_id:<24} {item.announcement:<24} {item.played}/{item.total}")
+
+
+def _show_running(reply: dict[str, Any]) -> None:
+    click.echo(
+        _("Loa is on air (process {pid}, since {since}), {entries} schedule entries.").format(
+            pid=reply["pid"], since=_when(reply["since"]), entries=reply["entries"]
+        )
+    )
+    if reply["reload_error"]:
+        click.echo(
+            _("The last edit was not taken (the last good schedule is on air): {error}").format(
+                error=reply["reload_error"]
+            )
+        )
+    playing = reply["playing"]
+    if playing:
+        click.echo(
+            _("On air: {id} ({announcement}) since {start}.").format(
+                id=playing["id"],
+                announcement=playing["announcement"],
+                start=_when(playing["started"]),
+            )
+        )
+    else:
+        click.echo(_("Nothing on air."))
+    for item in reply["queue"]:
+        click.echo(
+            _("Waiting: {id} ({announcement}), {priority}.").format(
+                id=item["id"], announcement=item["announcement"], priority=item["priority"]
+            )
+        )
+
+
+def _upcoming_from_files(station: Station, now: datetime) -> list[tuple[datetime, str, str]]:
+    """The next broadcasts as the files say, when no daemon can say it; a broken schedule is
+    shown, not raised, so that status always answers."""
+    try:
+        found = upcoming(station, now, 7 * 24)[:NEXT_SHOWN]
+    except LoaError as error:
+        click.echo(_("The schedules have a problem: {error}").format(error=error.message))
+        return []
+    return [(item.start, item.entry.id, item.entry.announcement) for item in found]
+
+
+def result_label(result: str) -> str:
+    """A result of the as-run log in the officer's words."""
+    return {
+        "played": _("played"),
+        "played-fallback": _("played (fallback)"),
+        "missed": _("missed"),
+        "skipped-quiet": _("held: quiet hours"),
+        "interrupted": _("interrupted"),
+        "failed": _("failed"),
+        PLAYING: _("on air"),
+    }.get(result, result)
 
 
 def _ask(session: Session, request: dict[str, Any], fail_on_error: bool = True) -> dict[str, Any]:
@@ -180,6 +265,50 @@ def _ask(session: Session, request: dict[str, Any], fail_on_error: bool = True) 
 
 def _log(directory: Path) -> AsRunLog:
     return AsRunLog(directory / LOG_FILE)
+
+
+def _rows(directory: Path, since: datetime | None, until: datetime | None = None) -> list[Row]:
+    """Rows of the as-run log; none (and no new file) where nothing ever aired."""
+    if not (directory / LOG_FILE).exists():
+        return []
+    log = _log(directory)
+    try:
+        return log.rows(since, until)
+    finally:
+        log.close()
+
+
+def log_table(rows: list[Row], width: int = TABLE_WIDTH) -> list[str]:
+    """The as-run log for a terminal of `width` columns: one line per occurrence, its reason
+    wrapped on the lines below."""
+    headers = (_("SCHEDULED"), _("ENTRY"), _("RESULT"), _("VOICE"))
+    cells = [
+        (
+            f"{datetime.fromisoformat(row.scheduled):%d/%m/%y %H:%M}",
+            row.entry_id,
+            result_label(row.result),
+            row.source,
+        )
+        for row in rows
+    ]
+    widths = [14, 18, 20, 8]
+    lines = [
+        "  ".join(_fit(text, size) for text, size in zip(headers, widths, strict=True)).rstrip()
+    ]
+    indent = " " * (widths[0] + 2)
+    for row, cell in zip(rows, cells, strict=True):
+        lines.append(
+            "  ".join(_fit(text, size) for text, size in zip(cell, widths, strict=True)).rstrip()
+        )
+        if row.error:
+            lines.extend(
+                textwrap.wrap(row.error, width, initial_indent=indent, subsequent_indent=indent)
+            )
+    return lines
+
+
+def _fit(text: str, size: int) -> str:
+    return (text if len(text) <= size else text[: size - 1] + "…").ljust(size)
 
 
 def _when(iso: str) -> str:

@@ -32,7 +32,7 @@ from broadcaster.schedules import (
     read_schedules,
 )
 from broadcaster.service import Upcoming, upcoming
-from broadcaster.session import Session
+from broadcaster.session import Session, examples
 
 WIDTH = 80
 CELL = 9
@@ -44,6 +44,7 @@ def add_schedule_commands(cli: click.Group) -> None:
     options = _("[OPTIONS]")
 
     @cli.command(
+        epilog=examples("loa next", "loa next --days 14", "loa next --from 2026-12-01 --json"),
         name="next",
         help=_("Show what the schedules air next. The days are shown as a week calendar."),
         options_metavar=options,
@@ -87,6 +88,11 @@ def add_schedule_commands(cli: click.Group) -> None:
             click.echo(line)
 
     @cli.group(
+        epilog=examples(
+            "loa schedule check",
+            "loa schedule list",
+            "loa schedule add --announcement bluezone --times 06:30,17h --days T2-T6",
+        ),
         help=_("Check and edit the schedules (schedules/*.yaml)."),
         options_metavar=options,
         subcommand_metavar=_("COMMAND [ARGS]..."),
@@ -95,6 +101,7 @@ def add_schedule_commands(cli: click.Group) -> None:
         pass
 
     @schedule.command(
+        epilog=examples("loa schedule check", "loa schedule check schedules/lich.yaml"),
         help=_(
             "Check the schedules for errors and clashes. FILES (by default every file in "
             "schedules/) are checked for errors, clashes, quiet hours and session caps, each "
@@ -136,7 +143,10 @@ def add_schedule_commands(cli: click.Group) -> None:
         click.echo(passed.format(**counts))
 
     @schedule.command(
-        name="list", help=_("List the schedule entries in a table."), options_metavar=options
+        epilog=examples("loa schedule list"),
+        name="list",
+        help=_("List the schedule entries in a table."),
+        options_metavar=options,
     )
     @click.pass_obj
     def list_(session: Session) -> None:
@@ -149,6 +159,11 @@ def add_schedule_commands(cli: click.Group) -> None:
         schedules.raise_problems()
 
     @schedule.command(
+        epilog=examples(
+            "loa schedule add --announcement bluezone --times 06:30,17h --days T2-T6",
+            "loa schedule add --id hop-to --announcement hop-to-dan-pho --date 2026-12-05 "
+            "--times 19h",
+        ),
         help=_("Add an entry to a schedule file. It is checked before the file is saved."),
         options_metavar=options,
     )
@@ -203,7 +218,9 @@ def add_schedule_commands(cli: click.Group) -> None:
             click.echo(_("It is a draft: 'loa approve {id}' puts it on air.").format(id=entry.id))
 
     @schedule.command(
-        help=_("Remove the entry ID from its schedule file."), options_metavar=options
+        epilog=examples("loa schedule remove hop-to"),
+        help=_("Remove the entry ID from its schedule file."),
+        options_metavar=options,
     )
     @click.argument("entry_id", metavar="ID")
     @click.pass_obj
@@ -211,14 +228,20 @@ def add_schedule_commands(cli: click.Group) -> None:
         entry = remove_entry(session.station(), entry_id)
         click.echo(_("Removed '{id}' from {file}.").format(id=entry.id, file=entry.file))
 
-    @schedule.command(help=_("Put the entry ID back on air."), options_metavar=options)
+    @schedule.command(
+        epilog=examples("loa schedule enable bluezone-sang"),
+        help=_("Put the entry ID back on air."),
+        options_metavar=options,
+    )
     @click.argument("entry_id", metavar="ID")
     @click.pass_obj
     def enable(session: Session, entry_id: str) -> None:
         _switch(session, entry_id, True)
 
     @schedule.command(
-        help=_("Take the entry ID off the air; it stays in its file."), options_metavar=options
+        epilog=examples("loa schedule disable bluezone-sang"),
+        help=_("Take the entry ID off the air; it stays in its file."),
+        options_metavar=options,
     )
     @click.argument("entry_id", metavar="ID")
     @click.pass_obj
@@ -226,6 +249,7 @@ def add_schedule_commands(cli: click.Group) -> None:
         _switch(session, entry_id, False)
 
     @cli.command(
+        epilog=examples('loa approve bluezone-0630 --by "Nguyễn Văn An"'),
         help=_(
             "Approve the schedule entry ID. Where approval is required, only approved entries air."
         ),

@@ -178,6 +178,36 @@ def announcements_due(station: Station, now: datetime, hours: float) -> list[str
     return list(dict.fromkeys(item.entry.announcement for item in upcoming(station, now, hours)))
 
 
+@dataclass(frozen=True)
+class Coverage:
+    """How much of the online speech the schedules need soon is already in the cache."""
+
+    cached: int
+    needed: int
+    missing: tuple[str, ...]
+
+
+def cache_coverage(station: Station, now: datetime, hours: float) -> Coverage:
+    """Announcements aired in the next `hours` whose online speech is (not) cached; those read
+    by an offline voice or made of a recording need nothing."""
+    speaker = Speaker.for_station(station)
+    cached, missing = 0, []
+    for announcement_id in announcements_due(station, now, hours):
+        try:
+            announcement = announcement_or_recording(station, announcement_id)
+            voice = announcement.voice or station.speech.voice
+            if not announcement.text.strip() or speaker.plan(voice)[0][0] not in CACHED_ENGINES:
+                continue
+            hit = speaker.is_cached(clean_text(announcement.text), voice)
+        except LoaError:
+            hit = False
+        if hit:
+            cached += 1
+        else:
+            missing.append(announcement_id)
+    return Coverage(cached, cached + len(missing), tuple(missing))
+
+
 @contextmanager
 def _workdir() -> Iterator[Path]:
     """A private folder for one broadcast's intermediate audio, removed afterwards."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from broadcaster.config import find_station, load_station
-from broadcaster.i18n import set_language
+from broadcaster.i18n import _, set_language
 from broadcaster.settings import Station
 
 
@@ -28,3 +28,8 @@ class Session:
 
 
 pass_session = click.make_pass_decorator(Session)
+
+
+def examples(*commands: str) -> str:
+    """A help epilog listing example commands, kept as written (click rewraps other text)."""
+    return "\b\n" + _("Examples:") + "\n" + "\n".join(f"  {command}" for command in commands)

@@ -13,7 +13,9 @@ import pytest
 
 from broadcaster.asrun import AsRunLog, Occurrence
 from broadcaster.daemon import Daemon
+from broadcaster.daemon_commands import log_table
 from broadcaster.errors import ExitCode
+from broadcaster.i18n import DEFAULT_LANGUAGE, set_language
 from tests.conftest import CLOSED_EDGE_ENDPOINT
 from tests.doubles import FakeClock, FastSink
 from tests.schedule_station import run
@@ -46,10 +48,13 @@ def test_log_lists_every_row_with_its_reason(
 ) -> None:
     code, out, _ = run(capsys, logged, "log")
     assert code == 0
-    lines = out.splitlines()
-    assert len(lines) == 4
-    assert lines[0].startswith("30/11/2026 06:30:00  sang") and "played" in lines[0]
-    assert "mất mạng" in lines[1] and "giờ yên tĩnh" in lines[2] and "trễ 400 s" in lines[3]
+    lines = out.splitlines()[1:]
+    assert len(lines) == 7, "four rows, three of them with a reason below"
+    assert lines[0].startswith("30/11/26 06:30  sang") and "played" in lines[0]
+    assert [line.strip() for line in lines[2::2]] == ["mất mạng", "giờ yên tĩnh", "trễ 400 s"]
+    assert "held: quiet hours" in lines[3]
+    code, out, _ = run(capsys, logged, "log", language="vi")
+    assert "giờ yên tĩnh" in out and "đã phát" in out
 
 
 def test_log_since_until_and_csv(logged: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -81,7 +86,47 @@ def test_an_empty_log_says_so(station: Path, capsys: pytest.CaptureFixture[str])
     assert (code, out.strip()) == (0, "Nothing in the as-run log for this time.")
 
 
-@pytest.mark.parametrize("command", ["status", "stop", "reload"])
+def test_status_without_a_running_station_warns_and_still_tells_what_is_next(
+    logged: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (logged / "schedules").mkdir()
+    (logged / "schedules" / "lich.yaml").write_text(
+        "- id: sang\n  announcement: bluezone\n  times: ['06:30']\n", encoding="utf-8"
+    )
+    code, out, _ = run(capsys, logged, "status")
+    assert code == 0
+    lines = out.splitlines()
+    assert "NOT running" in lines[0] and "loa run" in lines[0]
+    assert lines[1] == "Next broadcasts:"
+    assert lines[2].endswith("06:30  sang (bluezone)") and len(lines[2:7]) == 5
+    assert "Online speech ready for the next 48 hours: 0 of 1." in out
+    code, out, _ = run(capsys, logged, "status", language="vi")
+    assert "KHÔNG" in out.splitlines()[0]
+
+
+def test_the_log_table_fits_80_columns_and_wraps_reasons(logged: Path) -> None:
+    log = AsRunLog.for_station(logged)
+    long_reason = "giọng đọc trực tuyến bị lỗi: không kết nối được dịch vụ " * 3
+    aired(
+        log,
+        "mot-muc-lich-rat-dai-ten",
+        datetime(2026, 12, 3, 6, 30, tzinfo=HANOI),
+        "failed",
+        long_reason,
+    )
+    set_language("en")
+    try:
+        lines = log_table(log.rows())
+    finally:
+        set_language(DEFAULT_LANGUAGE)
+    assert all(len(line) <= 80 for line in lines)
+    assert lines[0].split() == ["SCHEDULED", "ENTRY", "RESULT", "VOICE"]
+    failed = next(i for i, line in enumerate(lines) if line.startswith("03/12/26 06:30"))
+    assert "mot-muc-lich-rat-…" in lines[failed] and "failed" in lines[failed]
+    assert " ".join(line.strip() for line in lines[failed + 1 :]) == long_reason.strip()
+
+
+@pytest.mark.parametrize("command", ["stop", "reload"])
 def test_without_a_running_station(
     station: Path, capsys: pytest.CaptureFixture[str], command: str
 ) -> None:
