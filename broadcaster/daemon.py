@@ -33,7 +33,7 @@ from broadcaster.audio.outputs import AudioOutput, PlaybackStopped
 from broadcaster.compose import DEFAULT_GAP_S, clean_text
 from broadcaster.config import load_station
 from broadcaster.control import ControlServer, private_run_dir, run_dir
-from broadcaster.errors import DaemonError, LoaError, describe_os_error
+from broadcaster.errors import DaemonError, LoaError, QuietHoursError, describe_os_error
 from broadcaster.i18n import _
 from broadcaster.models import Announcement
 from broadcaster.playout import (
@@ -41,6 +41,7 @@ from broadcaster.playout import (
     SKIPPED_QUIET,
     Item,
     PlayoutQueue,
+    in_quiet_hours,
     interrupts,
     may_retry,
     verdict,
@@ -575,6 +576,13 @@ class Daemon:
         priority = request.get("priority", "priority")
         if priority not in PRIORITIES:
             return {"ok": False, "error": _("Unknown priority: {value}.").format(value=priority)}
+        if priority != "emergency" and in_quiet_hours(self._station.quiet_hours, self.now().time()):
+            raise QuietHoursError(
+                _(
+                    "It is quiet hours ({hours}): only emergencies are broadcast now. If this is "
+                    "one, add --emergency; otherwise broadcast it after the quiet hours."
+                ).format(hours=self._station.quiet_hours)
+            )
         name = str(request.get("announcement", ""))
         announcement = (
             Announcement(id="say", text=str(request.get("text", "")))

@@ -32,6 +32,8 @@ class ExitCode(IntEnum):
     REPEAT = 16
     SCHEDULE = 17
     DAEMON = 18
+    CHECKS_FAILED = 19
+    QUIET_HOURS = 20
     INTERRUPTED = 130
 
 
@@ -105,6 +107,12 @@ class DaemonError(LoaError):
     """The running `loa run` cannot be started or reached."""
 
     exit_code = ExitCode.DAEMON
+
+
+class QuietHoursError(LoaError):
+    """A request the running station would only hold back: quiet hours are on."""
+
+    exit_code = ExitCode.QUIET_HOURS
 
 
 class DiskError(LoaError):

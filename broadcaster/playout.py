@@ -63,12 +63,13 @@ def quiet_window(spec: str) -> tuple[time, time] | None:
     return None if first == last else (first, last)
 
 
-def in_quiet_hours(spec: str, at: datetime) -> bool:
+def in_quiet_hours(spec: str, moment: time) -> bool:
+    """Whether a wall-clock time falls in the quiet hours `spec`, which may cross midnight."""
     window = quiet_window(spec)
     if window is None:
         return False
     first, last = window
-    moment = at.time().replace(tzinfo=None)
+    moment = moment.replace(tzinfo=None)
     if first < last:
         return first <= moment < last
     return moment >= first or moment < last
@@ -78,7 +79,7 @@ def verdict(item: Item, now: datetime, quiet_hours: str) -> Verdict:
     """Whether `item` may start at `now`: emergencies pass quiet hours; anything later than its
     late limit is missed, unless it is a catch-up after a stop."""
     late_s = max(0.0, (now - item.occurrence.scheduled).total_seconds())
-    if item.priority != "emergency" and in_quiet_hours(quiet_hours, now):
+    if item.priority != "emergency" and in_quiet_hours(quiet_hours, now.time()):
         return Verdict(SKIPPED_QUIET, late_s)
     if late_s > item.late_limit_s and not item.catch_up:
         return Verdict(MISSED, late_s)

@@ -22,8 +22,9 @@ from broadcaster.compose import clean_text
 from broadcaster.errors import LoaError
 from broadcaster.i18n import _
 from broadcaster.models import JINGLE_NAMES
+from broadcaster.playout import in_quiet_hours
 from broadcaster.rules import Recurrence
-from broadcaster.schedules import Entry, Schedules, airs, in_quiet_hours, recordings
+from broadcaster.schedules import Entry, Schedules, airs, recordings
 from broadcaster.settings import Station
 from broadcaster.storage import load_announcement
 
@@ -297,12 +298,12 @@ class _Plan:
             for moment in sorted(set(entry.rule.times)):
                 start = moment.hour * 3600 + moment.minute * 60 + moment.second
                 end = _time((start + float(self.seconds[index])) % DAY_S)
-                if in_quiet_hours(moment, quiet):
+                if in_quiet_hours(quiet, moment):
                     message = _(
                         "'{id}' at {time} falls in the quiet hours ({quiet}, station.yaml): only "
                         "emergencies air then, so it will be held back."
                     )
-                elif in_quiet_hours(end, quiet):
+                elif in_quiet_hours(quiet, end):
                     message = _(
                         "'{id}' at {time} runs into the quiet hours ({quiet}, station.yaml) "
                         "until about {end}."

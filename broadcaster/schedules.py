@@ -130,14 +130,6 @@ def airs(entry: Entry) -> bool:
     return entry.enabled and entry.status == "approved"
 
 
-def in_quiet_hours(moment: time, quiet_hours: str) -> bool:
-    """Whether a wall-clock time falls in `quiet_hours` ("21:00-06:00", may cross midnight)."""
-    first, last = (time.fromisoformat(part) for part in quiet_hours.split("-"))
-    if first <= last:
-        return first <= moment < last
-    return moment >= first or moment < last
-
-
 def recordings(station: Station) -> list[str]:
     """Audio files in announcements/, which entries may air as they are: `ghi-am.m4a`."""
     folder = station.announcements_dir

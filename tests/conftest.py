@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from edge_tts.drm import DRM
 
+from broadcaster.i18n import DEFAULT_LANGUAGE, set_language
 from tests.edge_endpoint import TRUNCATED_SHARE, EdgeEndpoint
 from tests.netguard import sitecustomize as netguard
 from tests.pulse_rig import PulseRig
@@ -49,6 +50,14 @@ def no_internet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     yield log
     if log.exists() and log.read_text().strip():
         pytest.fail(f"the test tried to reach the internet:\n{log.read_text()}")
+
+
+@pytest.fixture
+def english() -> Iterator[None]:
+    """Messages made inside the test process in English, for tests that read them."""
+    set_language("en")
+    yield
+    set_language(DEFAULT_LANGUAGE)
 
 
 @pytest.fixture

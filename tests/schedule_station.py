@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from broadcaster.cli import main
-from broadcaster.i18n import DEFAULT_LANGUAGE, set_language
+from broadcaster.i18n import current_language, set_language
 
 
 def write_schedule(station: Path, text: str, name: str = "lich.yaml") -> Path:
@@ -21,10 +21,11 @@ def run(
     """`loa --station STATION --lang LANGUAGE ARGS` through cli.main, as a user runs it, but
     without a new Python process: (exit code, stdout, stderr)."""
     capsys.readouterr()
+    before = current_language()
     try:
         with pytest.raises(SystemExit) as done:
             main(["--station", str(station), "--lang", language, *args])
     finally:
-        set_language(DEFAULT_LANGUAGE)
+        set_language(before)
     out = capsys.readouterr()
     return int(done.value.code or 0), out.out, out.err

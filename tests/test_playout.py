@@ -64,8 +64,8 @@ def test_quiet_window_parses_both_ends() -> None:
 def test_equal_ends_mean_no_quiet_hours(spec: str) -> None:
     assert quiet_window(spec) is None
     for hour in range(24):
-        assert not in_quiet_hours(spec, at(hour))
-        assert not in_quiet_hours(spec, at(hour, 59, 59))
+        assert not in_quiet_hours(spec, at(hour).time())
+        assert not in_quiet_hours(spec, at(hour, 59, 59).time())
 
 
 @pytest.mark.parametrize(
@@ -83,7 +83,7 @@ def test_equal_ends_mean_no_quiet_hours(spec: str) -> None:
     ],
 )
 def test_a_night_window_crosses_midnight(moment: datetime, quiet: bool) -> None:
-    assert in_quiet_hours(NIGHT, moment) is quiet
+    assert in_quiet_hours(NIGHT, moment.time()) is quiet
 
 
 @pytest.mark.parametrize(
@@ -99,7 +99,7 @@ def test_a_night_window_crosses_midnight(moment: datetime, quiet: bool) -> None:
     ],
 )
 def test_a_same_day_window(moment: datetime, quiet: bool) -> None:
-    assert in_quiet_hours(NOON, moment) is quiet
+    assert in_quiet_hours(NOON, moment.time()) is quiet
 
 
 # --- verdict ----------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ DATA = Path(__file__).parent / "data"
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 TODAY = date(2026, 11, 30)  # a Monday
 
+pytestmark = pytest.mark.usefixtures("english")
+
 
 def findings(station: Path, today: date = TODAY) -> list[str]:
     loaded = load_station(station, environ={})

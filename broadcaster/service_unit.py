@@ -1,0 +1,294 @@
+"""Running `loa run` as a service: the systemd unit, the Windows recipe, and who runs it.
+
+Pure text and look-ups: `loa service install` (setup_commands) writes, enables and words it.
+"""
+
+import os
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from broadcaster.i18n import _
+
+UNIT_PREFIX = "loa-"
+DEDICATED_USER = "loa"
+"""The account the service runs as when the PC has it (`useradd --system loa`)."""
+AUDIO_GROUP = "audio"
+"""Members may open the sound card directly (ALSA), which a service without a desktop needs."""
+RESTART_SEC = 5
+SYSTEM_UNIT_DIR = Path("/etc/systemd/system")
+USER_UNIT_DIR = Path(".config") / "systemd" / "user"
+"""Under the home folder."""
+WINDOWS_SCRIPT = "loa-service.cmd"
+LOG_FILE = Path("logs") / "loa.log"
+"""Where `loa run` keeps its rotating log, in the station directory (daemon_commands)."""
+SCHTASKS_MAX_COMMAND = 261
+
+
+@dataclass(frozen=True)
+class Service:
+    """`loa run` for one station, as a service."""
+
+    name: str
+    """Unit or task name: `loa-` and the station folder's name in ASCII."""
+    station_dir: Path
+    """Absolute."""
+    python: Path
+    """The Python that runs Loa now (a virtualenv's, not resolved to the system's)."""
+    description: str
+    system: bool = True
+    """A unit of the PC's systemd, started at boot; else of the user's own systemd."""
+    user: str | None = None
+    """The account a system unit runs as."""
+    audio_group: bool = True
+    """Whether to give the service the `audio` group (the PC has one)."""
+
+    @property
+    def unit_file(self) -> str:
+        return f"{self.name}.service"
+
+    def command(self) -> list[str]:
+        """`python -m broadcaster --station DIR run`: no need for `loa` on the PATH."""
+        return [str(self.python), "-m", "broadcaster", "--station", str(self.station_dir), "run"]
+
+
+def service_name(station_dir: Path, name: str | None = None) -> str:
+    """`loa-` and a name systemd and Windows both take: the folder's name without diacritics."""
+    base = slugify(name or station_dir.name) or "station"
+    return base if base.startswith(UNIT_PREFIX) else UNIT_PREFIX + base
+
+
+def slugify(text: str) -> str:
+    """'Xã Đông Hòa' → 'xa-dong-hoa'."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:60].strip("-")
+
+
+def unit_dir(system: bool, home: Path) -> Path:
+    return SYSTEM_UNIT_DIR if system else home / USER_UNIT_DIR
+
+
+def _escape_specifiers(text: str) -> str:
+    return text.replace("%", "%%")
+
+
+def exec_word(word: str) -> str:
+    """One word of ExecStart=: specifiers and variables escaped, quoted when it has blanks,
+    quotes or backslashes (systemd unquotes C-style)."""
+    escaped = _escape_specifiers(word).replace("$", "$$")
+    if word and not re.search(r"[\s\"'\\;]", word):
+        return escaped
+    return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def systemd_unit(service: Service) -> str:
+    """The unit file: starts at boot (or at the user's login), after the sound cards and the
+    network, restarted 5 s after a failure, its output in the journal."""
+    directory = _escape_specifiers(str(service.station_dir))
+    header = _(
+        "Loa: the station in {folder} on the air. Written by \"loa service install\"; remove it "
+        'with "loa service remove".'
+    ).format(folder=service.station_dir)
+    lines = [
+        f"# {header}",
+        "[Unit]",
+        f"Description={_escape_specifiers(service.description)}",
+    ]
+    if service.system:
+        lines += ["After=sound.target network-online.target", "Wants=network-online.target"]
+    lines += ["", "[Service]", "Type=simple"]
+    if service.system and service.user is not None:
+        lines.append(f"User={service.user}")
+        if service.audio_group:
+            lines.append(f"SupplementaryGroups={AUDIO_GROUP}")
+    lines += [
+        f"WorkingDirectory={directory}",
+        "ExecStart=" + " ".join(exec_word(word) for word in service.command()),
+        "Environment=PYTHONUNBUFFERED=1",
+        "Restart=on-failure",
+        f"RestartSec={RESTART_SEC}",
+        "StandardOutput=journal",
+        "StandardError=journal",
+        "",
+        "[Install]",
+        f"WantedBy={'multi-user.target' if service.system else 'default.target'}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def journal_command(service: Service) -> str:
+    scope = "" if service.system else "--user "
+    return f"journalctl {scope}-u {service.name} -f"
+
+
+def systemctl_commands(service: Service, install: bool, sudo: bool) -> list[str]:
+    """What `loa service install|remove` runs, as an officer would type it."""
+    prefix = "sudo " if sudo and service.system else ""
+    scope = "" if service.system else "--user "
+    if install:
+        actions = ["daemon-reload", f"enable --now {service.unit_file}"]
+    else:
+        actions = [f"disable --now {service.unit_file}", "daemon-reload"]
+    return [f"{prefix}systemctl {scope}{action}" for action in actions]
+
+
+# Windows ---------------------------------------------------------------------------------------
+
+
+def _cmd_quote(text: str) -> str:
+    return f'"{text}"'
+
+
+def windows_script(service: Service) -> str:
+    """The batch file the Windows task runs: Loa, and Loa again 5 s after it stops (Task
+    Scheduler itself restarts a task only when it cannot start it, not when it fails later)."""
+    folder = str(service.station_dir).replace("%", "%%")
+    python = str(service.python).replace("%", "%%")
+    comment = _("Written by loa service install: runs Loa, and again 5 s after it stops.")
+    lines = [
+        "@echo off",
+        "chcp 65001 >nul",
+        f"rem {comment}",
+        f"cd /d {_cmd_quote(folder)}",
+        ":again",
+        f"{_cmd_quote(python)} -m broadcaster --station {_cmd_quote(folder)} run",
+        f"timeout /t {RESTART_SEC} /nobreak >nul",
+        "goto again",
+        "",
+    ]
+    return "\r\n".join(lines)
+
+
+def windows_recipe(service: Service, script: Path) -> str:
+    """What to type on Windows: a Task Scheduler task at log on running `script`, or NSSM."""
+    name, folder = service.name, service.station_dir
+    log = folder / LOG_FILE
+    task = f'schtasks /Create /F /TN "{name}" /SC ONLOGON /RU "%USERNAME%" /IT /TR "\\"{script}\\""'
+    settings = (
+        f'powershell -NoProfile -Command "Set-ScheduledTask -TaskName \'{name}\' -Settings '
+        "(New-ScheduledTaskSettingsSet -ExecutionTimeLimit ([TimeSpan]::Zero) "
+        '-AllowStartIfOnBatteries -DontStopIfGoingOnBatteries)"'
+    )
+    service_log = folder / "logs" / "service.log"
+    nssm = [
+        f"nssm install {name} {_cmd_quote(str(service.python))} -m broadcaster --station "
+        f"{_cmd_quote(str(folder))} run",
+        f"nssm set {name} AppDirectory {_cmd_quote(str(folder))}",
+        f"nssm set {name} AppExit Default Restart",
+        f"nssm set {name} AppRestartDelay {RESTART_SEC * 1000}",
+        f"nssm set {name} AppStdout {_cmd_quote(str(service_log))}",
+        f"nssm set {name} AppStderr {_cmd_quote(str(service_log))}",
+        f"nssm start {name}",
+    ]
+    parts = [
+        _(
+            "On Windows, Loa runs as a task of Task Scheduler when you log on (nothing to "
+            "install), or as a Windows service with NSSM."
+        ),
+        "",
+        _(
+            "1. Task Scheduler: {script} runs Loa and starts it again 5 s after it stops. In a "
+            "Command Prompt opened as administrator, type:"
+        ).format(script=script),
+        f"   {task}",
+        f"   {settings}",
+        f'   schtasks /Run /TN "{name}"',
+        _(
+            "   The second line lets Loa run for more than 3 days and on battery. So that Loa "
+            "comes back after a power cut, let Windows log on by itself (netplwiz: untick "
+            '"Users must enter a user name and password") and set the BIOS to power on when '
+            "the power returns."
+        ),
+    ]
+    if len(str(script)) + 2 > SCHTASKS_MAX_COMMAND:
+        parts.append(
+            _(
+                "   The path is too long for schtasks: move the station folder to a shorter "
+                "one, such as C:\\loa."
+            )
+        )
+    parts += [
+        "",
+        _(
+            "2. Or NSSM (https://nssm.cc), to run Loa as a service from power-on, without "
+            "anyone logging on, restarted 5 s after a failure. Put nssm.exe in C:\\Windows, "
+            "then in a Command Prompt opened as administrator, type:"
+        ),
+        *(f"   {line}" for line in nssm),
+        "",
+        _("Loa's messages: {log}").format(log=log),
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def windows_removal(service: Service) -> str:
+    name = service.name
+    return "\n".join(
+        [
+            _("On Windows, in a Command Prompt opened as administrator, type:"),
+            f'   schtasks /Delete /F /TN "{name}"',
+            _("or, for the NSSM service:"),
+            f"   nssm stop {name}",
+            f"   nssm remove {name} confirm",
+            "",
+        ]
+    )
+
+
+# Who runs the service --------------------------------------------------------------------------
+
+
+def user_exists(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def invoking_user(environ: Mapping[str, str]) -> str:
+    """Who typed the command: the officer behind sudo, else the account running it."""
+    import pwd
+
+    behind_sudo = environ.get("SUDO_USER")
+    if behind_sudo and behind_sudo != "root":
+        return behind_sudo
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
+def group_exists(group: str) -> bool:
+    import grp
+
+    try:
+        grp.getgrnam(group)
+    except KeyError:
+        return False
+    return True
+
+
+def in_group(user: str, group: str) -> bool:
+    import grp
+    import pwd
+
+    try:
+        entry = grp.getgrnam(group)
+        account = pwd.getpwnam(user)
+    except KeyError:
+        return False
+    return user in entry.gr_mem or account.pw_gid == entry.gr_gid
+
+
+def owner_of(path: Path) -> str | None:
+    import pwd
+
+    try:
+        return pwd.getpwuid(path.stat().st_uid).pw_name
+    except (KeyError, OSError):
+        return None
