@@ -2,7 +2,8 @@
 
     .venv/bin/python -m bench.schedule [ENTRIES] [FILES]
 
-1. `load_schedules`: parsing and checking every file (the daemon's reload does the same).
+1. `load_schedules`: parsing and checking every file (the daemon's reload does the same),
+   against ruamel.yaml's plain safe load of the same files (no line numbers, no checks).
 2. Every entry expanded over 30 days with `rules.occurrences` (occurrences counted).
 3. The daemon's own plan of the next 6 hours, on a fixed clock: `Daemon.open()` (takes the
    station, reads it), then the first `sweep` (plans PLAN_HOURS and queues what is due), then a
@@ -22,6 +23,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from ruamel.yaml import YAML
+
 from bench.stations import ROOT, loa_command, loa_env, make_station, write_many_entries
 from broadcaster.config import load_station
 from broadcaster.daemon import PLAN_HOURS, Daemon
@@ -40,8 +43,8 @@ def peak_mb() -> float:
 
 
 def line(label: str, seconds: float, count: int | None = None, unit: str = "entries") -> None:
-    rate = f"  {count / seconds:>10,.0f} {unit}/s" if count else ""
-    print(f"  {label:<38} {seconds * 1000:9.0f} ms{rate}   peak RSS {peak_mb():5.0f} MB")
+    rate = f"{count / seconds:>10,.0f} {unit}/s" if count else ""
+    print(f"  {label:<38} {seconds * 1000:9.2f} ms {rate:<20} peak RSS {peak_mb():4.0f} MB")
 
 
 def check_process(station: Path, home: Path) -> tuple[float, int, int, str, float]:
@@ -77,12 +80,19 @@ def main() -> None:
             f"{count} entries in {files} files ({size / 1e6:.1f} MB of YAML); "
             f"clock {CLOCK:%Y-%m-%d %H:%M} {ZONE.key}"
         )
-        print(f"  {'after imports':<38} {'':>12}{'':>22}   peak RSS {peak_mb():5.0f} MB")
+        print(f"  {'after imports':<38} {'':>34} peak RSS {peak_mb():4.0f} MB")
         station = load_station(station_dir)
 
         started = time.perf_counter()
         entries = load_schedules(station)
-        line("load_schedules (parse + check)", time.perf_counter() - started, len(entries))
+        load = time.perf_counter() - started
+        line("load_schedules (parse + check)", load, len(entries))
+        started = time.perf_counter()
+        for path in sorted((station_dir / "schedules").glob("*.yaml")):
+            YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+        peer = time.perf_counter() - started
+        line("peer: ruamel.yaml safe load, same files", peer, count)
+        print(f"  {'ratio load_schedules / safe load':<38} {load / peer:9.2f}")
 
         started = time.perf_counter()
         end = CLOCK + timedelta(days=DAYS)

@@ -131,12 +131,9 @@ def _entry(rng: random.Random, index: int, base: date, avoid: tuple[int, int] | 
 
 
 def _time(rng: random.Random, avoid: tuple[int, int] | None) -> str:
-    while True:
+    minute = rng.randrange(MINUTES_PER_DAY)
+    while avoid is not None and _within(minute, avoid):
         minute = rng.randrange(MINUTES_PER_DAY)
-        if avoid is None or (minute - avoid[0]) % MINUTES_PER_DAY >= (
-            avoid[1] - avoid[0]
-        ) % MINUTES_PER_DAY:
-            break
     hour, minute = divmod(minute, 60)
     style = rng.randrange(4)
     if style == 0 and minute == 0:
@@ -146,6 +143,11 @@ def _time(rng: random.Random, avoid: tuple[int, int] | None) -> str:
     if style == 2:
         return f'"{hour:02d}:{minute:02d}:{rng.randrange(60):02d}"'
     return f'"{hour:02d}:{minute:02d}"'
+
+
+def _within(minute: int, window: tuple[int, int]) -> bool:
+    first, last = window
+    return (minute - first) % MINUTES_PER_DAY < (last - first) % MINUTES_PER_DAY
 
 
 def loa_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:

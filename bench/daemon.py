@@ -1,0 +1,117 @@
+"""Memory and CPU of an idle `loa run`: a real daemon process on the bundled example schedule,
+then on 10,000 generated entries (none due during the measurement).
+
+    .venv/bin/python -m bench.daemon [SECONDS] [ENTRIES]
+
+SECONDS (default 60) is the measuring window, after the daemon opened its control channel and
+settled for SETTLE_S; ENTRIES (default 10000, 0 to skip) sizes the second case. RSS is sampled
+every second from /proc/PID/status, CPU time (user + system) read from /proc/PID/stat at both
+ends of the window. The output device is `silent` and the voice espeak-ng, so no sound card and
+no network are needed; everything lives in a temporary folder.
+"""
+
+import os
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bench.stations import (
+    copy_example_schedule,
+    loa_env,
+    make_station,
+    start_daemon,
+    stop_daemon,
+    write_many_entries,
+)
+from broadcaster.asrun import LOG_FILE
+
+SETTLE_S = 5.0
+STARTUP_ALLOWANCE_S = 300.0
+"""How long a daemon on a large schedule may take to start, when keeping its entries away from
+the measuring window."""
+TICKS = os.sysconf("SC_CLK_TCK")
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU time of the process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime: fields 14 and 15
+
+
+def status(pid: int) -> dict[str, str]:
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return dict(line.split(":", 1) for line in lines if ":" in line)
+
+
+def kb_to_mb(value: str) -> float:
+    return int(value.split()[0]) / 1024
+
+
+def asrun_rows(station: Path) -> int:
+    if not (station / LOG_FILE).exists():
+        return 0
+    with sqlite3.connect(station / LOG_FILE) as db:
+        return int(db.execute("SELECT COUNT(*) FROM asrun").fetchone()[0])
+
+
+def measure(label: str, station: Path, folder: Path, seconds: float) -> None:
+    log = folder / f"{station.parent.name}.log"
+    process, startup = start_daemon(station, loa_env(folder), log)
+    try:
+        startup_cpu = cpu_s(process.pid)
+        time.sleep(SETTLE_S)
+        rss: list[float] = []
+        cpu_before, wall_before = cpu_s(process.pid), time.monotonic()
+        rows_before = asrun_rows(station)
+        while (left := wall_before + seconds - time.monotonic()) > 0:
+            rss.append(kb_to_mb(status(process.pid)["VmRSS"]))
+            time.sleep(min(1.0, left))
+        cpu_after, wall_after = cpu_s(process.pid), time.monotonic()
+        final = status(process.pid)
+        rows = asrun_rows(station) - rows_before
+    finally:
+        code = stop_daemon(process)
+    window = wall_after - wall_before
+    used = cpu_after - cpu_before
+    print(f"{label}: control channel open {startup:.1f} s after launch ({startup_cpu:.1f} s CPU)")
+    print(
+        f"  RSS {statistics.median(rss):.1f} MB (median of {len(rss)} samples, "
+        f"max {max(rss):.1f}, VmHWM {kb_to_mb(final['VmHWM']):.1f}), "
+        f"threads {final['Threads'].strip()}"
+    )
+    print(
+        f"  CPU over {window:.0f} s: {used * 1000:.0f} ms = {used / window * 100:.2f} % "
+        f"= {used / window * 60 * 1000:.0f} ms per minute"
+    )
+    print(f"  as-run rows written in the window: {rows}; exit code after SIGTERM: {code}")
+
+
+def main() -> None:
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 60.0
+    entries = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
+    print(f"window {seconds:g} s after {SETTLE_S:g} s settling; output silent, voice espeak-ng")
+    folder = Path(tempfile.mkdtemp(prefix="loa-bench-"))
+    try:
+        example = make_station(folder / "example", device="silent")
+        copy_example_schedule(example)
+        measure("example schedule (1 entry)", example, folder / "example", seconds)
+        if entries:
+            large = make_station(folder / "large", device="silent")
+            now = datetime.now(ZONE)
+            minute = now.hour * 60 + now.minute
+            span = (STARTUP_ALLOWANCE_S + SETTLE_S + seconds) / 60
+            write_many_entries(large, entries, 20, now.date(), (minute - 5, minute + 5 + int(span)))
+            measure(f"{entries} entries in 20 files", large, folder / "large", seconds)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

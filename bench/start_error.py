@@ -1,0 +1,163 @@
+"""Start error of scheduled broadcasts, from what a sound card actually played.
+
+    .venv/bin/python -m bench.start_error [STARTS] [SPACING_S]
+
+One real `loa run` process plays on the test rig's private PulseAudio null sink (tests/pulse_rig,
+needs pulseaudio and parec), recorded for the whole run. Once the daemon is up, one schedule file
+gets STARTS entries (default 20) SPACING_S seconds apart (default 12), the first FIRST_AFTER_S
+after the write (hot reload within a second, occurrences taken PREROLL_S early); each airs a
+one-word announcement ("Thử.", about 8 s with intro and outro). Every intro jingle is located in
+the capture, and
+
+    start error = heard intro time - scheduled time - LEAD_IN_MS / 1000
+
+Prints p50 / p95 / max of |error| and intros found against starts expected. A sample's time is
+the capture's first sample (Capture.origin, to within parec's 20 ms latency) plus its index over
+the rate: the nominal RATE, as the tests do, and the rate the recorder was measured to deliver
+against the wall clock during the run (the null sink's clock is not the wall clock: ~200 ppm
+here, 50 ms over four minutes, which would read as a growing lateness). Needs espeak-ng; never
+touches the Internet; everything lives in a temporary folder.
+"""
+
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from bench.stations import loa_env, make_station, start_daemon, stop_daemon
+from broadcaster.asrun import LOG_FILE
+from broadcaster.audio.render import LEAD_IN_MS, bundled_jingle
+from broadcaster.daemon import PREROLL_S
+from tests.pulse_rig import RATE, PulseRig
+from tests.signals import locate_all, read_wav
+
+FIRST_AFTER_S = PREROLL_S + 5
+MATCH_S = 2.0
+"""An intro further than this from every scheduled time counts as unexpected."""
+
+
+def write_schedule(station: Path, times: list[datetime]) -> None:
+    text = "".join(
+        f'- id: s{number:03d}\n  announcement: thu\n  times: ["{moment:%H:%M:%S}"]\n'
+        for number, moment in enumerate(times, 1)
+    )
+    (station / "schedules" / "bench.yaml").write_text(text, encoding="utf-8")
+
+
+def finished_rows(station: Path) -> list[tuple[str, str, str, str]]:
+    if not (station / LOG_FILE).exists():
+        return []
+    with sqlite3.connect(station / LOG_FILE) as db:
+        return db.execute(
+            "SELECT entry_id, result, started, ended FROM asrun WHERE result != 'playing' "
+            "ORDER BY scheduled_ts"
+        ).fetchall()
+
+
+def main() -> None:
+    starts = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    spacing = float(sys.argv[2]) if len(sys.argv) > 2 else 12.0
+    folder = Path(tempfile.mkdtemp(prefix="loa-bench-"))
+    (folder / "pulse").mkdir()
+    rig = PulseRig(folder / "pulse")
+    try:
+        rig.start()
+        station = make_station(folder, quiet_hours="00:00-00:00", holidays=False)
+        (station / "announcements" / "thu.txt").write_text("Thử.\n", encoding="utf-8")
+        zone = ZoneInfo("Asia/Ho_Chi_Minh")
+        clock: list[tuple[float, float]] = []
+        with rig.record() as capture:
+            daemon, startup = start_daemon(station, loa_env(folder, rig.env), folder / "loa.log")
+            try:
+                first = (datetime.now(zone) + timedelta(seconds=FIRST_AFTER_S + 1)).replace(
+                    microsecond=0
+                )
+                times = [first + timedelta(seconds=spacing * n) for n in range(starts)]
+                write_schedule(station, times)
+                deadline = times[-1].timestamp() + 60
+                while len(rows := finished_rows(station)) < starts and time.time() < deadline:
+                    clock.extend(recorder_clock(folder / "pulse"))
+                    time.sleep(0.5)
+            finally:
+                code = stop_daemon(daemon)
+        jingle, _rate = read_wav(bundled_jingle("intro"))
+        found = locate_all(capture.samples, jingle)
+    finally:
+        rig.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    measured = recorder_rate(clock)
+    played = sum(row[1] == "played" for row in rows)
+    lengths = [
+        (datetime.fromisoformat(ended) - datetime.fromisoformat(started)).total_seconds()
+        for _id, _result, started, ended in rows
+        if started and ended
+    ]
+    print(
+        f"{starts} starts {spacing:g} s apart, one daemon (on the air {startup:.1f} s after "
+        f"launch, exit code {code}); capture {capture.seconds:.0f} s"
+    )
+    print(
+        f"  as-run log: {played} played of {len(rows)} rows; program "
+        f"{np.median(lengths) if lengths else float('nan'):.1f} s (median)"
+    )
+    print(
+        f"  the recorder delivered {measured:.1f} samples per wall-clock second "
+        f"({(measured / RATE - 1) * 1e6:+.0f} ppm against {RATE}; fitted over {len(clock)} "
+        "readings of its file)"
+    )
+    for label, rate in (("nominal rate", RATE), ("measured rate", measured)):
+        heard = [capture.origin + index / rate for index in found]
+        report(f"time of a sample = first sample + index / {label}", times, heard)
+
+
+def recorder_clock(root: Path) -> list[tuple[float, float]]:
+    """(wall time, samples recorded so far), read from the rig's capture file while it grows."""
+    return [(time.time(), raw.stat().st_size / 2) for raw in root.glob("capture-*.raw")]
+
+
+def recorder_rate(clock: list[tuple[float, float]]) -> float:
+    """Samples per wall-clock second, fitted; RATE when too few readings."""
+    if len(clock) < 10:
+        return float(RATE)
+    wall, samples = np.array(clock).T
+    return float(np.polyfit(wall - wall[0], samples, 1)[0])
+
+
+def report(label: str, times: list[datetime], heard: list[float]) -> None:
+    lead_in = LEAD_IN_MS / 1000
+    errors, matched = [], set()
+    for moment in times:
+        expected = moment.timestamp() + lead_in
+        near = [at for at in heard if abs(at - expected) < MATCH_S]
+        if near:
+            best = min(near, key=lambda at: abs(at - expected))
+            matched.add(best)
+            errors.append(best - expected)
+    signed = np.array(errors) * 1000
+    print(f"{label}:")
+    print(
+        f"  intros found {len(errors)} / {len(times)} expected "
+        f"({len(heard) - len(matched)} unexpected)"
+    )
+    if len(signed):
+        magnitude = np.abs(signed)
+        print(
+            f"  |start error| p50 {np.percentile(magnitude, 50):6.1f} ms   "
+            f"p95 {np.percentile(magnitude, 95):6.1f} ms   max {magnitude.max():6.1f} ms"
+        )
+        print(
+            f"  signed: median {np.median(signed):+.1f} ms, min {signed.min():+.1f}, "
+            f"max {signed.max():+.1f} (+ is late)"
+        )
+        print(f"  in order (ms): {' '.join(f'{value:+.0f}' for value in signed)}")
+
+
+if __name__ == "__main__":
+    main()
