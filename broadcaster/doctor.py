@@ -7,6 +7,7 @@ doctor. Nothing here prints: the command turns results into lines.
 
 import importlib
 import importlib.metadata
+import os
 import queue
 import shutil
 import subprocess
@@ -27,13 +28,13 @@ from pydub.generators import Sine
 
 from broadcaster.audio.outputs import SimpleaudioOutput
 from broadcaster.compose import clean_text
-from broadcaster.config import STATION_FILE, load_station
+from broadcaster.config import EDGE_ENDPOINT_ENV, STATION_FILE, load_station
 from broadcaster.control import send
 from broadcaster.errors import ExitCode, LoaError, StationConfigError, describe_os_error
 from broadcaster.i18n import _, format_decimal
 from broadcaster.schedules import read_schedules
 from broadcaster.service import announcements_due
-from broadcaster.settings import OutputSettings, Station
+from broadcaster.settings import OutputSettings, SpeechSettings, Station
 from broadcaster.speech.base import SpeechUnavailable
 from broadcaster.speech.chain import CACHED_ENGINES, Speaker
 from broadcaster.speech.edge import EdgeEngine
@@ -139,7 +140,8 @@ def station_settings(directory: Path) -> tuple[Station, Result]:
         station = load_station(directory)
     except StationConfigError as error:
         fix = _("correct that line of {file}.").format(file=STATION_FILE)
-        return Station(directory=directory), Result(FAILED, error.message, fix)
+        defaults = SpeechSettings(edge_endpoint=os.environ.get(EDGE_ENDPOINT_ENV))
+        return Station(directory, speech=defaults), Result(FAILED, error.message, fix)
     detail = _("{file} is valid ({name}).").format(
         file=directory / STATION_FILE, name=station.name or directory
     )

@@ -5,6 +5,7 @@ Pure text and look-ups: `loa service install` (setup_commands) writes, enables a
 
 import os
 import re
+import textwrap
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -89,11 +90,11 @@ def systemd_unit(service: Service) -> str:
     network, restarted 5 s after a failure, its output in the journal."""
     directory = _escape_specifiers(str(service.station_dir))
     header = _(
-        "Loa: the station in {folder} on the air. Written by \"loa service install\"; remove it "
-        'with "loa service remove".'
+        "Loa: the station in {folder} on the air.\n"
+        'Written by "loa service install"; remove it with "loa service remove".'
     ).format(folder=service.station_dir)
     lines = [
-        f"# {header}",
+        *(f"# {line}" for line in header.splitlines()),
         "[Unit]",
         f"Description={_escape_specifiers(service.description)}",
     ]
@@ -163,13 +164,18 @@ def windows_script(service: Service) -> str:
     return "\r\n".join(lines)
 
 
+def _paragraph(text: str, indent: str = "") -> str:
+    """Prose wrapped for an 80-column Command Prompt; commands are left whole."""
+    return textwrap.fill(text, 78, initial_indent=indent, subsequent_indent=indent)
+
+
 def windows_recipe(service: Service, script: Path) -> str:
     """What to type on Windows: a Task Scheduler task at log on running `script`, or NSSM."""
     name, folder = service.name, service.station_dir
     log = folder / LOG_FILE
     task = f'schtasks /Create /F /TN "{name}" /SC ONLOGON /RU "%USERNAME%" /IT /TR "\\"{script}\\""'
     settings = (
-        f'powershell -NoProfile -Command "Set-ScheduledTask -TaskName \'{name}\' -Settings '
+        f"powershell -NoProfile -Command \"Set-ScheduledTask -TaskName '{name}' -Settings "
         "(New-ScheduledTaskSettingsSet -ExecutionTimeLimit ([TimeSpan]::Zero) "
         '-AllowStartIfOnBatteries -DontStopIfGoingOnBatteries)"'
     )
@@ -185,38 +191,50 @@ def windows_recipe(service: Service, script: Path) -> str:
         f"nssm start {name}",
     ]
     parts = [
-        _(
-            "On Windows, Loa runs as a task of Task Scheduler when you log on (nothing to "
-            "install), or as a Windows service with NSSM."
+        _paragraph(
+            _(
+                "On Windows, Loa runs as a task of Task Scheduler when you log on (nothing to "
+                "install), or as a Windows service with NSSM."
+            )
         ),
         "",
-        _(
-            "1. Task Scheduler: {script} runs Loa and starts it again 5 s after it stops. In a "
-            "Command Prompt opened as administrator, type:"
-        ).format(script=script),
+        _paragraph(
+            _(
+                "1. Task Scheduler: {script} runs Loa and starts it again 5 s after it stops. In "
+                "a Command Prompt opened as administrator, type:"
+            ).format(script=script)
+        ),
         f"   {task}",
         f"   {settings}",
         f'   schtasks /Run /TN "{name}"',
-        _(
-            "   The second line lets Loa run for more than 3 days and on battery. So that Loa "
-            "comes back after a power cut, let Windows log on by itself (netplwiz: untick "
-            '"Users must enter a user name and password") and set the BIOS to power on when '
-            "the power returns."
+        _paragraph(
+            _(
+                "The second line lets Loa run for more than 3 days and on battery. So that Loa "
+                "comes back after a power cut, let Windows log on by itself (netplwiz: untick "
+                '"Users must enter a user name and password") and set the BIOS to power on '
+                "when the power returns."
+            ),
+            "   ",
         ),
     ]
     if len(str(script)) + 2 > SCHTASKS_MAX_COMMAND:
         parts.append(
-            _(
-                "   The path is too long for schtasks: move the station folder to a shorter "
-                "one, such as C:\\loa."
+            _paragraph(
+                _(
+                    "The path is too long for schtasks: move the station folder to a shorter "
+                    "one, such as C:\\loa."
+                ),
+                "   ",
             )
         )
     parts += [
         "",
-        _(
-            "2. Or NSSM (https://nssm.cc), to run Loa as a service from power-on, without "
-            "anyone logging on, restarted 5 s after a failure. Put nssm.exe in C:\\Windows, "
-            "then in a Command Prompt opened as administrator, type:"
+        _paragraph(
+            _(
+                "2. Or NSSM (https://nssm.cc), to run Loa as a service from power-on, without "
+                "anyone logging on, restarted 5 s after a failure. Put nssm.exe in C:\\Windows, "
+                "then in a Command Prompt opened as administrator, type:"
+            )
         ),
         *(f"   {line}" for line in nssm),
         "",

@@ -102,10 +102,10 @@ def add_setup_commands(cli: click.Group) -> None:
 
     @cli.command(
         help=_(
-            "Print the script that lets SHELL complete loa's commands and options with the Tab "
-            "key. Bash: add the first example line to ~/.bashrc. Zsh: add the second to the end "
-            "of ~/.zshrc. Fish: run the third once. The completion takes effect in new "
-            "terminals."
+            "Print the script that lets your shell (bash, zsh or fish) complete loa's commands "
+            "and options with the Tab key. Bash: add the first example line to ~/.bashrc. "
+            "Zsh: add the second to the end of ~/.zshrc. Fish: run the third once. The "
+            "completion takes effect in new terminals."
         ),
         options_metavar=options,
         epilog=examples(
@@ -114,7 +114,7 @@ def add_setup_commands(cli: click.Group) -> None:
             "loa completion fish > ~/.config/fish/completions/loa.fish",
         ),
     )
-    @click.argument("shell", type=click.Choice(SHELLS), metavar=_("SHELL"))
+    @click.argument("shell", type=click.Choice(SHELLS), metavar="{bash|zsh|fish}")
     @click.pass_context
     def completion(ctx: click.Context, shell: str) -> None:
         completer = get_completion_class(shell)
@@ -129,6 +129,11 @@ def add_setup_commands(cli: click.Group) -> None:
         ),
         options_metavar=options,
         subcommand_metavar=_("COMMAND [ARGS]..."),
+        epilog=examples(
+            "sudo .venv/bin/loa service install",
+            "loa service install --print",
+            "sudo .venv/bin/loa service remove",
+        ),
     )
     def service() -> None:
         pass
@@ -219,16 +224,18 @@ def add_setup_commands(cli: click.Group) -> None:
         click.echo(_("Wrote {file}.").format(file=path))
         _explain_user(service, account)
         _systemctl(systemctl, service, install=True)
-        click.echo(
-            _(
-                "The service {service} is on the air: it starts at boot and restarts {seconds} s "
+        status = f"systemctl {'' if system else '--user '}status {service.name}"
+        if system:
+            started = _(
+                "The service {service} is running: it starts at boot and restarts {seconds} s "
                 "after a failure. Check it with: {status}"
-            ).format(
-                service=service.name,
-                seconds=RESTART_SEC,
-                status=f"systemctl {'' if system else '--user '}status {service.name}",
             )
-        )
+        else:
+            started = _(
+                "The service {service} is running: it starts when you log in and restarts "
+                "{seconds} s after a failure. Check it with: {status}"
+            )
+        click.echo(started.format(service=service.name, seconds=RESTART_SEC, status=status))
         if not system:
             click.echo(
                 _(
@@ -402,9 +409,7 @@ def _with_user(service: Service, account: str | None) -> Service:
             ).format(user=account),
             param_hint="'--user'",
         )
-    user = account or (
-        DEDICATED_USER if user_exists(DEDICATED_USER) else invoking_user(os.environ)
-    )
+    user = account or (DEDICATED_USER if user_exists(DEDICATED_USER) else invoking_user(os.environ))
     return Service(
         service.name,
         service.station_dir,
@@ -457,7 +462,18 @@ def _explain_user(service: Service, account: str | None) -> None:
         )
     else:
         click.echo(_("The service runs as {user}.").format(user=user))
-    if service.audio_group:
+    if user not in ("root", invoking_user(os.environ)):
+        click.echo(
+            _(
+                "The running station answers its own user only: run loa status, loa stop and "
+                "the like as {user}, e.g. {command}"
+            ).format(
+                user=user,
+                command=f"sudo -u {user} {shlex.quote(str(service.python))} "
+                f"-m broadcaster --station {shlex.quote(str(service.station_dir))} status",
+            )
+        )
+    if service.audio_group and user != "root":
         click.echo(
             _(
                 "{user} must be in the 'audio' group to open the sound card (ALSA): the service "
@@ -512,7 +528,7 @@ def _run(systemctl: str, service: Service, actions: Sequence[str]) -> str | None
         if done.returncode != 0:
             lines = (done.stderr or done.stdout).strip().splitlines()
             detail = lines[0] if lines else ""
-            return f"systemctl {action}: {detail or done.returncode}"
+            return f"systemctl {action}: {detail.rstrip('.') or done.returncode}"
     return None
 
 

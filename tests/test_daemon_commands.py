@@ -200,3 +200,18 @@ def test_reload_reports_a_bad_edit_and_keeps_running(
     code, out, _ = run(capsys, station, "reload")
     assert (code, out.strip()) == (0, "Schedules read again.")
     assert [entry.id for entry in running[0].entries] == ["a"]
+
+
+def test_in_quiet_hours_the_running_station_takes_only_emergencies(
+    station: Path, running: tuple[Daemon, FastSink], capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = datetime.now(HANOI)
+    quiet = f"{now - timedelta(hours=1):%H:%M}-{now + timedelta(hours=1):%H:%M}"
+    config = station / "station.yaml"
+    config.write_text(config.read_text().replace('"00:00-00:00"', f'"{quiet}"'))
+    assert run(capsys, station, "reload")[0] == 0
+    code, _, err = run(capsys, station, "say", "Mời bà con đi họp.")
+    assert code == ExitCode.QUIET_HOURS and quiet in err and "--emergency" in err
+    assert len(running[0].queue) == 0 and running[0].air is None
+    code, out, _ = run(capsys, station, "say", "Cháy ở chợ xã.", "--emergency")
+    assert code == 0 and "Queued" in out
