@@ -168,6 +168,14 @@ def check_sound(station: Station) -> Result:
             _("write device: simpleaudio there to broadcast on the loudspeakers."),
         )
 
+    reply = send(station.directory, {"command": "status"})
+    if reply is not None and reply.get("playing"):
+        return Result(
+            WARNING,
+            _("not tried: the station is on the air now, and the beep would disturb it."),
+            _("run loa doctor again once the broadcast has ended."),
+        )
+
     def play() -> None:
         SimpleaudioOutput().play([tone(station.output)])
 
@@ -393,7 +401,7 @@ def check_cache(station: Station) -> Result:
         )
     percent = round(100 * coverage.cached / coverage.online)
     detail = _(
-        "ready in the cache: {cached}/{total} of the announcements due in the next {hours} h "
+        "{cached}/{total} of the announcements due in the next {hours} h are in the cache "
         "({percent}%)."
     ).format(cached=coverage.cached, total=coverage.online, hours=hours, percent=percent)
     if coverage.cached < coverage.online:

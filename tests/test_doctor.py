@@ -237,19 +237,16 @@ def test_cache_coverage_counts_what_is_warmed(
     assert cache_coverage(loaded, now) == doctor.Coverage(cached=0, online=2, due=3)
     before = doctor.check_cache(loaded)
     assert before.status == WARNING
-    assert before.detail == (
-        "ready in the cache: 0/2 of the announcements due in the next 48 h (0%)."
-    )
+    assert before.detail == ("0/2 of the announcements due in the next 48 h are in the cache (0%).")
     assert "loa cache warm" in before.fix
     assert [r.outcome for r in warm_cache(loaded, ["hop"])] == ["rendered"]
     assert cache_coverage(loaded, now) == doctor.Coverage(cached=1, online=2, due=3)
-    assert (
-        "1/2" in doctor.check_cache(loaded).detail and "(50%)" in doctor.check_cache(loaded).detail
-    )
+    assert doctor.check_cache(loaded).detail.startswith("1/2 of the announcements")
+    assert doctor.check_cache(loaded).detail.endswith("(50%).")
     warm_cache(loaded, ["tiem"])
     after = doctor.check_cache(loaded)
     assert after.status == OK and after.detail.endswith(
-        "2/2 of the announcements due in the next 48 h (100%)."
+        "2/2 of the announcements due in the next 48 h are in the cache (100%)."
     )
 
 
@@ -289,6 +286,16 @@ def test_a_missing_espeak_voice(station: Path, english: None) -> None:
     settings = SpeechSettings(fallback_voice="vi-vn-x-nowhere")
     result = doctor.check_espeak(Station(station, speech=settings))
     assert result.status == FAILED and "vi-vn-x-nowhere" in result.detail
+
+
+def test_no_beep_while_the_station_is_on_the_air(
+    station: Path, monkeypatch: pytest.MonkeyPatch, english: None
+) -> None:
+    monkeypatch.setattr(
+        doctor, "send", lambda _dir, _request: {"ok": True, "playing": {"id": "sang"}}
+    )
+    result = doctor.check_sound(Station(station))
+    assert result.status == WARNING and result.detail.startswith("not tried: the station is on")
 
 
 def test_the_tone_follows_the_station_output() -> None:
