@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -73,6 +74,8 @@ LOOKBACK = timedelta(days=7)
 ADHOC_LATE_LIMIT_S = 3600.0
 LOCK_NAME = "daemon.lock"
 NEXT_SHOWN = 5
+NEXT_DAYS = 7
+"""`loa status` shows the next NEXT_SHOWN broadcasts within NEXT_DAYS days."""
 
 
 class RuleTrigger(BaseTrigger):  # type: ignore[misc]
@@ -636,10 +639,14 @@ class Daemon:
                 else None
             )
             queued = [_describe(item) for item in self.queue.items()]
+            soon = now + timedelta(days=NEXT_DAYS)
             upcoming = sorted(
-                (at, entry)
-                for entry in self._airing()
-                if (at := next_after(entry.rule, now)) is not None
+                (
+                    (at, entry)
+                    for entry in self._airing()
+                    for at in islice(occurrences(entry.rule, now, soon), NEXT_SHOWN)
+                ),
+                key=lambda pair: (pair[0], pair[1].id),
             )[:NEXT_SHOWN]
         return {
             "pid": os.getpid(),

@@ -16,7 +16,7 @@ import click
 
 from broadcaster.asrun import LOG_FILE, PLAYED, PLAYING, AsRunLog, Row, write_csv
 from broadcaster.control import send
-from broadcaster.daemon import NEXT_SHOWN, WARM_HOURS, Daemon
+from broadcaster.daemon import NEXT_DAYS, NEXT_SHOWN, WARM_HOURS, Daemon
 from broadcaster.errors import DaemonError, LoaError
 from broadcaster.i18n import _
 from broadcaster.service import cache_coverage, upcoming
@@ -196,7 +196,10 @@ def add_daemon_commands(cli: click.Group) -> None:
         if not items:
             click.echo(_("Nothing in the as-run log for this time."))
         for item in items:
-            click.echo(f"  {item.entry_id:<24} {item.announcement:<24} {item.played}/{item.total}")
+            click.echo(
+                f"  {_fit(item.entry_id, 24)} {_fit(item.announcement, 40)} "
+                f"{item.played}/{item.total}"
+            )
 
 
 def _show_running(reply: dict[str, Any]) -> None:
@@ -234,7 +237,7 @@ def _upcoming_from_files(station: Station, now: datetime) -> list[tuple[datetime
     """The next broadcasts as the files say, when no daemon can say it; a broken schedule is
     shown, not raised, so that status always answers."""
     try:
-        found = upcoming(station, now, 7 * 24)[:NEXT_SHOWN]
+        found = upcoming(station, now, NEXT_DAYS * 24)[:NEXT_SHOWN]
     except LoaError as error:
         click.echo(_("The schedules have a problem: {error}").format(error=error.message))
         return []

@@ -375,3 +375,17 @@ def test_a_station_broken_at_start_still_runs_and_says_why(
     daemon.sweep(at(6, 30))
     drain(daemon)
     assert [result for _, _, result, _ in rows(offline_station)] == ["played"]
+
+
+def test_status_shows_the_next_five_broadcasts_of_all_entries(
+    offline_station: Path, make_daemon: MakeDaemon
+) -> None:
+    schedule(offline_station, MORNING + MORNING.replace("sang", "toi").replace("06:30", "19:00"))
+    upcoming = make_daemon().status()["next"]
+    assert [(item["id"], item["start"][5:16]) for item in upcoming] == [
+        ("sang", "11-30T06:30"),
+        ("toi", "11-30T19:00"),
+        ("sang", "12-01T06:30"),
+        ("toi", "12-01T19:00"),
+        ("sang", "12-02T06:30"),
+    ]

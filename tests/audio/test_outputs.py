@@ -1,13 +1,15 @@
 """Outputs other than the sound card (which tests/test_cli.py checks on the PulseAudio rig)."""
 
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from pydub import AudioSegment
 
 from broadcaster.audio.decode import load_audio
-from broadcaster.audio.outputs import OUTPUTS, SilentOutput, file_output
+from broadcaster.audio.outputs import OUTPUTS, PlaybackStopped, SilentOutput, file_output
 from broadcaster.errors import OutputFileError
 from broadcaster.settings import OUTPUT_DEVICES
 from tests.signals import read_wav
@@ -76,8 +78,18 @@ def test_only_wav_and_mp3_are_written(tmp_path: Path, name: str) -> None:
 def test_silent_output_keeps_what_it_was_given() -> None:
     output = OUTPUTS["silent"]()
     assert isinstance(output, SilentOutput)
+    began = time.monotonic()
     output.play(iter(PARTS))
+    took_s = time.monotonic() - began
     assert (output.chunks, output.played_ms) == (3, sum(len(p) for p in PARTS))
+    assert took_s >= output.played_ms / 1000 - 0.01, "as long as the program on air"
+
+
+def test_silent_output_stops_when_asked() -> None:
+    stop = threading.Event()
+    threading.Timer(0.1, stop.set).start()
+    with pytest.raises(PlaybackStopped):
+        SilentOutput().play(iter([AudioSegment.silent(duration=10_000)]), stop)
 
 
 def test_every_output_a_station_may_name_exists() -> None:
