@@ -619,7 +619,7 @@ class Daemon:
             self._preempt()
             self._cond.notify_all()
             ahead = self.queue.items().index(item) if item in self.queue.items() else 0
-        return {"ok": True, "ahead": ahead + (1 if self.air and self.air.item != item else 0)}
+        return {"ok": True, "ahead": ahead + (1 if self.air and not self.air.stop.is_set() else 0)}
 
     def stop_current(self) -> dict[str, Any]:
         with self._cond:

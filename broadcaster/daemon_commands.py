@@ -107,7 +107,10 @@ def add_daemon_commands(cli: click.Group) -> None:
                 f"  {_when(row.scheduled)[:16]}  {row.entry_id}: {result_label(row.result)}"
                 f" — {row.error}".rstrip(" —")
             )
-        coverage = cache_coverage(station, now, WARM_HOURS)
+        try:
+            coverage = cache_coverage(station, now, WARM_HOURS)
+        except LoaError:  # a broken schedule, already shown above
+            return
         if coverage.needed:
             click.echo(
                 _("Online speech ready for the next 48 hours: {cached} of {needed}.").format(

@@ -215,3 +215,14 @@ def test_in_quiet_hours_the_running_station_takes_only_emergencies(
     assert len(running[0].queue) == 0 and running[0].air is None
     code, out, _ = run(capsys, station, "say", "Cháy ở chợ xã.", "--emergency")
     assert code == 0 and "Queued" in out
+
+
+def test_status_still_answers_with_a_broken_schedule(
+    station: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (station / "schedules").mkdir()
+    bad = station / "schedules" / "lich.yaml"
+    bad.write_text("- id: a\n  announcement: bluezone\n  times: ['25:00']\n", encoding="utf-8")
+    code, out, err = run(capsys, station, "status")
+    assert code == 0, err
+    assert f"The schedules have a problem: {bad}:3:" in out
