@@ -15,10 +15,10 @@ import click
 from broadcaster import __version__
 from broadcaster.compose import DEFAULT_GAP_S, clean_text
 from broadcaster.config import find_station, load_station
-from broadcaster.control import send
 from broadcaster.daemon_commands import add_daemon_commands
+from broadcaster.delivery import queue_on_air, report
 from broadcaster.doctor_commands import add_doctor_commands
-from broadcaster.errors import CacheError, DaemonError, ExitCode, LoaError
+from broadcaster.errors import CacheError, ExitCode, LoaError
 from broadcaster.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -31,7 +31,6 @@ from broadcaster.i18n import (
 from broadcaster.models import Announcement
 from broadcaster.schedule_commands import add_schedule_commands
 from broadcaster.service import (
-    BroadcastResult,
     announcements_due,
     broadcast,
     warm_cache,
@@ -41,7 +40,6 @@ from broadcaster.settings import Station
 from broadcaster.setup_commands import add_setup_commands
 from broadcaster.speech import ENGINES, Speaker
 from broadcaster.speech.cache import MEGABYTE, AudioCache
-from broadcaster.speech.chain import RECORDING
 from broadcaster.storage import (
     announcement_or_recording,
     list_announcements,
@@ -308,17 +306,7 @@ def _deliver(station: Station, announcement: Announcement, **options: Any) -> No
             "gap": options["gap"],
             "priority": "emergency" if options["emergency"] else "priority",
         }
-        reply = send(station.directory, request)
-        if reply is not None:
-            if not reply["ok"]:
-                error = DaemonError(reply["error"])
-                error.exit_code = ExitCode(reply.get("exit_code", ExitCode.DAEMON))
-                raise error
-            click.echo(
-                _("Queued on the running station ({ahead} ahead of it).").format(
-                    ahead=reply["ahead"]
-                )
-            )
+        if queue_on_air(station, request):
             return
     click.echo(_("Preparing the broadcast…"), err=True)
     result = broadcast(
@@ -330,29 +318,7 @@ def _deliver(station: Station, announcement: Announcement, **options: Any) -> No
         emergency=options["emergency"],
         out=options["out"],
     )
-    _report(result, options["out"])
-
-
-def _report(result: BroadcastResult, out: Path | None) -> None:
-    for speech in result.speech:
-        for reason in speech.failures:
-            click.echo(_("Warning: {reason}").format(reason=reason), err=True)
-        if speech.engine == RECORDING:
-            click.echo(_("Played the announcement's own recording instead."), err=True)
-        elif speech.failures:
-            click.echo(
-                _("Read with the voice {voice} ({engine}).").format(
-                    voice=speech.voice, engine=speech.engine
-                ),
-                err=True,
-            )
-    duration = format_decimal(result.duration_s)
-    if out is not None:
-        click.echo(
-            _("Wrote the broadcast to {file} ({seconds} s).").format(file=out, seconds=duration)
-        )
-    else:
-        click.echo(_("Broadcast finished ({seconds} s).").format(seconds=duration))
+    report(result, options["out"])
 
 
 def _option(argv: Sequence[str], name: str) -> str | None:

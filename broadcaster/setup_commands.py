@@ -11,15 +11,14 @@ from pathlib import Path
 import click
 from click.shell_completion import get_completion_class
 
-from broadcaster.control import send
+from broadcaster.delivery import queue_on_air, report
 from broadcaster.errors import (
     DaemonError,
-    ExitCode,
     StationNotFoundError,
     describe_os_error,
 )
 from broadcaster.files import write_atomically
-from broadcaster.i18n import _, format_decimal
+from broadcaster.i18n import _
 from broadcaster.models import Announcement
 from broadcaster.service import broadcast
 from broadcaster.service_unit import (
@@ -344,38 +343,10 @@ def _play_sample(station: Station, voice: str, out: Path | None) -> None:
     announcement = Announcement(id=SAMPLE_ID, text=SAMPLE_TEXT)
     if out is None:
         request = {"command": "say", "text": SAMPLE_TEXT, "voice": voice, "priority": "priority"}
-        reply = send(station.directory, request)
-        if reply is not None:  # the station is on the air: never two programs at once
-            if not reply["ok"]:
-                error = DaemonError(reply["error"])
-                error.exit_code = ExitCode(reply.get("exit_code", ExitCode.DAEMON))
-                raise error
-            click.echo(
-                _("Queued on the running station ({ahead} ahead of it).").format(
-                    ahead=reply["ahead"]
-                )
-            )
+        if queue_on_air(station, request):  # the station is on air: never two programs at once
             return
     click.echo(_("A sample of the voice {voice}: {text}").format(voice=voice, text=SAMPLE_TEXT))
-    result = broadcast(station, announcement, voice=voice, out=out)
-    for speech in result.speech:
-        for reason in speech.failures:
-            click.echo(_("Warning: {reason}").format(reason=reason), err=True)
-        if speech.voice != voice:
-            click.echo(
-                _(
-                    "The voice {voice} could not be used: the sample was read by {used} "
-                    "({engine}) instead."
-                ).format(voice=voice, used=speech.voice, engine=speech.engine),
-                err=True,
-            )
-    seconds = format_decimal(result.duration_s)
-    if out is not None:
-        click.echo(
-            _("Wrote the broadcast to {file} ({seconds} s).").format(file=out, seconds=seconds)
-        )
-    else:
-        click.echo(_("Broadcast finished ({seconds} s).").format(seconds=seconds))
+    report(broadcast(station, announcement, voice=voice, out=out), out)
 
 
 # loa service -----------------------------------------------------------------------------------
