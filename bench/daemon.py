@@ -61,7 +61,9 @@ def asrun_rows(station: Path) -> int:
         return int(db.execute("SELECT COUNT(*) FROM asrun").fetchone()[0])
 
 
-def measure(label: str, station: Path, folder: Path, seconds: float) -> None:
+def measure(label: str, station: Path, folder: Path, seconds: float) -> dict[str, float]:
+    """Prints and returns "startup" (s to the control channel), "rss_mb" (median), "rss_max_mb",
+    "cpu_ms_per_min", "cpu_percent" and "window" (s)."""
     log = folder / f"{station.parent.name}.log"
     process, startup = start_daemon(station, loa_env(folder), log)
     try:
@@ -91,26 +93,45 @@ def measure(label: str, station: Path, folder: Path, seconds: float) -> None:
         f"= {used / window * 60 * 1000:.0f} ms per minute"
     )
     print(f"  as-run rows written in the window: {rows}; exit code after SIGTERM: {code}")
+    return {
+        "startup": startup,
+        "rss_mb": statistics.median(rss),
+        "rss_max_mb": max(rss),
+        "cpu_ms_per_min": used / window * 60 * 1000,
+        "cpu_percent": used / window * 100,
+        "window": window,
+    }
 
 
-def main() -> None:
-    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 60.0
-    entries = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
+def run(seconds: float = 60.0, entries: int = 10_000) -> dict[str, dict[str, float]]:
+    """`measure` of an idle daemon on the "example" schedule, then (unless `entries` is 0) on
+    `entries` generated ones ("large")."""
     print(f"window {seconds:g} s after {SETTLE_S:g} s settling; output silent, voice espeak-ng")
+    found = {}
     folder = Path(tempfile.mkdtemp(prefix="loa-bench-"))
     try:
         example = make_station(folder / "example", device="silent")
         copy_example_schedule(example)
-        measure("example schedule (1 entry)", example, folder / "example", seconds)
+        found["example"] = measure(
+            "example schedule (1 entry)", example, folder / "example", seconds
+        )
         if entries:
             large = make_station(folder / "large", device="silent")
             now = datetime.now(ZONE)
             minute = now.hour * 60 + now.minute
             span = (STARTUP_ALLOWANCE_S + SETTLE_S + seconds) / 60
             write_many_entries(large, entries, 20, now.date(), (minute - 5, minute + 5 + int(span)))
-            measure(f"{entries} entries in 20 files", large, folder / "large", seconds)
+            label = f"{entries} entries in 20 files"
+            found["large"] = measure(label, large, folder / "large", seconds)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    return found
+
+
+def main() -> None:
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 60.0
+    entries = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
+    run(seconds, entries)
 
 
 if __name__ == "__main__":

@@ -128,7 +128,9 @@ def peak_rss_mb(recording: Path, out: Path) -> float:
     return int(result.stdout.strip()) / 1024
 
 
-def main() -> None:
+def measure() -> dict[str, float]:
+    """Seconds of the 10-minute program rendered by "loa" and by "ffmpeg", their "ratio", the
+    "minutes" Loa rendered, and "peak_rss_mb" of rendering the 60-minute program."""
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         speech = make_speech(folder, 3.2)
@@ -139,16 +141,21 @@ def main() -> None:
         loa = loa_render(program, folder / "loa.wav")
         peer = ffmpeg_render(speech, folder / "ffmpeg.wav")
         minutes = (folder / "loa.wav").stat().st_size / 2 / 44100 / 60
-        print(f"10-minute program ({minutes:.1f} min rendered), -16 LUFS:")
-        print(f"  Loa render          {loa:7.2f} s")
-        print(f"  ffmpeg filter graph {peer:7.2f} s")
-        print(f"  ratio Loa/ffmpeg    {loa / peer:7.2f}")
         hour = make_speech(folder, 60)
         rss = peak_rss_mb(hour, folder / "hour.wav")
-        print(
-            f"60-minute program: peak RSS {rss:.0f} MB "
-            f"(this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)"
-        )
+    return {"loa": loa, "ffmpeg": peer, "ratio": loa / peer, "minutes": minutes, "peak_rss_mb": rss}
+
+
+def main() -> None:
+    found = measure()
+    print(f"10-minute program ({found['minutes']:.1f} min rendered), -16 LUFS:")
+    print(f"  Loa render          {found['loa']:7.2f} s")
+    print(f"  ffmpeg filter graph {found['ffmpeg']:7.2f} s")
+    print(f"  ratio Loa/ffmpeg    {found['ratio']:7.2f}")
+    print(
+        f"60-minute program: peak RSS {found['peak_rss_mb']:.0f} MB "
+        f"(this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)"
+    )
 
 
 if __name__ == "__main__":

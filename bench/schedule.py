@@ -68,14 +68,18 @@ def check_process(station: Path, home: Path) -> tuple[float, int, int, str, floa
     return elapsed, process.returncode, len(text), summary, usage.ru_maxrss / 1024
 
 
-def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
-    files = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+def measure(count: int = 10_000, files: int = 20, full: bool = True) -> dict[str, float]:
+    """Prints each phase as it goes, and returns seconds of "load" (load_schedules), "peer"
+    (ruamel.yaml safe load), "expand" (30 days) with the "occurrences" found, "yaml_mb"; when
+    `full`, also "open", "first_sweep", "next_sweep" (the daemon's plan), "planned", and "check"
+    with "check_rss_mb" (`loa schedule check` as a process)."""
+    found: dict[str, float] = {"entries": count}
     folder = Path(tempfile.mkdtemp(prefix="loa-bench-"))
     try:
         station_dir = make_station(folder)
         write_many_entries(station_dir, count, files, CLOCK.date())
         size = sum(p.stat().st_size for p in (station_dir / "schedules").iterdir())
+        found["yaml_mb"] = size / 1e6
         print(
             f"{count} entries in {files} files ({size / 1e6:.1f} MB of YAML); "
             f"clock {CLOCK:%Y-%m-%d %H:%M} {ZONE.key}"
@@ -85,41 +89,48 @@ def main() -> None:
 
         started = time.perf_counter()
         entries = load_schedules(station)
-        load = time.perf_counter() - started
+        load = found["load"] = time.perf_counter() - started
         line("load_schedules (parse + check)", load, len(entries))
         started = time.perf_counter()
         for path in sorted((station_dir / "schedules").glob("*.yaml")):
             YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
-        peer = time.perf_counter() - started
+        peer = found["peer"] = time.perf_counter() - started
         line("peer: ruamel.yaml safe load, same files", peer, count)
         print(f"  {'ratio load_schedules / safe load':<38} {load / peer:9.2f}")
 
         started = time.perf_counter()
         end = CLOCK + timedelta(days=DAYS)
-        found = sum(sum(1 for _ in occurrences(entry.rule, CLOCK, end)) for entry in entries)
-        expand = time.perf_counter() - started
+        total = sum(sum(1 for _ in occurrences(entry.rule, CLOCK, end)) for entry in entries)
+        expand = found["expand"] = time.perf_counter() - started
+        found["occurrences"] = total
         line(f"expand {DAYS} days (rules.occurrences)", expand, len(entries))
-        print(f"  {'':<38} {found:9,} occurrences ({found / expand:,.0f}/s)")
+        print(f"  {'':<38} {total:9,} occurrences ({total / expand:,.0f}/s)")
+        if not full:
+            return found
 
         clock = [CLOCK]
         daemon = Daemon(station_dir, now=lambda zone: clock[0].astimezone(zone))
         try:
             started = time.perf_counter()
             now = daemon.open()
-            line("Daemon.open (lock, read, as-run log)", time.perf_counter() - started, count)
+            found["open"] = time.perf_counter() - started
+            line("Daemon.open (lock, read, as-run log)", found["open"], count)
             started = time.perf_counter()
             daemon.sweep(now)
-            planned = len(daemon._plan)
-            line(f"first sweep: plan {PLAN_HOURS:g} h", time.perf_counter() - started, count)
+            found["first_sweep"] = time.perf_counter() - started
+            found["planned"] = planned = len(daemon._plan)
+            line(f"first sweep: plan {PLAN_HOURS:g} h", found["first_sweep"], count)
             print(f"  {'':<38} {planned:9,} occurrences planned, {len(daemon.queue)} queued")
             clock[0] = CLOCK + timedelta(seconds=1)
             started = time.perf_counter()
             daemon.sweep(clock[0])
-            line("next sweep (lookup in the plan)", time.perf_counter() - started)
+            found["next_sweep"] = time.perf_counter() - started
+            line("next sweep (lookup in the plan)", found["next_sweep"])
         finally:
             daemon.shutdown()
 
         elapsed, code, lines, summary, rss = check_process(station_dir, folder)
+        found["check"], found["check_rss_mb"] = elapsed, rss
         print(
             f"loa schedule check (separate process): {elapsed:.2f} s, "
             f"{count / elapsed:,.0f} entries/s, peak RSS {rss:.0f} MB, exit {code}, "
@@ -128,6 +139,13 @@ def main() -> None:
         print(f"  {summary}")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    return found
+
+
+def main() -> None:
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    files = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+    measure(count, files)
 
 
 if __name__ == "__main__":

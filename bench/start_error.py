@@ -60,9 +60,10 @@ def finished_rows(station: Path) -> list[tuple[str, str, str, str]]:
         ).fetchall()
 
 
-def main() -> None:
-    starts = int(sys.argv[1]) if len(sys.argv) > 1 else 20
-    spacing = float(sys.argv[2]) if len(sys.argv) > 2 else 12.0
+def measure(starts: int = 20, spacing: float = 12.0) -> dict[str, float]:
+    """Prints the run and both readings; returns the measured-rate one: "p50", "p95", "max" of
+    |start error| (ms), "found" intros of "expected", "unexpected" ones, "played" as-run rows,
+    "ppm" (the recorder's clock against the wall clock)."""
     folder = Path(tempfile.mkdtemp(prefix="loa-bench-"))
     (folder / "pulse").mkdir()
     rig = PulseRig(folder / "pulse")
@@ -112,9 +113,17 @@ def main() -> None:
         f"({(measured / RATE - 1) * 1e6:+.0f} ppm against {RATE}; fitted over {len(clock)} "
         "readings of its file)"
     )
+    result: dict[str, float] = {}
     for label, rate in (("nominal rate", RATE), ("measured rate", measured)):
         heard = [capture.origin + index / rate for index in found]
-        report(f"time of a sample = first sample + index / {label}", times, heard)
+        result = report(f"time of a sample = first sample + index / {label}", times, heard)
+    return {**result, "played": played, "ppm": (measured / RATE - 1) * 1e6}
+
+
+def main() -> None:
+    starts = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    spacing = float(sys.argv[2]) if len(sys.argv) > 2 else 12.0
+    measure(starts, spacing)
 
 
 def recorder_clock(root: Path) -> list[tuple[float, float]]:
@@ -130,7 +139,9 @@ def recorder_rate(clock: list[tuple[float, float]]) -> float:
     return float(np.polyfit(wall - wall[0], samples, 1)[0])
 
 
-def report(label: str, times: list[datetime], heard: list[float]) -> None:
+def report(label: str, times: list[datetime], heard: list[float]) -> dict[str, float]:
+    """Prints, and returns "expected", "found", "unexpected", and "p50", "p95", "max" of
+    |start error| in ms (NaN when nothing was found)."""
     lead_in = LEAD_IN_MS / 1000
     errors, matched = [], set()
     for moment in times:
@@ -157,6 +168,15 @@ def report(label: str, times: list[datetime], heard: list[float]) -> None:
             f"max {signed.max():+.1f} (+ is late)"
         )
         print(f"  in order (ms): {' '.join(f'{value:+.0f}' for value in signed)}")
+    magnitude = np.abs(signed) if len(signed) else np.array([np.nan])
+    return {
+        "expected": len(times),
+        "found": len(errors),
+        "unexpected": len(heard) - len(matched),
+        "p50": float(np.percentile(magnitude, 50)),
+        "p95": float(np.percentile(magnitude, 95)),
+        "max": float(magnitude.max()),
+    }
 
 
 if __name__ == "__main__":

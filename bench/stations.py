@@ -5,14 +5,18 @@ Not a benchmark itself; see bench/schedule.py, bench/daemon.py and bench/start_e
 """
 
 import os
+import platform
 import random
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
+
+from broadcaster.asrun import LOG_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOSED_EDGE_ENDPOINT = "ws://127.0.0.1:9/x?y"
@@ -28,9 +32,11 @@ def make_station(
     device: str | None = None,
     quiet_hours: str | None = None,
     holidays: bool = True,
+    voice: str = "vi",
 ) -> Path:
     """A copy of the bundled example station (station.yaml, announcements/, holidays.yaml) in
-    `folder`, with the espeak voice; `device` and `quiet_hours` replace the bundled values."""
+    `folder`, with the espeak voice unless `voice` says otherwise; `device` and `quiet_hours`
+    replace the bundled values."""
     station = folder / "station"
     shutil.copytree(ROOT / "announcements", station / "announcements")
     if holidays:
@@ -38,7 +44,7 @@ def make_station(
     config = _replace(
         (ROOT / "station.yaml").read_text(encoding="utf-8"),
         "voice: vi-VN-HoaiMyNeural",
-        "voice: vi",
+        f"voice: {voice}",
     )
     if device is not None:
         config = _replace(config, "device: simpleaudio", f"device: {device}")
@@ -195,3 +201,28 @@ def stop_daemon(process: subprocess.Popen[bytes]) -> int:
     except subprocess.TimeoutExpired:
         process.kill()
         return process.wait()
+
+
+def asrun_rows(station: Path, where: str = "result != 'playing'") -> list[tuple[str, ...]]:
+    """(entry_id, scheduled, priority, started, ended, result, source, error) of the station's
+    as-run rows matching `where`, in scheduled order; none before the log exists."""
+    if not (station / LOG_FILE).exists():
+        return []
+    with sqlite3.connect(station / LOG_FILE) as db:
+        return db.execute(
+            "SELECT entry_id, scheduled, priority, started, ended, result, source, error "
+            f"FROM asrun WHERE {where} ORDER BY scheduled_ts"
+        ).fetchall()
+
+
+def machine() -> str:
+    """CPU count and model, Python version: printed with every table."""
+    model = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    cores = len(os.sched_getaffinity(0))
+    return f"{cores} cores ({model}), Python {platform.python_version()}, {platform.system()}"

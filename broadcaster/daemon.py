@@ -48,7 +48,7 @@ from broadcaster.playout import (
     verdict,
 )
 from broadcaster.rules import next_after, occurrences
-from broadcaster.schedules import PRIORITIES, Entry, airs, load_schedules
+from broadcaster.schedules import PRIORITIES, Entry, Schedules, airs, read_schedules
 from broadcaster.service import broadcast, check_broadcast, warm_cache
 from broadcaster.settings import Station
 from broadcaster.storage import announcement_or_recording
@@ -111,17 +111,19 @@ class _Air:
 
 
 class Daemon:
-    """The station's playout. `now` and `output` are injectable, for simulated days and for
-    outputs other than the station's own."""
+    """The station's playout. `now`, `monotonic` and `output` are injectable, for simulated
+    days (with clock jumps) and for outputs other than the station's own."""
 
     def __init__(
         self,
         directory: Path,
         now: Callable[[ZoneInfo], datetime] = datetime.now,
         output: Callable[[Station], AudioOutput | None] = lambda _station: None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.directory = directory
         self._clock = now
+        self._monotonic = monotonic
         self._output = output
         self._cond = threading.Condition()
         self.queue = PlayoutQueue()
@@ -130,6 +132,8 @@ class Daemon:
         self.reload_error: str | None = None
         self._station = Station(directory)
         self._fingerprint: tuple[Any, ...] = ()
+        self._loaded = False
+        """Whether a good reading of the station and schedules is on the air."""
         self._seen: dict[tuple[str, str], datetime] = {}
         """Occurrences queued in this run, so a sweep does not ask the log about each again."""
         self._plan: list[tuple[datetime, int]] = []
@@ -272,22 +276,30 @@ class Daemon:
         if fingerprint == self._fingerprint and not force:
             return self.reload_error
         self._fingerprint = fingerprint
+        found: Schedules | None = None
+        error: str | None = None
         try:
             station = load_station(self.directory)
-            entries = load_schedules(station)
-        except LoaError as error:
-            self.reload_error = error.message
+            found = read_schedules(station)
+            found.raise_problems()
+        except LoaError as failure:
+            error = failure.message
             log.error(_("The edit was not taken; the last good schedule stays on air: %s"), error)
-            return self.reload_error
+            if self._loaded:
+                self.reload_error = error
+                return error
+        else:
+            self._loaded = True
         with self._cond:
-            self.reload_error = None
-            self._station = station
-            self.entries = entries
+            self.reload_error = error
+            if found is not None:  # a first reading with a bad edit airs what can be read
+                self._station = station
+                self.entries = list(found.entries)
             self._plan_until = None
         if self._scheduler is not None:
             self._add_entry_jobs()
-            log.info(_("Schedules read again: %d entries."), len(entries))
-        return None
+            log.info(_("Schedules read again: %d entries."), len(self.entries))
+        return error
 
     def _add_entry_jobs(self) -> None:
         assert self._scheduler is not None
@@ -314,7 +326,7 @@ class Daemon:
 
     def heartbeat(self) -> None:
         """Every second: notice clock jumps and sleep, pick up edits, and sweep."""
-        now, tick = self.now(), time.monotonic()
+        now, tick = self.now(), self._monotonic()
         if self._beat is not None:
             wall = (now - self._beat[0]).total_seconds()
             steady = tick - self._beat[1]
@@ -476,7 +488,7 @@ class Daemon:
             reason = _(
                 "could not start within its late limit: {late} s late, limit {limit} s."
             ).format(late=round(late_s), limit=round(item.late_limit_s))
-            if self._jump is not None and time.monotonic() - self._jump[0] < JUMP_NOTED_S:
+            if self._jump is not None and self._monotonic() - self._jump[0] < JUMP_NOTED_S:
                 reason += " " + _(
                     "The clock had just jumped by {seconds:+d} s (set by hand, or the PC slept)."
                 ).format(seconds=self._jump[1])

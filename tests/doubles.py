@@ -14,17 +14,24 @@ from broadcaster.audio.outputs import PlaybackStopped
 
 @dataclass
 class FakeClock:
-    """Wall-clock time that moves only when told to, as the daemon's `now`."""
+    """Wall-clock time that moves only when told to, as the daemon's `now`, with a monotonic
+    clock beside it: time passing moves both, setting the wall clock moves only the wall."""
 
     moment: datetime
+    steady: float = 0.0
 
     def __call__(self, zone: ZoneInfo) -> datetime:
         return self.moment.astimezone(zone)
 
+    def monotonic(self) -> float:
+        return self.steady
+
     def advance(self, seconds: float) -> None:
         self.moment += timedelta(seconds=seconds)
+        self.steady += seconds
 
     def set(self, moment: datetime) -> None:
+        """The clock set by hand (or a PC waking from sleep): only the wall clock moves."""
         self.moment = moment
 
 
@@ -40,7 +47,9 @@ class FastSink:
     """Seconds of audio per completed or stopped program, in order."""
     hold: threading.Event | None = None
     started: threading.Event = field(default_factory=threading.Event)
-    fail: Exception | None = None
+    fail: BaseException | None = None
+    completed: int = 0
+    """Programs played to their end."""
 
     def play(
         self,
@@ -51,7 +60,7 @@ class FastSink:
         if self.fail is not None:
             raise self.fail
         if start_at is not None and start_at > self.clock.moment.timestamp():
-            self.clock.set(datetime.fromtimestamp(start_at, self.clock.moment.tzinfo))
+            self.clock.advance(start_at - self.clock.moment.timestamp())  # waits for its time
         heard_ms = 0.0
         self.programs.append(0.0)
         try:
@@ -66,3 +75,4 @@ class FastSink:
                         raise PlaybackStopped
         finally:
             self.programs[-1] = heard_ms / 1000
+        self.completed += 1
