@@ -77,7 +77,7 @@ class ControlServer:
             def handle(self) -> None:
                 line = self.rfile.readline(MAX_REQUEST + 2).rstrip(b"\n")
                 reply = outer._answer(line)
-                self.wfile.write(json.dumps(reply, ensure_ascii=False).encode() + b"\n")
+                self.wfile.write(_encode(reply))
 
         private_run_dir(self.station_dir)
         if self.unix:
@@ -116,6 +116,10 @@ class ControlServer:
             return {"ok": False, "error": _("The request is not valid JSON.")}
         if not isinstance(request, dict) or not isinstance(request.get("command"), str):
             return {"ok": False, "error": _("The request names no command.")}
+        try:
+            json.dumps(request, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            return {"ok": False, "error": _("The request holds text that is not valid Unicode.")}
         token = request.pop("token", None)
         if not self.unix and not (
             isinstance(token, str) and secrets.compare_digest(token, self._token)
@@ -126,8 +130,8 @@ class ControlServer:
 
 def send(station_dir: Path, request: dict[str, Any], unix: bool = UNIX) -> dict[str, Any] | None:
     """Ask the station's running daemon; None when no daemon listens."""
-    encoded = json.dumps(request, ensure_ascii=False).encode()
-    if len(encoded) > MAX_REQUEST:
+    encoded = _encode(request)
+    if len(encoded) > MAX_REQUEST + 1:
         raise DaemonError(_("The request is too long."))
     try:
         if unix:
@@ -148,7 +152,7 @@ def send(station_dir: Path, request: dict[str, Any], unix: bool = UNIX) -> dict[
         except OSError:
             return None
         try:
-            connection.sendall(json.dumps(request, ensure_ascii=False).encode() + b"\n")
+            connection.sendall(_encode(request))
             reply = connection.makefile("rb").readline()
         except OSError as error:
             raise DaemonError(
@@ -161,3 +165,9 @@ def send(station_dir: Path, request: dict[str, Any], unix: bool = UNIX) -> dict[
     if not isinstance(answer, dict):
         raise DaemonError(_("The running Loa gave no answer; see its log."))
     return answer
+
+
+def _encode(message: dict[str, Any]) -> bytes:
+    """One line of JSON; text that is not valid Unicode (a lone surrogate, bytes of another
+    encoding on the command line) travels escaped instead of breaking the channel."""
+    return json.dumps(message, ensure_ascii=False).encode("utf-8", "backslashreplace") + b"\n"

@@ -15,6 +15,7 @@ logged and shown by `loa status`.
 
 import bisect
 import logging
+import math
 import os
 import threading
 import time
@@ -447,7 +448,10 @@ class Daemon:
 
     def _play_forever(self) -> None:
         while not self._stopping.is_set():
-            self.play_next(timeout=HEARTBEAT_S)
+            try:
+                self.play_next(timeout=HEARTBEAT_S)
+            except Exception:  # the player must outlive whatever one item does
+                log.exception(_("The player met an unexpected error; it goes on."))
 
     def play_next(self, timeout: float | None = None) -> bool:
         """Take the best waiting item (waiting up to `timeout` for one), then log it as missed or
@@ -598,14 +602,31 @@ class Daemon:
                     "one, add --emergency; otherwise broadcast it after the quiet hours."
                 ).format(hours=self._station.quiet_hours)
             )
-        name = str(request.get("announcement", ""))
+        name, said = request.get("announcement", ""), request.get("text", "")
+        repeat, gap_s = request.get("repeat", 1), request.get("gap", DEFAULT_GAP_S)
+        voice = request.get("voice")
+        if not (
+            _is_text(name)
+            and _is_text(said)
+            and (voice is None or _is_text(voice))
+            and isinstance(repeat, int)
+            and not isinstance(repeat, bool)
+            and isinstance(gap_s, int | float)
+            and not isinstance(gap_s, bool)
+            and math.isfinite(gap_s)
+        ):
+            return {
+                "ok": False,
+                "error": _(
+                    "The request is not valid: text, announcement and voice are text, repeat is "
+                    "a whole number and gap a number of seconds."
+                ),
+            }
         announcement = (
-            Announcement(id="say", text=str(request.get("text", "")))
+            Announcement(id="say", text=said)
             if request["command"] == "say"
             else announcement_or_recording(self._station, name)
         )
-        repeat, gap_s = int(request.get("repeat", 1)), float(request.get("gap", DEFAULT_GAP_S))
-        voice = request.get("voice")
         check_broadcast(
             self._station,
             announcement,
@@ -673,6 +694,17 @@ class Daemon:
             "reload_error": self.reload_error,
             "entries": len(self.entries),
         }
+
+
+def _is_text(value: object) -> bool:
+    """Text that can be stored and shown: a lone surrogate cannot go into the as-run log."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _describe(item: Item) -> dict[str, Any]:

@@ -72,8 +72,8 @@ HOLIDAYS_FILE = "holidays.yaml"
 MAX_HOLIDAY_DAYS = 31
 """Tết is the longest break; a longer period is almost surely a mistyped year."""
 _TIME = re.compile(r"(\d{1,2})(?::(\d{2})(?::(\d{2}))?|h(\d{2})?)")
-_DURATION = re.compile(r"(\d+)\s*(s|m|h)?")
-_EVERY = re.compile(r"(\d+)\s*(days?|weeks?|ngày|tuần)")
+_DURATION = re.compile(r"(\d{1,9})\s*(s|m|h)?")
+_EVERY = re.compile(r"(\d{1,9})\s*(days?|weeks?|ngày|tuần)")
 _UNIT_S = {None: 1, "s": 1, "m": 60, "h": 3600}
 
 

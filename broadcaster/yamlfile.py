@@ -44,7 +44,8 @@ def load_yaml(path: Path, error: type[LoaError]) -> Any:
         mark = problem.problem_mark
         if mark is None or mark.index >= len(text.rstrip()):
             mark = problem.context_mark or mark
-        line = mark.line + 1 if mark is not None else 1
+        last_line = len(text.rstrip().splitlines()) or 1  # a bracket left open at the very end
+        line = min(mark.line + 1, last_line) if mark is not None else 1
         reason = problem.problem or problem.context
         raise error(
             f"{path}:{line}: " + _("this is not valid YAML ({problem}).").format(problem=reason)

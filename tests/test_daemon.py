@@ -394,9 +394,10 @@ def test_status_shows_the_next_five_broadcasts_of_all_entries(
 def test_a_first_reading_with_a_bad_entry_airs_the_good_ones(
     offline_station: Path, clock: FakeClock, make_daemon: MakeDaemon
 ) -> None:
-    schedule(offline_station, MORNING + '- id: hong\n  announcement: tin\n  times: ["6h70"]\n')
+    bad = '- id: hong\n  announcement: hop-to-dan-pho\n  times: ["6h70"]\n'
+    schedule(offline_station, MORNING + bad)
     daemon = make_daemon()
-    assert daemon.reload_error is not None and "test.yaml:4" in daemon.reload_error
+    assert daemon.reload_error is not None and "test.yaml:6" in daemon.reload_error
     assert [entry.id for entry in daemon.entries] == ["sang"]
     clock.set(at(6, 30))
     daemon.sweep(at(6, 30))

@@ -62,6 +62,10 @@ def line_count(data: bytes) -> int:
     return max(1, breaks + (0 if data.endswith((b"\n", b"\r")) else 1))
 
 
+PAST_THE_END = "'<stream end>'"
+"""ruamel.yaml's words for a file that ends inside a bracket."""
+
+
 def assert_located(message: str, path: Path, data: bytes) -> int:
     """The message names `path` and a line it has; returns the line."""
     found = LOCATED.match(message)
@@ -74,9 +78,6 @@ def assert_located(message: str, path: Path, data: bytes) -> int:
         return line_count(data)
     assert 1 <= line <= line_count(data), f"line {line} is not in {path}: {message!r}"
     return line
-
-
-PAST_THE_END = "'<stream end>'"
 
 
 def yaml_quoted(text: str) -> str:
@@ -542,7 +543,7 @@ def messy_stations(draw: st.DrawFn) -> bytes:
     lines = []
     sections = ("speech", "output", "jingles", "music_bed", "sessions")
     for key in draw(st.lists(st.sampled_from(STATION_KEYS[None]), max_size=6, unique=True)):
-        if key in sections and draw(st.integers(0, 4)):
+        if key in sections and draw(st.sampled_from(range(5))):
             lines.append(f"{key}:")
             for inner in draw(
                 st.lists(st.sampled_from(STATION_KEYS[key]), max_size=4, unique=True)

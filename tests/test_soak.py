@@ -209,14 +209,14 @@ def test_thirty_days_every_slot_exactly_once(
             faults.downtimes.append((down_from, clock.moment))
             daemon = start_daemon()
             continue
-        # on to the next occurrence's pre-roll, or a minute, whichever is sooner
+        # on to the next occurrence's pre-roll, or ten minutes, whichever is sooner
         upcoming = [
             at
             for entry in daemon.entries
             if airs(entry) and (at := next_after(entry.rule, clock.moment)) is not None
         ]
         step = min(
-            [(at - clock.moment).total_seconds() - PREROLL_S + 0.5 for at in upcoming] + [60.0]
+            [(at - clock.moment).total_seconds() - PREROLL_S + 0.5 for at in upcoming] + [600.0]
         )
         clock.advance(max(step, 0.5))
     daemon.shutdown()
