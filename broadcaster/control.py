@@ -8,6 +8,7 @@ that only the user can read.
 
 import hashlib
 import json
+import logging
 import os
 import secrets
 import socket
@@ -125,7 +126,14 @@ class ControlServer:
             isinstance(token, str) and secrets.compare_digest(token, self._token)
         ):
             return {"ok": False, "error": _("Wrong token: only Loa on this PC may ask.")}
-        return self.handler(request)
+        try:
+            return self.handler(request)
+        except Exception as error:  # the channel answers whatever happens behind it
+            logging.getLogger("loa").exception("%s", request.get("command"))
+            return {
+                "ok": False,
+                "error": _("Unexpected error: {error}; see Loa's log.").format(error=repr(error)),
+            }
 
 
 def send(station_dir: Path, request: dict[str, Any], unix: bool = UNIX) -> dict[str, Any] | None:
