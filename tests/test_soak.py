@@ -283,4 +283,10 @@ def test_thirty_days_every_slot_exactly_once(
     results = {row[2] for row in rows}
     assert {"played", "played-fallback", "missed", "skipped-quiet", "failed"} <= results
     assert faults.killed_at and faults.jumps and faults.outages, "every kind of fault happened"
+    counts = {result: sum(row[2] == result for row in rows) for result in sorted(results)}
+    print(
+        f"\n{DAYS} days: {len(expected)} scheduled occurrences, {len(rows)} as-run rows {counts}; "
+        f"{len(faults.killed_at)} kills, {len(faults.jumps)} clock jumps, "
+        f"{len(faults.outages)} device outages, {len(edits_valid)} valid edits"
+    )
     assert len(load_schedules(load_station(station, environ={}))) == len(final)
