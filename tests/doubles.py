@@ -48,6 +48,8 @@ class FastSink:
     hold: threading.Event | None = None
     started: threading.Event = field(default_factory=threading.Event)
     fail: BaseException | None = None
+    fail_after: int = 0
+    """Segments played before `fail` is raised; 0 fails when the device is opened."""
     completed: int = 0
     """Programs played to their end."""
 
@@ -57,14 +59,16 @@ class FastSink:
         stop: threading.Event | None = None,
         start_at: float | None = None,
     ) -> None:
-        if self.fail is not None:
+        if self.fail is not None and not self.fail_after:
             raise self.fail
         if start_at is not None and start_at > self.clock.moment.timestamp():
             self.clock.advance(start_at - self.clock.moment.timestamp())  # waits for its time
         heard_ms = 0.0
         self.programs.append(0.0)
         try:
-            for segment in segments:
+            for index, segment in enumerate(segments):
+                if self.fail is not None and index >= self.fail_after > 0:
+                    raise self.fail  # in the middle of the program
                 self.started.set()
                 if stop is not None and stop.is_set():
                     raise PlaybackStopped

@@ -147,28 +147,38 @@ def test_thirty_days_every_slot_exactly_once(
         daemon._lock_file.close()
         daemon.log._db.close()
 
+    def restart(daemon: Daemon) -> Daemon:
+        """kill -9 now, and Loa started again after a while."""
+        faults.killed_at.append(clock.moment)
+        kill(daemon)
+        sink.fail, sink.fail_after = None, 0
+        down_from = clock.moment
+        clock.advance(rng.uniform(60, 3 * 3600))
+        faults.downtimes.append((down_from, clock.moment))
+        return start_daemon()
+
     set_endpoint(endpoint.url)
     daemon = start_daemon()
     next_fault = START + timedelta(hours=rng.uniform(2, 6))
+    voice_hour, voice_down, down_s = -1, False, 0.0
     say_count = 0
     while clock.moment < end:
         now = clock.moment
+        hour = int((now - START).total_seconds() // 3600)
+        if hour != voice_hour:  # each hour the online voice is down with a chance of 30 %
+            voice_hour, voice_down = hour, rng.random() < 0.3
+            mode = rng.choices(["ok", "403-once", "truncated", "no-audio"], [80, 5, 10, 5])[0]
+            endpoint.mode = mode
+            set_endpoint(CLOSED_EDGE_ENDPOINT if voice_down else endpoint.url)
         if now >= next_fault:
-            kind = rng.choice(["voice", "voice", "device", "kill", "edit", "jump"])
-            if kind == "voice":  # down about 30 % of the time, or misbehaving
-                choice = rng.choices(
-                    ["down", "ok", "403-once", "truncated", "no-audio"], [30, 50, 5, 10, 5]
-                )[0]
-                if choice == "down":
-                    set_endpoint(CLOSED_EDGE_ENDPOINT)
-                else:
-                    endpoint.mode = choice
-                    set_endpoint(endpoint.url)
-            elif kind == "device":
+            kind = rng.choice(["device", "kill", "kill-idle", "edit", "jump"])
+            if kind == "device":
                 outage_end = now + timedelta(minutes=rng.uniform(5, 40))
                 faults.outages.append((now, outage_end))
-            elif kind == "kill":
-                sink.fail = Killed()
+            elif kind == "kill":  # at some point of the next broadcast
+                sink.fail, sink.fail_after = Killed(), rng.randrange(0, 6)
+            elif kind == "kill-idle":
+                daemon = restart(daemon)
             elif kind == "edit":  # a one-off for tomorrow, or a broken line fixed later
                 day = (now + timedelta(days=1)).date()
                 if rng.random() < 0.3:
@@ -190,13 +200,10 @@ def test_thirty_days_every_slot_exactly_once(
                 faults.jumps.append((now, target))
                 clock.set(target)
             next_fault = clock.moment + timedelta(hours=rng.uniform(1, 8))
-        sink.fail = (
-            NoAudioDeviceError("Could not open a sound device.")
-            if within(clock.moment, faults.outages)
-            else sink.fail
-            if isinstance(sink.fail, Killed)
-            else None
-        )
+        if within(clock.moment, faults.outages):
+            sink.fail, sink.fail_after = NoAudioDeviceError("Could not open a sound device."), 0
+        elif not isinstance(sink.fail, Killed):
+            sink.fail, sink.fail_after = None, 0
         if rng.random() < 0.01 and not in_quiet_hours(QUIET, clock.moment.time()):
             say_count += 1
             daemon.answer({"command": "say", "text": f"Tin nhắn nhanh số {say_count}."})
@@ -205,13 +212,7 @@ def test_thirty_days_every_slot_exactly_once(
             while daemon.play_next(timeout=0):
                 pass
         except Killed:
-            faults.killed_at.append(clock.moment)
-            kill(daemon)
-            sink.fail = None
-            down_from = clock.moment
-            clock.advance(rng.uniform(60, 3 * 3600))
-            faults.downtimes.append((down_from, clock.moment))
-            daemon = start_daemon()
+            daemon = restart(daemon)
             continue
         # on to the next occurrence's pre-roll, or ten minutes, whichever is sooner
         upcoming = [
@@ -223,6 +224,7 @@ def test_thirty_days_every_slot_exactly_once(
             [(at - clock.moment).total_seconds() - PREROLL_S + 0.5 for at in upcoming] + [600.0]
         )
         clock.advance(max(step, 0.5))
+        down_s += max(step, 0.5) if voice_down else 0.0
     daemon.shutdown()
     (station / "schedules" / "sua.yaml").write_text("".join(edits_valid), encoding="utf-8")
 
@@ -283,10 +285,13 @@ def test_thirty_days_every_slot_exactly_once(
     results = {row[2] for row in rows}
     assert {"played", "played-fallback", "missed", "skipped-quiet", "failed"} <= results
     assert faults.killed_at and faults.jumps and faults.outages, "every kind of fault happened"
+    down_share = down_s / (DAYS * 24 * 3600)
+    assert 0.2 < down_share < 0.4, f"the online voice was down {down_share:.0%} of the time"
     counts = {result: sum(row[2] == result for row in rows) for result in sorted(results)}
     print(
         f"\n{DAYS} days: {len(expected)} scheduled occurrences, {len(rows)} as-run rows {counts}; "
         f"{len(faults.killed_at)} kills, {len(faults.jumps)} clock jumps, "
-        f"{len(faults.outages)} device outages, {len(edits_valid)} valid edits"
+        f"{len(faults.outages)} device outages, {len(edits_valid)} valid edits, "
+        f"online voice down {down_share:.0%} of the time"
     )
     assert len(load_schedules(load_station(station, environ={}))) == len(final)
