@@ -20,7 +20,7 @@ from broadcaster.daemon import NEXT_DAYS, NEXT_SHOWN, WARM_HOURS, Daemon
 from broadcaster.errors import DaemonError, LoaError
 from broadcaster.i18n import _
 from broadcaster.service import cache_coverage, upcoming
-from broadcaster.session import Session, examples
+from broadcaster.session import Session, examples, fit_cell
 from broadcaster.settings import Station
 
 LOG_DIR = "logs"
@@ -200,7 +200,7 @@ def add_daemon_commands(cli: click.Group) -> None:
             click.echo(_("Nothing in the as-run log for this time."))
         for item in items:
             click.echo(
-                f"  {_fit(item.entry_id, 24)} {_fit(item.announcement, 40)} "
+                f"  {fit_cell(item.entry_id, 24)} {fit_cell(item.announcement, 40)} "
                 f"{item.played}/{item.total}"
             )
 
@@ -298,23 +298,19 @@ def log_table(rows: list[Row], width: int = TABLE_WIDTH) -> list[str]:
         for row in rows
     ]
     widths = [14, 18, 20, 8]
-    lines = [
-        "  ".join(_fit(text, size) for text, size in zip(headers, widths, strict=True)).rstrip()
-    ]
+
+    def line(texts: tuple[str, ...]) -> str:
+        return "  ".join(fit_cell(t, size) for t, size in zip(texts, widths, strict=True)).rstrip()
+
+    lines = [line(headers)]
     indent = " " * (widths[0] + 2)
     for row, cell in zip(rows, cells, strict=True):
-        lines.append(
-            "  ".join(_fit(text, size) for text, size in zip(cell, widths, strict=True)).rstrip()
-        )
+        lines.append(line(cell))
         if row.error:
             lines.extend(
                 textwrap.wrap(row.error, width, initial_indent=indent, subsequent_indent=indent)
             )
     return lines
-
-
-def _fit(text: str, size: int) -> str:
-    return (text if len(text) <= size else text[: size - 1] + "…").ljust(size)
 
 
 def _when(iso: str) -> str:

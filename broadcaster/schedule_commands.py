@@ -32,7 +32,7 @@ from broadcaster.schedules import (
     read_schedules,
 )
 from broadcaster.service import Upcoming, upcoming
-from broadcaster.session import Session, examples
+from broadcaster.session import Session, examples, fit_cell
 
 WIDTH = 80
 CELL = 9
@@ -349,7 +349,7 @@ def entry_table(entries: Sequence[Entry]) -> list[str]:
         for entry in entries
     ]
     return [
-        " ".join(_fit(value, width) for value, width in zip(row, widths, strict=True)).rstrip()
+        " ".join(fit_cell(value, width) for value, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
 
@@ -387,11 +387,7 @@ def _weekday_ranges(days: list[int]) -> str:
 
 
 def _row(label: str, cells: Sequence[str]) -> str:
-    return (_fit(label, 5) + "".join("|" + _fit(cell, CELL) for cell in cells)).rstrip(" |")
-
-
-def _fit(text: str, width: int) -> str:
-    return (text if len(text) <= width else text[: width - 1] + "…").ljust(width)
+    return (fit_cell(label, 5) + "".join("|" + fit_cell(cell, CELL) for cell in cells)).rstrip(" |")
 
 
 def _nth(labels: list[str], index: int) -> str:

@@ -47,10 +47,16 @@ def broadcast(
     before any speech is rendered; rendering and playing then go segment by segment. `stop`
     ends playback early; `start_at` (time.time()) holds the first sample until then.
     """
-    program = check_broadcast(
-        station, announcement, voice=voice, repeat=repeat, gap_s=gap_s, emergency=emergency
-    )
     speaker = Speaker.for_station(station)
+    program = check_broadcast(
+        station,
+        announcement,
+        voice=voice,
+        repeat=repeat,
+        gap_s=gap_s,
+        emergency=emergency,
+        speaker=speaker,
+    )
     destination = (
         file_output(out) if out is not None else output or OUTPUTS[station.output.device]()
     )
@@ -83,9 +89,11 @@ def check_broadcast(
     repeat: int = 1,
     gap_s: float = DEFAULT_GAP_S,
     emergency: bool = False,
+    speaker: Speaker | None = None,
 ) -> Program:
     """Everything about a broadcast that can be refused, checked before any speech is rendered:
-    so that a running station refuses a bad request at once, not at air time."""
+    so that a running station refuses a bad request at once, not at air time. `speaker` is the
+    broadcast's own, so that its lexicon is read once."""
     chosen_voice = voice or announcement.voice or station.speech.voice
     program = compose_program(
         announcement,
@@ -95,7 +103,7 @@ def check_broadcast(
         emergency=emergency,
         bed=station.music_bed,
     )
-    speaker = Speaker.for_station(station)
+    speaker = speaker or Speaker.for_station(station)
     for speech in program.speeches():
         speaker.check(speech.text, speech.voice)
     files = {

@@ -33,3 +33,8 @@ pass_session = click.make_pass_decorator(Session)
 def examples(*commands: str) -> str:
     """A help epilog listing example commands, kept as written (click rewraps other text)."""
     return "\b\n" + _("Examples:") + "\n" + "\n".join(f"  {command}" for command in commands)
+
+
+def fit_cell(text: str, width: int) -> str:
+    """`text` in a table column of `width` characters, cut with an ellipsis when too long."""
+    return (text if len(text) <= width else text[: width - 1] + "…").ljust(width)
