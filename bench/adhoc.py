@@ -6,7 +6,7 @@ plays its first sample.
 One real daemon (output `simpleaudio`, i.e. ALSA's default, routed to the test rig's private
 PulseAudio null sink) with the online voice pointed at the test suite's local Edge endpoint
 (tests/edge_endpoint.py: the real wire protocol, speech made by espeak-ng and MP3-encoded on
-the spot, so no Internet). Each trial sends, through `broadcaster.control.send`:
+the spot, so no Internet). Each trial sends, through `broadcaster.control.channel.send`:
 
 * cold: a text never spoken before (synthesized by the endpoint, decoded, cached);
 * warm: the same text again (a cache hit);
@@ -31,7 +31,7 @@ import numpy as np
 from bench.capture import StreamCapture
 from bench.stations import asrun_rows, loa_env, make_station, start_daemon, stop_daemon
 from broadcaster.audio.render import LEAD_IN_MS
-from broadcaster.control import send
+from broadcaster.control.channel import send
 from tests.edge_endpoint import EdgeEndpoint
 from tests.pulse_rig import RATE, PulseRig
 

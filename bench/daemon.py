@@ -29,7 +29,7 @@ from bench.stations import (
     stop_daemon,
     write_many_entries,
 )
-from broadcaster.asrun import LOG_FILE
+from broadcaster.onair.asrun import LOG_FILE
 
 SETTLE_S = 5.0
 STARTUP_ALLOWANCE_S = 300.0

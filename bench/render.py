@@ -20,8 +20,8 @@ import miniaudio
 
 from broadcaster.audio.outputs import file_output
 from broadcaster.audio.render import bundled_jingle, render_program
-from broadcaster.models import Gap, Jingle, Program, Recording
-from broadcaster.settings import OutputSettings
+from broadcaster.core.models import Gap, Jingle, Program, Recording
+from broadcaster.core.settings import OutputSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -113,7 +113,7 @@ def peak_rss_mb(recording: Path, out: Path) -> float:
         "import sys, resource;"
         "from pathlib import Path;"
         "from bench.render import loa_render;"
-        "from broadcaster.models import Jingle, Program, Recording;"
+        "from broadcaster.core.models import Jingle, Program, Recording;"
         "loa_render(Program((Jingle('intro'), Recording(Path(sys.argv[1])), Jingle('outro'))),"
         " Path(sys.argv[2]));"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"

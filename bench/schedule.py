@@ -26,10 +26,10 @@ from zoneinfo import ZoneInfo
 from ruamel.yaml import YAML
 
 from bench.stations import ROOT, loa_command, loa_env, make_station, write_many_entries
-from broadcaster.config import load_station
-from broadcaster.daemon import PLAN_HOURS, Daemon
-from broadcaster.rules import occurrences
-from broadcaster.schedules import load_schedules
+from broadcaster.core.recurrence import occurrences
+from broadcaster.onair.daemon import PLAN_HOURS, Daemon
+from broadcaster.station.schedules import load_schedules
+from broadcaster.station.station_file import load_station
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 CLOCK = datetime(2026, 12, 1, 8, 0, tzinfo=ZONE)

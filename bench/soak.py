@@ -44,8 +44,8 @@ from bench.capture import StreamCapture
 from bench.daemon import cpu_s, kb_to_mb, status
 from bench.stations import asrun_rows, loa_env, machine, make_station, start_daemon, stop_daemon
 from broadcaster.audio.render import LEAD_IN_MS, bundled_jingle
-from broadcaster.control import send
-from broadcaster.daemon import PREROLL_S
+from broadcaster.control.channel import send
+from broadcaster.onair.daemon import PREROLL_S
 from tests.edge_endpoint import EdgeEndpoint
 from tests.pulse_rig import RATE, PulseRig
 from tests.signals import locate_all, read_wav

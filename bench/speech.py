@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from broadcaster.audio.decode import load_audio
-from broadcaster.settings import SpeechSettings
+from broadcaster.core.settings import SpeechSettings
 from broadcaster.speech import Speaker
 from broadcaster.speech.cache import AudioCache
 from broadcaster.speech.normalize import Lexicon

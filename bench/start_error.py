@@ -31,9 +31,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from bench.stations import loa_env, make_station, start_daemon, stop_daemon
-from broadcaster.asrun import LOG_FILE
 from broadcaster.audio.render import LEAD_IN_MS, bundled_jingle
-from broadcaster.daemon import PREROLL_S
+from broadcaster.onair.asrun import LOG_FILE
+from broadcaster.onair.daemon import PREROLL_S
 from tests.pulse_rig import RATE, PulseRig
 from tests.signals import locate_all, read_wav
 

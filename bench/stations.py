@@ -16,7 +16,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from broadcaster.asrun import LOG_FILE
+from broadcaster.onair.asrun import LOG_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOSED_EDGE_ENDPOINT = "ws://127.0.0.1:9/x?y"

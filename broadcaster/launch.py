@@ -9,7 +9,7 @@ from broadcaster.i18n import _
 
 def main() -> None:
     try:
-        from broadcaster.cli import main as run
+        from broadcaster.cli.main import main as run
     except KeyboardInterrupt:
         print(_("Stopped."), file=sys.stderr)
         sys.exit(ExitCode.INTERRUPTED)

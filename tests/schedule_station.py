@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from broadcaster.cli import main
+from broadcaster.cli.main import main
 from broadcaster.i18n import current_language, set_language
 
 

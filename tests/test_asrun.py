@@ -18,7 +18,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from broadcaster.asrun import (
+from broadcaster.errors import DiskError, ExitCode
+from broadcaster.i18n import _
+from broadcaster.onair.asrun import (
     COLUMNS,
     LOG_FILE,
     PLAYING,
@@ -28,8 +30,6 @@ from broadcaster.asrun import (
     Row,
     write_csv,
 )
-from broadcaster.errors import DiskError, ExitCode
-from broadcaster.i18n import _
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 ROOT = Path(__file__).resolve().parent.parent
@@ -395,7 +395,8 @@ import sys, time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
-from broadcaster.asrun import AsRunLog, Occurrence
+from broadcaster.core.models import Occurrence
+from broadcaster.onair.asrun import AsRunLog
 
 tz = ZoneInfo("Asia/Ho_Chi_Minh")
 log = AsRunLog.for_station(Path(sys.argv[1]))

@@ -14,7 +14,7 @@ import pytest
 
 from broadcaster import __version__
 from broadcaster.audio.render import JOIN_PAUSE_MS, LEAD_IN_MS, bundled_jingle
-from broadcaster.compose import MAX_TEXT_CHARS
+from broadcaster.core.compose import MAX_TEXT_CHARS
 from broadcaster.errors import ExitCode
 from tests.conftest import ROOT, RunLoa
 from tests.edge_endpoint import EdgeEndpoint

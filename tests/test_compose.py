@@ -5,9 +5,9 @@ from pathlib import PurePath
 
 import pytest
 
-from broadcaster.compose import MAX_TEXT_CHARS, clean_text, compose_program
+from broadcaster.core.compose import MAX_TEXT_CHARS, clean_text, compose_program
+from broadcaster.core.models import Announcement, Gap, Jingle, Program, Recording, Speech
 from broadcaster.errors import EmptyTextError, ExitCode, RepeatError, TextTooLongError
-from broadcaster.models import Announcement, Gap, Jingle, Program, Recording, Speech
 
 COMPOSED = "Thông báo họp tổ dân phố lúc mười chín giờ ba mươi."
 DECOMPOSED = unicodedata.normalize("NFD", COMPOSED)

@@ -5,15 +5,15 @@ from pathlib import Path
 
 import pytest
 
-from broadcaster.config import (
+from broadcaster.core.settings import OutputSettings, SessionLimits, SpeechSettings, Station
+from broadcaster.errors import StationConfigError, StationNotFoundError
+from broadcaster.station.station_file import (
     CHECKOUT_DIR,
     EDGE_ENDPOINT_ENV,
     STATION_ENV,
     find_station,
     load_station,
 )
-from broadcaster.errors import StationConfigError, StationNotFoundError
-from broadcaster.settings import OutputSettings, SessionLimits, SpeechSettings, Station
 
 ROOT = Path(__file__).resolve().parent.parent
 

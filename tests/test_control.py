@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from broadcaster.control import (
+from broadcaster.control.channel import (
     MAX_REQUEST,
     MAX_UNIX_PATH,
     RUN_DIR,

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from broadcaster.asrun import LOG_FILE
-from broadcaster.daemon import Daemon
 from broadcaster.errors import DaemonError, NoAudioDeviceError
+from broadcaster.onair.asrun import LOG_FILE
+from broadcaster.onair.daemon import Daemon
 from tests.conftest import CLOSED_EDGE_ENDPOINT
 from tests.doubles import FakeClock, FastSink
 

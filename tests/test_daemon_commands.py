@@ -11,11 +11,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from broadcaster.asrun import AsRunLog, Occurrence
-from broadcaster.daemon import Daemon
-from broadcaster.daemon_commands import log_table
+from broadcaster.cli.onair_commands import log_table
+from broadcaster.core.models import Occurrence
 from broadcaster.errors import ExitCode
 from broadcaster.i18n import DEFAULT_LANGUAGE, set_language
+from broadcaster.onair.asrun import AsRunLog
+from broadcaster.onair.daemon import Daemon
 from tests.conftest import CLOSED_EDGE_ENDPOINT
 from tests.doubles import FakeClock, FastSink
 from tests.schedule_station import run

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from broadcaster.asrun import LOG_FILE
 from broadcaster.audio.render import LEAD_IN_MS, bundled_jingle
+from broadcaster.onair.asrun import LOG_FILE
 from tests.conftest import ROOT, RunLoa
 from tests.pulse_rig import RATE, PulseRig
 from tests.signals import locate_all, read_wav

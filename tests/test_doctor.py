@@ -13,14 +13,14 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from broadcaster import doctor
-from broadcaster.config import load_station
-from broadcaster.daemon import Daemon
-from broadcaster.doctor import FAILED, OK, WARNING, Check, cache_coverage, run_check
+from broadcaster.broadcast import warm_cache
+from broadcaster.core.settings import OutputSettings, SpeechSettings, Station
 from broadcaster.errors import ExitCode
 from broadcaster.i18n import DEFAULT_LANGUAGE, set_language
-from broadcaster.service import warm_cache
-from broadcaster.settings import OutputSettings, SpeechSettings, Station
+from broadcaster.onair.daemon import Daemon
+from broadcaster.station.station_file import load_station
+from broadcaster.system import doctor
+from broadcaster.system.doctor import FAILED, OK, WARNING, Check, cache_coverage, run_check
 from tests.conftest import CLOSED_EDGE_ENDPOINT, RunLoa
 from tests.edge_endpoint import EdgeEndpoint
 from tests.pulse_rig import RATE, PulseRig

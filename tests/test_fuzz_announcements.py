@@ -16,20 +16,20 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from broadcaster.config import STATION_FILE, load_station
+from broadcaster.core.models import Announcement
+from broadcaster.core.settings import OUTPUT_DEVICES, SAMPLE_RATES, Station
+from broadcaster.core.voices import ESPEAK_VOICES, all_voices
 from broadcaster.errors import AnnouncementError, LexiconError, StationConfigError
 from broadcaster.i18n import LANGUAGES
-from broadcaster.models import Announcement
-from broadcaster.settings import OUTPUT_DEVICES, SAMPLE_RATES, Station
 from broadcaster.speech.normalize import LEXICON_FILE, load_lexicon
-from broadcaster.storage import (
+from broadcaster.station.announcements import (
     ANNOUNCEMENT_ID,
     ANNOUNCEMENT_KEYS,
     announcement_or_recording,
     list_announcements,
     load_announcement,
 )
-from broadcaster.voices import ESPEAK_VOICES, all_voices
+from broadcaster.station.station_file import STATION_FILE, load_station
 
 ROOT = Path(__file__).resolve().parent.parent
 FUZZ = settings(

@@ -23,12 +23,19 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from broadcaster.control import MAX_REQUEST, TOKEN_NAME, ControlServer, run_dir, send, socket_path
-from broadcaster.daemon import Daemon
+from broadcaster.control.channel import (
+    MAX_REQUEST,
+    TOKEN_NAME,
+    ControlServer,
+    run_dir,
+    send,
+    socket_path,
+)
+from broadcaster.core.playout import in_quiet_hours
+from broadcaster.core.voices import all_voices
 from broadcaster.errors import DaemonError
-from broadcaster.playout import in_quiet_hours
-from broadcaster.schedules import PRIORITIES
-from broadcaster.voices import all_voices
+from broadcaster.onair.daemon import Daemon
+from broadcaster.station.schedules import PRIORITIES
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 CLOSED_EDGE_ENDPOINT = "ws://127.0.0.1:9/x?y"

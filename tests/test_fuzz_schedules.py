@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from broadcaster.config import load_station
+from broadcaster.core.settings import Station
 from broadcaster.errors import ScheduleError
-from broadcaster.schedules import (
+from broadcaster.station.schedules import (
     ENTRY_KEYS,
     HOLIDAYS_FILE,
     WEEKDAYS,
@@ -29,7 +29,7 @@ from broadcaster.schedules import (
     load_schedules,
     read_schedules,
 )
-from broadcaster.settings import Station
+from broadcaster.station.station_file import load_station
 
 ROOT = Path(__file__).resolve().parent.parent
 FUZZ = settings(

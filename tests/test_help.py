@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import click
 import pytest
 
-from broadcaster.cli import build_cli
+from broadcaster.cli.main import build_cli
 from broadcaster.i18n import DEFAULT_LANGUAGE, set_language
 from tests.schedule_station import run
 

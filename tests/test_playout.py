@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from broadcaster.asrun import Occurrence
-from broadcaster.playout import (
+from broadcaster.core.models import Occurrence
+from broadcaster.core.playout import (
     MISSED,
     PLAY,
     PRIORITY_RANK,

@@ -3,7 +3,7 @@
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from broadcaster.rules import Recurrence, next_after, occurrences
+from broadcaster.core.recurrence import Recurrence, next_after, occurrences
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 MONDAY = datetime(2026, 11, 30, tzinfo=HANOI)

@@ -8,16 +8,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from broadcaster.config import load_station
-from broadcaster.rules import Recurrence, occurrences
-from broadcaster.schedule_check import (
+from broadcaster.core.recurrence import Recurrence, occurrences
+from broadcaster.station.schedule_check import (
     CHARS_PER_SECOND,
     _Calendar,
     check_schedules,
     measure,
     program_seconds,
 )
-from broadcaster.schedules import Entry, read_schedules
+from broadcaster.station.schedules import Entry, read_schedules
+from broadcaster.station.station_file import load_station
 from tests.schedule_station import run, write_schedule
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from broadcaster.config import load_station
-from broadcaster.schedules import Entry, load_schedules
+from broadcaster.station.schedules import Entry, load_schedules
+from broadcaster.station.station_file import load_station
 from tests.schedule_station import run, write_schedule
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,16 +9,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from broadcaster.config import load_station
+from broadcaster.broadcast import announcements_due
+from broadcaster.core.settings import Station
 from broadcaster.errors import ScheduleError
-from broadcaster.schedules import (
+from broadcaster.station.schedules import (
     airs,
     load_holidays,
     load_schedules,
     read_schedules,
 )
-from broadcaster.service import announcements_due
-from broadcaster.settings import Station
+from broadcaster.station.station_file import load_station
 
 ROOT = Path(__file__).resolve().parent.parent
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")

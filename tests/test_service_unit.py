@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from broadcaster.service_unit import (
+from broadcaster.system.service_unit import (
     Service,
     exec_word,
     service_name,

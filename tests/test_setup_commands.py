@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from broadcaster import setup_commands
-from broadcaster.daemon import Daemon
+from broadcaster.cli import setup_commands
 from broadcaster.errors import ExitCode
-from broadcaster.voice_list import parse_espeak_voices
+from broadcaster.onair.daemon import Daemon
+from broadcaster.system.voice_list import parse_espeak_voices
 from tests.conftest import CLOSED_EDGE_ENDPOINT, ROOT, RunLoa
 from tests.doubles import FakeClock, FastSink
 from tests.pulse_rig import PulseRig

@@ -20,13 +20,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from broadcaster.asrun import LOG_FILE, PLAYED
-from broadcaster.config import load_station
-from broadcaster.daemon import PREROLL_S, Daemon
+from broadcaster.core.playout import in_quiet_hours
+from broadcaster.core.recurrence import next_after, occurrences
 from broadcaster.errors import NoAudioDeviceError
-from broadcaster.playout import in_quiet_hours
-from broadcaster.rules import next_after, occurrences
-from broadcaster.schedules import airs, load_schedules
+from broadcaster.onair.asrun import LOG_FILE, PLAYED
+from broadcaster.onair.daemon import PREROLL_S, Daemon
+from broadcaster.station.schedules import airs, load_schedules
+from broadcaster.station.station_file import load_station
 from tests.conftest import CLOSED_EDGE_ENDPOINT, ROOT
 from tests.doubles import FakeClock, FastSink
 from tests.edge_endpoint import EdgeEndpoint

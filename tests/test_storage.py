@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from broadcaster.compose import clean_text
-from broadcaster.config import load_station
+from broadcaster.core.compose import clean_text
+from broadcaster.core.models import Announcement
+from broadcaster.core.settings import Station
 from broadcaster.errors import AnnouncementError, ExitCode
-from broadcaster.models import Announcement
-from broadcaster.settings import Station
-from broadcaster.storage import list_announcements, load_announcement
+from broadcaster.station.announcements import list_announcements, load_announcement
+from broadcaster.station.station_file import load_station
 
 ROOT = Path(__file__).resolve().parent.parent
 

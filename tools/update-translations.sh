@@ -2,11 +2,11 @@
 # Refresh the gettext catalogs after changing user-facing strings (needs GNU gettext and .venv):
 # extracts every _("…") of Loa into loa.pot and of the installed click into click.pot, merges them
 # into each language's .po files, and compiles the .mo files. Then translate the new, empty or
-# fuzzy entries of broadcaster/locale/vi/LC_MESSAGES/*.po and run this script again;
+# fuzzy entries of broadcaster/i18n/locale/vi/LC_MESSAGES/*.po and run this script again;
 # tests/test_i18n.py fails while any string is untranslated.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-locale=broadcaster/locale
+locale=broadcaster/i18n/locale
 extract() {  # extract POT SOURCES...
   local pot=$1
   shift

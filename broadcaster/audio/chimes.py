@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from broadcaster.audio import wavfile
-from broadcaster.models import JINGLE_NAMES
+from broadcaster.core.models import JINGLE_NAMES
 
 SAMPLE_RATE = 44100
 JINGLES_DIR = pathlib.Path(__file__).with_name("jingles")

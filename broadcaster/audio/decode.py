@@ -12,9 +12,9 @@ from pathlib import Path
 import miniaudio
 from pydub import AudioSegment
 
+from broadcaster.core.models import AUDIO_SUFFIXES
 from broadcaster.errors import AudioFileError, describe_os_error
 from broadcaster.i18n import _
-from broadcaster.models import AUDIO_SUFFIXES
 
 
 def load_audio(path: Path) -> AudioSegment:

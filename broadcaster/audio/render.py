@@ -29,8 +29,8 @@ from broadcaster.audio.decode import (
     unreadable,
 )
 from broadcaster.audio.loudness import LUFS_OFFSET_DB, LoudnessMeter, limit
-from broadcaster.models import Gap, Jingle, MusicBed, Program, Speech
-from broadcaster.settings import OutputSettings
+from broadcaster.core.models import Gap, Jingle, MusicBed, Program, Speech
+from broadcaster.core.settings import OutputSettings
 
 CHUNK_S = 5.0
 SILENCE_THRESHOLD = 10 ** (-50 / 20)

@@ -14,10 +14,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from broadcaster.core.settings import Station
 from broadcaster.errors import CacheError, describe_os_error
 from broadcaster.files import PARTIAL_SUFFIX, write_atomically
 from broadcaster.i18n import _
-from broadcaster.settings import Station
 
 MEGABYTE = 1024 * 1024
 RECORD_SUFFIX = ".json"

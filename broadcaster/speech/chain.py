@@ -4,14 +4,14 @@ own recording — and the caller learns which one served and why the ones before
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from broadcaster.core.settings import SpeechSettings, Station
+from broadcaster.core.voices import VOICES_BY_ENGINE, all_voices, engine_for
 from broadcaster.errors import CacheError, EmptyTextError, SpeechFailedError, UnknownVoiceError
 from broadcaster.i18n import _
-from broadcaster.settings import SpeechSettings, Station
 from broadcaster.speech.base import SpeechEngine, SpeechUnavailable, save_speech
 from broadcaster.speech.cache import AudioCache, CacheKey
 from broadcaster.speech.normalize import LEXICON_FILE, Lexicon, load_lexicon
 from broadcaster.speech.registry import PREPARERS, create_engine
-from broadcaster.voices import VOICES_BY_ENGINE, all_voices, engine_for
 
 CACHED_ENGINES = ("edge",)
 """Only online speech is worth keeping: espeak-ng renders offline at hundreds of times real time."""

@@ -20,9 +20,9 @@ import edge_tts.communicate
 from edge_tts.exceptions import EdgeTTSException, NoAudioReceived
 
 from broadcaster.audio.decode import load_audio
+from broadcaster.core.settings import SpeechSettings
 from broadcaster.errors import AudioFileError
 from broadcaster.i18n import _
-from broadcaster.settings import SpeechSettings
 from broadcaster.speech.base import SpeechUnavailable, save_speech
 from broadcaster.speech.split import split_text
 

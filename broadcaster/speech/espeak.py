@@ -5,8 +5,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from broadcaster.core.settings import SpeechSettings
 from broadcaster.i18n import _
-from broadcaster.settings import SpeechSettings
 from broadcaster.speech.base import SpeechUnavailable, save_speech
 
 TIMEOUT_S = 120

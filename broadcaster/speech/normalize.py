@@ -16,7 +16,7 @@ from types import MappingProxyType
 
 from broadcaster.errors import LexiconError
 from broadcaster.i18n import _
-from broadcaster.yamlfile import read_text
+from broadcaster.station.yamlfile import read_text
 
 LEXICON_FILE = "lexicon.txt"
 """Lives in the station's announcements/ folder, next to the texts it is used for."""

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-from broadcaster.settings import SpeechSettings
+from broadcaster.core.settings import SpeechSettings
 from broadcaster.speech.base import SpeechEngine
 from broadcaster.speech.edge import EdgeEngine
 from broadcaster.speech.espeak import EspeakEngine

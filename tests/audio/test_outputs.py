@@ -10,8 +10,8 @@ from pydub import AudioSegment
 
 from broadcaster.audio.decode import load_audio
 from broadcaster.audio.outputs import OUTPUTS, PlaybackStopped, SilentOutput, file_output
+from broadcaster.core.settings import OUTPUT_DEVICES
 from broadcaster.errors import OutputFileError
-from broadcaster.settings import OUTPUT_DEVICES
 from tests.signals import read_wav
 
 WORDS = AudioSegment.from_wav(str(Path(__file__).resolve().parent.parent / "data" / "xin-chao.wav"))

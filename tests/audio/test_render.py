@@ -15,9 +15,9 @@ from broadcaster.audio.render import (
     render_program,
 )
 from broadcaster.audio.wavfile import write_wav
+from broadcaster.core.models import Gap, Jingle, MusicBed, Program, Recording, Speech
+from broadcaster.core.settings import OutputSettings
 from broadcaster.errors import AudioFileError
-from broadcaster.models import Gap, Jingle, MusicBed, Program, Recording, Speech
-from broadcaster.settings import OutputSettings
 from tests.signals import ffmpeg_loudness, locate, read_wav
 
 DATA = Path(__file__).resolve().parent.parent / "data"

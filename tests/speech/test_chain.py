@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from broadcaster.audio.decode import load_audio
+from broadcaster.core.settings import SpeechSettings
 from broadcaster.errors import SpeechFailedError, UnknownVoiceError
-from broadcaster.settings import SpeechSettings
 from broadcaster.speech import Speaker
 from broadcaster.speech import edge as edge_module
 from broadcaster.speech.cache import AudioCache

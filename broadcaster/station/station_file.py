@@ -12,11 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ruamel.yaml.comments import CommentedMap
 
-from broadcaster.errors import StationConfigError, StationNotFoundError
-from broadcaster.files import is_file
-from broadcaster.i18n import LANGUAGES, _
-from broadcaster.models import AUDIO_SUFFIXES, JINGLE_NAMES, MusicBed
-from broadcaster.settings import (
+from broadcaster.core.models import AUDIO_SUFFIXES, JINGLE_NAMES, MusicBed
+from broadcaster.core.settings import (
     OUTPUT_DEVICES,
     SAMPLE_RATES,
     OutputSettings,
@@ -24,13 +21,16 @@ from broadcaster.settings import (
     SpeechSettings,
     Station,
 )
-from broadcaster.voices import ESPEAK_VOICES, all_voices
-from broadcaster.yamlfile import key_line, load_yaml
+from broadcaster.core.voices import ESPEAK_VOICES, all_voices
+from broadcaster.errors import StationConfigError, StationNotFoundError
+from broadcaster.files import is_file
+from broadcaster.i18n import LANGUAGES, _
+from broadcaster.station.yamlfile import key_line, load_yaml
 
 STATION_FILE = "station.yaml"
 STATION_ENV = "LOA_STATION"
 EDGE_ENDPOINT_ENV = "LOA_EDGE_ENDPOINT"
-CHECKOUT_DIR = Path(__file__).resolve().parent.parent
+CHECKOUT_DIR = Path(__file__).resolve().parents[2]
 
 
 def find_station(explicit: Path | None, environ: Mapping[str, str], cwd: Path) -> Path:

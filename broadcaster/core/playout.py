@@ -17,7 +17,7 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from broadcaster.asrun import Occurrence
+from broadcaster.core.models import Occurrence
 
 PRIORITY_RANK = {"emergency": 0, "priority": 1, "normal": 2}
 """Lower goes first."""

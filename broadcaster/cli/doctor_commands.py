@@ -5,8 +5,10 @@ from pathlib import Path
 
 import click
 
-from broadcaster.config import find_station
-from broadcaster.doctor import (
+from broadcaster.cli.session import Session, examples
+from broadcaster.i18n import _, set_language
+from broadcaster.station.station_file import find_station
+from broadcaster.system.doctor import (
     FAILED,
     OK,
     WARNING,
@@ -16,8 +18,6 @@ from broadcaster.doctor import (
     station_label,
     station_settings,
 )
-from broadcaster.i18n import _, set_language
-from broadcaster.session import Session, examples
 
 MARKS = {OK: "✔", WARNING: "!", FAILED: "✘"}
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import click
 
-from broadcaster.control import send
+from broadcaster.broadcast import BroadcastResult
+from broadcaster.control.channel import send
+from broadcaster.core.settings import Station
 from broadcaster.errors import DaemonError, ExitCode
 from broadcaster.i18n import _, format_decimal
-from broadcaster.service import BroadcastResult
-from broadcaster.settings import Station
 from broadcaster.speech.chain import RECORDING
 
 

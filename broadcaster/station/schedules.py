@@ -16,15 +16,15 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from broadcaster.compose import DEFAULT_GAP_S, MAX_GAP_S, MAX_REPEAT, MIN_GAP_S
+from broadcaster.core.compose import DEFAULT_GAP_S, MAX_GAP_S, MAX_REPEAT, MIN_GAP_S
+from broadcaster.core.models import AUDIO_SUFFIXES
+from broadcaster.core.recurrence import Recurrence
+from broadcaster.core.settings import Station
 from broadcaster.errors import ScheduleError
 from broadcaster.files import is_file
 from broadcaster.i18n import _
-from broadcaster.models import AUDIO_SUFFIXES
-from broadcaster.rules import Recurrence
-from broadcaster.settings import Station
-from broadcaster.storage import OTHER_AUDIO_SUFFIXES, list_announcements
-from broadcaster.yamlfile import key_line, load_yaml, node_line
+from broadcaster.station.announcements import OTHER_AUDIO_SUFFIXES, list_announcements
+from broadcaster.station.yamlfile import key_line, load_yaml, node_line
 
 ENTRY_KEYS = (
     "id",

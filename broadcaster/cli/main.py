@@ -13,11 +13,20 @@ from zoneinfo import ZoneInfo
 import click
 
 from broadcaster import __version__
-from broadcaster.compose import DEFAULT_GAP_S, clean_text
-from broadcaster.config import find_station, load_station
-from broadcaster.daemon_commands import add_daemon_commands
-from broadcaster.delivery import queue_on_air, report
-from broadcaster.doctor_commands import add_doctor_commands
+from broadcaster.broadcast import (
+    announcements_due,
+    broadcast,
+    warm_cache,
+)
+from broadcaster.cli.delivery import queue_on_air, report
+from broadcaster.cli.doctor_commands import add_doctor_commands
+from broadcaster.cli.onair_commands import add_daemon_commands
+from broadcaster.cli.schedule_commands import add_schedule_commands
+from broadcaster.cli.session import Session, examples
+from broadcaster.cli.setup_commands import add_setup_commands
+from broadcaster.core.compose import DEFAULT_GAP_S, clean_text
+from broadcaster.core.models import Announcement
+from broadcaster.core.settings import Station
 from broadcaster.errors import CacheError, ExitCode, LoaError
 from broadcaster.i18n import (
     DEFAULT_LANGUAGE,
@@ -28,22 +37,13 @@ from broadcaster.i18n import (
     format_decimal,
     set_language,
 )
-from broadcaster.models import Announcement
-from broadcaster.schedule_commands import add_schedule_commands
-from broadcaster.service import (
-    announcements_due,
-    broadcast,
-    warm_cache,
-)
-from broadcaster.session import Session, examples
-from broadcaster.settings import Station
-from broadcaster.setup_commands import add_setup_commands
 from broadcaster.speech import ENGINES, Speaker
 from broadcaster.speech.cache import MEGABYTE, AudioCache
-from broadcaster.storage import (
+from broadcaster.station.announcements import (
     announcement_or_recording,
     list_announcements,
 )
+from broadcaster.station.station_file import find_station, load_station
 
 LANGUAGE_ENV = "LOA_LANG"
 WARM_HOURS = 48.0

@@ -4,9 +4,7 @@ repeated with gaps, outro chime. Pure: no files are read here."""
 import re
 import unicodedata
 
-from broadcaster.errors import EmptyTextError, RepeatError, TextTooLongError
-from broadcaster.i18n import _
-from broadcaster.models import (
+from broadcaster.core.models import (
     Announcement,
     Gap,
     Jingle,
@@ -16,6 +14,8 @@ from broadcaster.models import (
     Segment,
     Speech,
 )
+from broadcaster.errors import EmptyTextError, RepeatError, TextTooLongError
+from broadcaster.i18n import _
 
 MAX_TEXT_CHARS = 5000
 """About eight minutes of speech: longer texts are almost always a pasted document by mistake."""

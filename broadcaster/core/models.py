@@ -1,6 +1,8 @@
 """What a broadcast is made of, as plain frozen values: no audio, no files, no clock."""
 
 from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 from pathlib import PurePath
 
 AUDIO_SUFFIXES = (".wav", ".mp3", ".ogg", ".flac")
@@ -76,3 +78,45 @@ class Announcement:
     voice: str | None = None
     recording: PurePath | None = None
     """The officer's own recording of the text: played when no voice can read it."""
+
+
+class Priority(StrEnum):
+    """Thông tư 39/2020's three bulletin levels, lowest first."""
+
+    NORMAL = "normal"
+    PRIORITY = "priority"
+    EMERGENCY = "emergency"
+
+
+class StartPolicy(StrEnum):
+    """What an item does with the item on the air when it falls due (see core.playout)."""
+
+    INTERRUPT = "interrupt"
+    AFTER_CURRENT = "after-current"
+    WAIT = "wait"
+
+
+class Result(StrEnum):
+    """An as-run row's result; PLAYING only while its program is on the air."""
+
+    PLAYING = "playing"
+    PLAYED = "played"
+    PLAYED_FALLBACK = "played-fallback"
+    MISSED = "missed"
+    SKIPPED_QUIET = "skipped-quiet"
+    INTERRUPTED = "interrupted"
+    FAILED = "failed"
+
+
+AIRED = (Result.PLAYED, Result.PLAYED_FALLBACK)
+"""The results that mean the program went out to the end."""
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One airing of an entry (or of an ad-hoc request, whose id says so)."""
+
+    entry_id: str
+    scheduled: datetime
+    announcement: str
+    priority: str

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from broadcaster.config import find_station, load_station
+from broadcaster.core.settings import Station
 from broadcaster.i18n import _, set_language
-from broadcaster.settings import Station
+from broadcaster.station.station_file import find_station, load_station
 
 
 @dataclass

@@ -14,14 +14,14 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from broadcaster.asrun import LOG_FILE, PLAYED, PLAYING, AsRunLog, Row, write_csv
-from broadcaster.control import send
-from broadcaster.daemon import NEXT_DAYS, NEXT_SHOWN, WARM_HOURS, Daemon
+from broadcaster.broadcast import cache_coverage, upcoming
+from broadcaster.cli.session import Session, examples, fit_cell
+from broadcaster.control.channel import send
+from broadcaster.core.settings import Station
 from broadcaster.errors import DaemonError, LoaError
 from broadcaster.i18n import _
-from broadcaster.service import cache_coverage, upcoming
-from broadcaster.session import Session, examples, fit_cell
-from broadcaster.settings import Station
+from broadcaster.onair.asrun import LOG_FILE, PLAYED, PLAYING, AsRunLog, Row, write_csv
+from broadcaster.onair.daemon import NEXT_DAYS, NEXT_SHOWN, WARM_HOURS, Daemon
 
 LOG_DIR = "logs"
 LOG_BYTES = 1_000_000

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from broadcaster.models import MusicBed
+from broadcaster.core.models import MusicBed
 
 SAMPLE_RATES = (8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000)
 """Standard rates, the ones simpleaudio takes; a sound card may still refuse some of them."""

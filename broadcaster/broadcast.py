@@ -11,15 +11,15 @@ from pathlib import Path
 from broadcaster.audio.decode import probe_audio
 from broadcaster.audio.outputs import OUTPUTS, AudioOutput, file_output
 from broadcaster.audio.render import Chunk, render_program
-from broadcaster.compose import DEFAULT_GAP_S, clean_text, compose_program
+from broadcaster.core.compose import DEFAULT_GAP_S, clean_text, compose_program
+from broadcaster.core.models import Announcement, Program
+from broadcaster.core.recurrence import occurrences
+from broadcaster.core.settings import Station
 from broadcaster.errors import DiskError, LoaError
-from broadcaster.models import Announcement, Program
-from broadcaster.rules import occurrences
-from broadcaster.schedules import Entry, airs, load_schedules
-from broadcaster.settings import Station
 from broadcaster.speech import Speaker, SpeechResult
 from broadcaster.speech.chain import CACHED_ENGINES
-from broadcaster.storage import announcement_or_recording
+from broadcaster.station.announcements import announcement_or_recording
+from broadcaster.station.schedules import Entry, airs, load_schedules
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,13 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from broadcaster.broadcast import Upcoming, upcoming
+from broadcaster.cli.session import Session, examples, fit_cell
+from broadcaster.core.recurrence import Recurrence
 from broadcaster.errors import ExitCode
 from broadcaster.i18n import _
-from broadcaster.rules import Recurrence
-from broadcaster.schedule_check import check_schedules, measure
-from broadcaster.schedule_edit import (
+from broadcaster.station.schedule_check import check_schedules, measure
+from broadcaster.station.schedule_edit import (
     add_entry,
     change_entry,
     find_entry,
@@ -23,7 +25,7 @@ from broadcaster.schedule_edit import (
     remove_entry,
     schedule_path,
 )
-from broadcaster.schedules import (
+from broadcaster.station.schedules import (
     PRIORITIES,
     START_POLICIES,
     WEEKDAY_NAMES,
@@ -31,8 +33,6 @@ from broadcaster.schedules import (
     load_holidays,
     read_schedules,
 )
-from broadcaster.service import Upcoming, upcoming
-from broadcaster.session import Session, examples, fit_cell
 
 WIDTH = 80
 CELL = 9

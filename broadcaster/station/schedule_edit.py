@@ -16,10 +16,11 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
+from broadcaster.core.settings import Station
 from broadcaster.errors import ScheduleError, describe_os_error
 from broadcaster.files import atomic_file, is_file
 from broadcaster.i18n import _
-from broadcaster.schedules import (
+from broadcaster.station.schedules import (
     ENTRY_KEYS,
     Entry,
     Schedules,
@@ -27,8 +28,7 @@ from broadcaster.schedules import (
     read_schedules,
     schedule_files,
 )
-from broadcaster.settings import Station
-from broadcaster.yamlfile import load_yaml, read_text
+from broadcaster.station.yamlfile import load_yaml, read_text
 
 DEFAULT_FILE = "lich.yaml"
 """Where `loa schedule add` writes when no file is named ("lịch" is "schedule")."""

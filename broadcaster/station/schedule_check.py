@@ -18,15 +18,15 @@ from pydub.utils import mediainfo
 
 from broadcaster.audio.decode import ffmpeg_or_error, miniaudio_reads, probe_audio
 from broadcaster.audio.render import JOIN_PAUSE_MS, LEAD_IN_MS, bundled_jingle
-from broadcaster.compose import clean_text
+from broadcaster.core.compose import clean_text
+from broadcaster.core.models import JINGLE_NAMES
+from broadcaster.core.playout import in_quiet_hours
+from broadcaster.core.recurrence import Recurrence
+from broadcaster.core.settings import Station
 from broadcaster.errors import LoaError
 from broadcaster.i18n import _
-from broadcaster.models import JINGLE_NAMES
-from broadcaster.playout import in_quiet_hours
-from broadcaster.rules import Recurrence
-from broadcaster.schedules import Entry, Schedules, airs, recordings
-from broadcaster.settings import Station
-from broadcaster.storage import load_announcement
+from broadcaster.station.announcements import load_announcement
+from broadcaster.station.schedules import Entry, Schedules, airs, recordings
 
 CHARS_PER_SECOND = 15.0
 """Speech rate for estimating how long a text takes to read. espeak-ng's Vietnamese voice reads

@@ -17,21 +17,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from broadcaster.core.models import AIRED, Occurrence, Result
 from broadcaster.errors import DiskError, describe_os_error
 from broadcaster.i18n import _
 
 LOG_FILE = "asrun.db"
-PLAYING = "playing"
-RESULTS = (
-    "played",
-    "played-fallback",
-    "missed",
-    "skipped-quiet",
-    "interrupted",
-    "failed",
-)
-"""Final results; a row says `playing` only while its program is on the air."""
-PLAYED = ("played", "played-fallback")
+PLAYING = Result.PLAYING
+PLAYED = AIRED
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS asrun (
@@ -61,16 +53,6 @@ COLUMNS = (
     "source",
     "error",
 )
-
-
-@dataclass(frozen=True)
-class Occurrence:
-    """One airing of an entry (or of an ad-hoc request, whose id says so)."""
-
-    entry_id: str
-    scheduled: datetime
-    announcement: str
-    priority: str
 
 
 @dataclass(frozen=True)

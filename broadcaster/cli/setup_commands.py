@@ -11,7 +11,11 @@ from pathlib import Path
 import click
 from click.shell_completion import get_completion_class
 
-from broadcaster.delivery import queue_on_air, report
+from broadcaster.broadcast import broadcast
+from broadcaster.cli.delivery import queue_on_air, report
+from broadcaster.cli.session import Session, examples
+from broadcaster.core.models import Announcement
+from broadcaster.core.settings import Station
 from broadcaster.errors import (
     DaemonError,
     StationNotFoundError,
@@ -19,9 +23,8 @@ from broadcaster.errors import (
 )
 from broadcaster.files import write_atomically
 from broadcaster.i18n import _
-from broadcaster.models import Announcement
-from broadcaster.service import broadcast
-from broadcaster.service_unit import (
+from broadcaster.speech import Speaker
+from broadcaster.system.service_unit import (
     AUDIO_GROUP,
     DEDICATED_USER,
     LOG_FILE,
@@ -42,10 +45,7 @@ from broadcaster.service_unit import (
     windows_removal,
     windows_script,
 )
-from broadcaster.session import Session, examples
-from broadcaster.settings import Station
-from broadcaster.speech import Speaker
-from broadcaster.voice_list import (
+from broadcaster.system.voice_list import (
     SAMPLE_TEXT,
     Voice,
     edge_voices,

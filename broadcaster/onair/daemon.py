@@ -30,15 +30,12 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 
-from broadcaster.asrun import AsRunLog, Occurrence
 from broadcaster.audio.outputs import AudioOutput, PlaybackStopped
-from broadcaster.compose import DEFAULT_GAP_S, clean_text
-from broadcaster.config import load_station
-from broadcaster.control import ControlServer, private_run_dir, run_dir
-from broadcaster.errors import DaemonError, LoaError, QuietHoursError, describe_os_error
-from broadcaster.i18n import _
-from broadcaster.models import Announcement
-from broadcaster.playout import (
+from broadcaster.broadcast import broadcast, check_broadcast, warm_cache
+from broadcaster.control.channel import ControlServer, private_run_dir, run_dir
+from broadcaster.core.compose import DEFAULT_GAP_S, clean_text
+from broadcaster.core.models import Announcement, Occurrence
+from broadcaster.core.playout import (
     PLAY,
     SKIPPED_QUIET,
     Item,
@@ -48,11 +45,14 @@ from broadcaster.playout import (
     may_retry,
     verdict,
 )
-from broadcaster.rules import next_after, occurrences
-from broadcaster.schedules import PRIORITIES, Entry, Schedules, airs, read_schedules
-from broadcaster.service import broadcast, check_broadcast, warm_cache
-from broadcaster.settings import Station
-from broadcaster.storage import announcement_or_recording
+from broadcaster.core.recurrence import next_after, occurrences
+from broadcaster.core.settings import Station
+from broadcaster.errors import DaemonError, LoaError, QuietHoursError, describe_os_error
+from broadcaster.i18n import _
+from broadcaster.onair.asrun import AsRunLog
+from broadcaster.station.announcements import announcement_or_recording
+from broadcaster.station.schedules import PRIORITIES, Entry, Schedules, airs, read_schedules
+from broadcaster.station.station_file import load_station
 
 log = logging.getLogger("loa")
 

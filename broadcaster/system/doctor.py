@@ -27,20 +27,20 @@ from pydub import AudioSegment
 from pydub.generators import Sine
 
 from broadcaster.audio.outputs import SimpleaudioOutput
-from broadcaster.compose import clean_text
-from broadcaster.config import EDGE_ENDPOINT_ENV, STATION_FILE, load_station
-from broadcaster.control import send
+from broadcaster.broadcast import announcements_due
+from broadcaster.control.channel import send
+from broadcaster.core.compose import clean_text
+from broadcaster.core.settings import OutputSettings, SpeechSettings, Station
+from broadcaster.core.voices import engine_for
 from broadcaster.errors import ExitCode, LoaError, StationConfigError, describe_os_error
 from broadcaster.i18n import _, format_decimal
-from broadcaster.schedules import read_schedules
-from broadcaster.service import announcements_due
-from broadcaster.settings import OutputSettings, SpeechSettings, Station
 from broadcaster.speech.base import SpeechUnavailable
 from broadcaster.speech.chain import CACHED_ENGINES, Speaker
 from broadcaster.speech.edge import EdgeEngine
 from broadcaster.speech.espeak import EspeakEngine
-from broadcaster.storage import OTHER_AUDIO_SUFFIXES, announcement_or_recording
-from broadcaster.voices import engine_for
+from broadcaster.station.announcements import OTHER_AUDIO_SUFFIXES, announcement_or_recording
+from broadcaster.station.schedules import read_schedules
+from broadcaster.station.station_file import EDGE_ENDPOINT_ENV, STATION_FILE, load_station
 
 OK = "ok"
 WARNING = "warning"

@@ -10,14 +10,14 @@ from pathlib import Path
 
 from ruamel.yaml.comments import CommentedMap
 
+from broadcaster.core.models import AUDIO_SUFFIXES, Announcement
+from broadcaster.core.settings import Station
+from broadcaster.core.voices import all_voices, engine_for
 from broadcaster.errors import AnnouncementError
 from broadcaster.files import is_file
 from broadcaster.i18n import _
-from broadcaster.models import AUDIO_SUFFIXES, Announcement
-from broadcaster.settings import Station
 from broadcaster.speech.normalize import LEXICON_FILE
-from broadcaster.voices import all_voices, engine_for
-from broadcaster.yamlfile import key_line, load_yaml, read_text
+from broadcaster.station.yamlfile import key_line, load_yaml, read_text
 
 ANNOUNCEMENT_ID = re.compile(r"\w[\w .-]{0,99}")
 """Letters (Vietnamese too), digits, spaces, dots and dashes: any file name an officer gives, but

@@ -8,8 +8,8 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+from broadcaster.core.voices import EDGE_VOICES, ESPEAK_VOICES
 from broadcaster.i18n import _
-from broadcaster.voices import EDGE_VOICES, ESPEAK_VOICES
 
 SAMPLE_TEXT = (
     "Kính thưa bà con, đây là giọng đọc thử của đài truyền thanh. "

@@ -1,0 +1,1 @@
+"""The `loa` command: a thin click shell, and the one place where errors become messages."""

@@ -1,0 +1,1 @@
+"""`loa run`: the station on the air (planner, player, watcher, clock, lock, as-run log, events)."""
