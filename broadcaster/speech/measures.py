@@ -59,8 +59,8 @@ PER = {
     "giờ": "trên giờ",
     "s": "trên giây",
     "giây": "trên giây",
-    "24h": "trong hai mươi bốn giờ",
-    "24 giờ": "trong hai mươi bốn giờ",
+    "24h": "trong hai mươi tư giờ",
+    "24 giờ": "trong hai mươi tư giờ",
     "ngày": "một ngày",
     "tháng": "một tháng",
     "năm": "một năm",
@@ -82,7 +82,7 @@ _FROM = re.compile(r"(?i:\b(?:từ|khoảng từ))\s*$")
 
 
 def _say_measure(found: re.Match[str]) -> str:
-    """ "100-200mm" is "từ 100 đến 200 mi-li-mét": a range of a measure says where it starts."""
+    """A range of a measure says where it starts: 100-200mm is "từ 100 đến 200 mi-li-mét"."""
     low, high, unit, per, word = found.groups()
     if low.startswith("-"):
         low = "âm " + low[1:]
@@ -91,36 +91,48 @@ def _say_measure(found: re.Match[str]) -> str:
         spoken += " " + PER[per]
     if high is None:
         return f"{low} {spoken}"
-    start = "" if _FROM.search(found.string[: found.start()]) else "từ "
-    return f"{start}{low} đến {high} {spoken}"
+    return f"{_start(found)}{low} đến {high} {spoken}"
+
+
+def _start(found: re.Match[str]) -> str:
+    return "" if _FROM.search(found.string[: found.start()]) else "từ "
+
+
+_PERCENT_RANGE = re.compile(rf"(?<![\w.,/-])({_NUMBER})\s*[-\u2013]\s*({_NUMBER})\s?%")
+"""45-50% is "từ 45 đến 50%"; the percent sign itself is left to the voice."""
 
 
 _WIND_FORCE = re.compile(r"\b((?i:cấp))\s+([0-9]{1,2})\s*[-\u2013]\s*([0-9]{1,2})(?![0-9])")
 """Beaufort forces "cấp 8-9" are said "cấp 8 đến cấp 9", as forecasters do."""
 
-_COUNTED = (
-    "tháng",
-    "năm",
-    "ngày",
-    "tuần",
-    "buổi",
-    "giờ",
-    "người",
-    "hộ",
-    "lượt",
-    "suất",
-    "con",
-    "lần",
+_PER_WHAT = (
+    *("tháng", "năm", "ngày", "tuần", "buổi", "giờ", "ca", "lần"),
+    *("người", "hộ", "em", "trẻ", "con", "lượt", "suất", "mũi", "liều", "lô", "thửa", "sào"),
+    *UNITS,
 )
-_PRICE_PER = re.compile(
-    rf"(?<![^\W\d_])(đồng|đ|VNĐ|VND)/({_alternatives([*UNITS, *_COUNTED])})(?!\w)"
+_PER_THING = re.compile(
+    rf"(?:(?<![^\W\d_])(đồng|đ|VNĐ|VND|%)|(?:(?<=[0-9])|(?<=[0-9]\s))([^\W\d_]+))"
+    rf"((?:/(?:{_alternatives(_PER_WHAT)}))+)(?!\w)"
 )
-"""50.000đ/kg, 200.000 đồng/tháng: the slash is "một"."""
+"""The slash of a rate is "một": 50.000đ/kg, 1.134.000 đồng/người/năm, 0,66%/tháng, 2 lần/tuần.
+Only after money, a percentage or a word counted by a number, so "ngày/tháng/năm sinh" stays."""
 
 
-def _say_price_per(found: re.Match[str]) -> str:
-    money, thing = found.groups()
-    return f"{money} một {UNITS.get(thing, thing)}"
+def _say_per_thing(found: re.Match[str]) -> str:
+    counted = found[1] or found[2]
+    things = (UNITS.get(thing, thing) for thing in found[3].split("/")[1:])
+    return counted + "".join(f" một {thing}" for thing in things)
+
+
+_ROAD = re.compile(r"\b(Km|QL|TL|ĐH)\s?([0-9]+[A-Z]?)(?:\+([0-9]+))?(?![\w+])")
+"""Road markers and numbers: "Km 12+500" is "ki-lô-mét 12 cộng 500", "QL1A" is "quốc lộ 1A".
+"ĐT" is left to the lexicon (điện thoại), as notices use it more for phones than for roads."""
+_ROADS = {"Km": "ki-lô-mét", "QL": "quốc lộ", "TL": "tỉnh lộ", "ĐH": "đường huyện"}
+
+
+def _say_road(found: re.Match[str]) -> str:
+    road, number, plus = found.groups()
+    return f"{_ROADS[road]} {number}" + (f" cộng {plus}" if plus else "")
 
 
 _FRACTION = re.compile(r"(?<![\w.,/-])([1-9][0-9]{0,2})/([1-9][0-9]{0,2})(?![\w/]|[.,-][0-9])")
@@ -194,8 +206,10 @@ def _say_fraction(found: re.Match[str]) -> str:
 
 
 def say_measures(text: str) -> str:
-    """Units, measure ranges, wind forces, prices per thing and fractions, in this order."""
+    """Units, measure ranges, wind forces, rates, roads and fractions, in this order."""
     text = _MEASURE.sub(_say_measure, text)
+    text = _PERCENT_RANGE.sub(lambda found: f"{_start(found)}{found[1]} đến {found[2]}%", text)
     text = _WIND_FORCE.sub(lambda found: f"{found[1]} {found[2]} đến {found[1]} {found[3]}", text)
-    text = _PRICE_PER.sub(_say_price_per, text)
+    text = _PER_THING.sub(_say_per_thing, text)
+    text = _ROAD.sub(_say_road, text)
     return _FRACTION.sub(_say_fraction, text)

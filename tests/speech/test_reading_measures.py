@@ -22,8 +22,8 @@ NO_ABBREVIATIONS = Lexicon()
 MEASURES = [
     (
         "Mưa 100-200mm/24h",
-        "Mưa từ 100 đến 200 mi-li-mét trong hai mươi bốn giờ",
-        "Mưa từ một trăm đến hai trăm mi-li-mét trong hai mươi bốn giờ",
+        "Mưa từ 100 đến 200 mi-li-mét trong hai mươi tư giờ",
+        "Mưa từ một trăm đến hai trăm mi-li-mét trong hai mươi tư giờ",
     ),
     (
         "lượng mưa từ 50-100 mm",
