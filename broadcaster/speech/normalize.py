@@ -1,9 +1,11 @@
 """Rewrite an announcement so a voice says what a listener expects to hear.
 
 Officers write as in official documents: abbreviations (UBND), dates (01/8/2020), times (14h30),
-amounts (1.500.000đ), phone numbers, web addresses. The online voice reads numbers itself but not
-local abbreviations; espeak-ng reads Vietnamese numbers wrongly (1.500.000 ends in "không trăm")
-and skips dates, so for it everything is written out in words here.
+amounts (1.500.000đ), phone numbers, web addresses, units (100-200mm, 60 km/h), fractions (1/3
+số hộ). The online voice reads numbers itself but not local abbreviations, nor units, ranges of
+measures and fractions (measures.py writes those for both voices); espeak-ng reads Vietnamese
+numbers wrongly (1.500.000 ends in "không trăm") and skips dates, so for it everything is written
+out in words here.
 """
 
 import html
@@ -27,6 +29,15 @@ from broadcaster.speech.numbers import (
     read_ordinal,
 )
 from broadcaster.station.yamlfile import read_text
+
+__all__ = [
+    "LEXICON_FILE",
+    "Lexicon",
+    "load_lexicon",
+    "normalize_for_edge",
+    "normalize_for_espeak",
+    "read_number",
+]
 
 LEXICON_FILE = "lexicon.txt"
 """Lives in the station's announcements/ folder, next to the texts it is used for."""
@@ -101,8 +112,9 @@ def load_lexicon(path: Path) -> Lexicon:
 
 
 def normalize_for_edge(text: str, lexicon: Lexicon) -> str:
-    """Text for the online voice: abbreviations expanded, document clutter removed; numbers stay,
-    the service reads them better than we could."""
+    """Text for the online voice: abbreviations expanded, document clutter removed, units,
+    measure ranges and fractions in words; numbers stay, the service reads them better than we
+    could."""
     text = _unwrap_markup(_canonical(text))
     text = _join_lines(text)
     text = _EMPHASIS.sub("", text)
