@@ -8,6 +8,7 @@ tư") no voice would guess.
 
 How a slash between two numbers is told (after addresses, house numbers "ngõ 12/3" and documents
 "39/2020/TT-BTTTT", which never match here):
+- 24/7 and 24/24 ("trực 24/7") are "24 trên 7", unless a date word comes before;
 - a leading zero (01/8), a numerator not smaller than the denominator (15/8, 2/2) or a year after
   it (1/3/2024): a date, left for the date rules;
 - a denominator above 12 (1/20, 3/100): no month has it, a fraction;
@@ -190,13 +191,19 @@ _HOUSE_OR_DATE_BEFORE = {
 }
 
 
+_ROUND_THE_CLOCK = {(24, 7), (24, 24)}
+"""Trực 24/7, 24/24: "hai mươi tư trên bảy", unless a date word makes 24/7 the 24th of July."""
+
+
 def _say_fraction(found: re.Match[str]) -> str:
     numerator, denominator = int(found[1]), int(found[2])
-    if numerator >= denominator:
-        return found[0]
     before = _BEFORE.search(found.string[: found.start()])
     word = before[1].lower().strip("(,;:") if before else ""
     if word in _HOUSE_OR_DATE_BEFORE:
+        return found[0]
+    if (numerator, denominator) in _ROUND_THE_CLOCK:
+        return f"{numerator} trên {denominator}"
+    if numerator >= denominator:
         return found[0]
     cued = word in _PROPORTION_BEFORE or _QUANTITY_AFTER.match(found.string, found.end())
     if denominator <= 12 and not cued:
@@ -205,8 +212,13 @@ def _say_fraction(found: re.Match[str]) -> str:
     return f"{read_number(numerator)} phần {below}"
 
 
+_HEIGHT = re.compile(r"(?<![\w.,/-])([0-9])m([0-9]{2})(?!\w)")
+"""A person's height, "cao 1m65": "1 mét 65"."""
+
+
 def say_measures(text: str) -> str:
     """Units, measure ranges, wind forces, rates, roads and fractions, in this order."""
+    text = _HEIGHT.sub(r"\1 mét \2", text)
     text = _MEASURE.sub(_say_measure, text)
     text = _PERCENT_RANGE.sub(lambda found: f"{_start(found)}{found[1]} đến {found[2]}%", text)
     text = _WIND_FORCE.sub(lambda found: f"{found[1]} {found[2]} đến {found[1]} {found[3]}", text)

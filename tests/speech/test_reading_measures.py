@@ -84,6 +84,31 @@ MEASURES = [
         "năm mươi nghìn đồng một ki-lô-gam, hai trăm nghìn đồng một tháng",
     ),
     ("30.000 VNĐ/người", "30.000 VNĐ một người", "ba mươi nghìn đồng một người"),
+    # percentages, rates and roads
+    ("độ ẩm 45-50%", "độ ẩm từ 45 đến 50%", "độ ẩm từ bốn mươi lăm đến năm mươi phần trăm"),
+    (
+        "từ 2,5-3,5 %",
+        "từ 2,5 đến 3,5%",
+        "từ hai phẩy năm đến ba phẩy năm phần trăm",
+    ),
+    (
+        "1.134.000 đồng/người/năm",
+        "1.134.000 đồng một người một năm",
+        "một triệu một trăm ba mươi tư nghìn đồng một người một năm",
+    ),
+    ("lãi 0,66%/tháng", "lãi 0,66% một tháng", "lãi không phẩy sáu mươi sáu phần trăm một tháng"),
+    ("2 lần/tuần", "2 lần một tuần", "hai lần một tuần"),
+    ("2 thửa/hộ", "2 thửa một hộ", "hai thửa một hộ"),
+    ("ngày/tháng/năm sinh", "ngày/tháng/năm sinh", "ngày/tháng/năm sinh"),
+    ("tại Km 12+500", "tại ki-lô-mét 12 cộng 500", "tại ki-lô-mét mười hai cộng năm trăm"),
+    ("trên QL1A, TL 8", "trên quốc lộ 1A, tỉnh lộ 8", "trên quốc lộ một A, tỉnh lộ tám"),
+    (
+        "trực 24/7, 24/24 giờ",
+        "trực 24 trên 7, 24 trên 24 giờ",
+        "trực hai mươi tư trên bảy, hai mươi tư trên hai mươi tư giờ",
+    ),
+    ("ngày 24/7", "ngày 24/7", "ngày hai mươi tư tháng bảy"),
+    ("cao khoảng 1m65", "cao khoảng 1 mét 65", "cao khoảng một mét sáu mươi lăm"),
     # what is not a unit
     ("5 mẫu ruộng", "5 mẫu ruộng", "năm mẫu ruộng"),
     ("mạng 5G", "mạng 5G", "mạng năm G"),
