@@ -1,6 +1,6 @@
 """Measures and slashes, for both voices: units after a number in words ("60 km/h" → "60
 ki-lô-mét trên giờ"), a range of a measure read "từ … đến …", wind-force ranges ("cấp 8-9"),
-fractions ("1/3 số hộ" → "một phần ba số hộ") and prices per thing ("50.000đ/kg").
+fractions ("1/3 số hộ" → "một phần ba số hộ"), rates ("50.000đ/kg") and road markers.
 
 The digits themselves are left for the voice (the online voice reads them; for espeak-ng the
 number rules that run afterwards write them out), except in fractions, whose reading ("một phần
@@ -144,50 +144,14 @@ _QUANTITY_AFTER = re.compile(
     re.IGNORECASE,
 )
 _PROPORTION_BEFORE = {
-    "chiếm",
-    "khoảng",
-    "gần",
-    "hơn",
-    "trên",
-    "dưới",
-    "đạt",
-    "bằng",
-    "còn",
-    "mất",
-    "lệ",
-    "quá",
-    "thêm",
-    "giảm",
-    "tăng",
-    "nhất",
-    "thiểu",
-    "đa",
+    *("chiếm", "khoảng", "gần", "hơn", "trên", "dưới", "đạt", "bằng", "còn", "mất", "lệ"),
+    *("quá", "thêm", "giảm", "tăng", "nhất", "thiểu", "đa"),
 }
 """The last word before a fraction ("tỷ lệ", "ít nhất", "tối thiểu", "tối đa" end in these)."""
 _HOUSE_OR_DATE_BEFORE = {
-    "ngày",
-    "từ",
-    "đến",
-    "tới",
-    "hôm",
-    "mùng",
-    "sáng",
-    "trưa",
-    "chiều",
-    "tối",
-    "đêm",
-    "trước",
-    "sau",
-    "hạn",
-    "dịp",
-    "lễ",
-    "tết",
-    "số",
-    "nhà",
-    "ngõ",
-    "ngách",
-    "hẻm",
-    "kiệt",
+    *("ngày", "từ", "đến", "tới", "hôm", "mùng", "sáng", "trưa", "chiều", "tối", "đêm", "trước"),
+    *("sau", "hạn", "dịp", "lễ", "tết"),
+    *("số", "nhà", "ngõ", "ngách", "hẻm", "kiệt"),
 }
 
 
