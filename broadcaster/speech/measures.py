@@ -96,7 +96,13 @@ def _say_measure(found: re.Match[str]) -> str:
 
 
 def _start(found: re.Match[str]) -> str:
-    return "" if _FROM.search(found.string[: found.start()]) else "từ "
+    return "" if _FROM.search(_just_before(found)) else "từ "
+
+
+def _just_before(found: re.Match[str]) -> str:
+    """The few words before a match: enough for a cue, and a long text is not scanned again for
+    each match in it."""
+    return found.string[max(0, found.start() - 30) : found.start()]
 
 
 _PERCENT_RANGE = re.compile(rf"(?<![\w.,/-])({_NUMBER})\s*[-\u2013]\s*({_NUMBER})\s?%")
@@ -161,7 +167,7 @@ _ROUND_THE_CLOCK = {(24, 7), (24, 24)}
 
 def _say_fraction(found: re.Match[str]) -> str:
     numerator, denominator = int(found[1]), int(found[2])
-    before = _BEFORE.search(found.string[: found.start()])
+    before = _BEFORE.search(_just_before(found))
     word = before[1].lower().strip("(,;:") if before else ""
     if word in _HOUSE_OR_DATE_BEFORE:
         return found[0]

@@ -228,14 +228,15 @@ def _say_weekdays(found: re.Match[str]) -> str:
 # --- Spelling everything out for espeak-ng -----------------------------------------------------
 
 _ADDRESS = re.compile(
-    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
     r"|(?:https?://|www\.)[^\s<>\"'()]+"
     r"|(?<![\w@.-])[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:vn|com|net|org|gov|edu|info)\b"
     r"(?:/[^\s<>\"'()]*)?",
     re.IGNORECASE,
 )
 """E-mail addresses, addresses with http(s):// or www., and bare domains with a common ending
-(dichvucong.gov.vn)."""
+(dichvucong.gov.vn). Each starts where its run of letters starts, so that a long word is
+scanned once, not once for each of its letters."""
 _ADDRESS_SYMBOLS = {
     ".": "chấm",
     "/": "gạch chéo",
