@@ -1,9 +1,11 @@
 """Rewrite an announcement so a voice says what a listener expects to hear.
 
 Officers write as in official documents: abbreviations (UBND), dates (01/8/2020), times (14h30),
-amounts (1.500.000đ), phone numbers, web addresses. The online voice reads numbers itself but not
-local abbreviations; espeak-ng reads Vietnamese numbers wrongly (1.500.000 ends in "không trăm")
-and skips dates, so for it everything is written out in words here.
+amounts (1.500.000đ), phone numbers, web addresses, units (100-200mm, 60 km/h), fractions (1/3
+số hộ). The online voice reads numbers itself but not local abbreviations, nor units, ranges of
+measures and fractions (measures.py writes those for both voices); espeak-ng reads Vietnamese
+numbers wrongly (1.500.000 ends in "không trăm") and skips dates, so for it everything is written
+out in words here.
 """
 
 import html
@@ -16,14 +18,31 @@ from types import MappingProxyType
 
 from broadcaster.errors import LexiconError
 from broadcaster.i18n import _
+from broadcaster.speech.measures import say_measures
+from broadcaster.speech.numbers import (
+    DIGITS,
+    read_day,
+    read_digits,
+    read_integer,
+    read_month,
+    read_number,
+    read_ordinal,
+)
 from broadcaster.station.yamlfile import read_text
+
+__all__ = [
+    "LEXICON_FILE",
+    "Lexicon",
+    "load_lexicon",
+    "normalize_for_edge",
+    "normalize_for_espeak",
+    "read_number",
+]
 
 LEXICON_FILE = "lexicon.txt"
 """Lives in the station's announcements/ folder, next to the texts it is used for."""
 
 _EXAMPLE_ENTRY = "UBND = Ủy ban nhân dân"
-LONGEST_AMOUNT_DIGITS = 15
-"""Beyond hundreds of trillions, digits are a code, read one by one."""
 
 
 @dataclass(frozen=True)
@@ -93,8 +112,9 @@ def load_lexicon(path: Path) -> Lexicon:
 
 
 def normalize_for_edge(text: str, lexicon: Lexicon) -> str:
-    """Text for the online voice: abbreviations expanded, document clutter removed; numbers stay,
-    the service reads them better than we could."""
+    """Text for the online voice: abbreviations expanded, document clutter removed, units,
+    measure ranges and fractions in words; numbers stay, the service reads them better than we
+    could."""
     text = _unwrap_markup(_canonical(text))
     text = _join_lines(text)
     text = _EMPHASIS.sub("", text)
@@ -104,6 +124,7 @@ def normalize_for_edge(text: str, lexicon: Lexicon) -> str:
     text = _SPACE_BEFORE_PUNCTUATION.sub("", _fold_space(text))
     text = lexicon.apply(text)
     text = _WEEKDAY.sub(_say_weekdays, text)
+    text = say_measures(text)
     return unicodedata.normalize("NFC", text)
 
 
@@ -115,80 +136,6 @@ def normalize_for_espeak(text: str, lexicon: Lexicon) -> str:
         text = pattern.sub(replace, text)
     text = _SPACE_BEFORE_PUNCTUATION.sub("", _fold_space(text))
     return unicodedata.normalize("NFC", text)
-
-
-_DIGITS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
-_BILLION = 1_000_000_000
-_GROUPS = ((1_000_000, "triệu"), (1000, "nghìn"), (1, ""))
-
-
-def read_number(value: int) -> str:
-    """Vietnamese words as an announcer reads amounts: 21 "hai mươi mốt", 105 "một trăm linh
-    năm", 1005 "một nghìn không trăm linh năm", 10**12 "một nghìn tỷ"."""
-    if value < 0:
-        return "âm " + read_number(-value)
-    return " ".join(_read(value, padded=False)) if value else _DIGITS[0]
-
-
-def _read(value: int, padded: bool) -> list[str]:
-    """`padded`: a larger unit was said before, so empty hundreds are said too (không trăm)."""
-    if value >= _BILLION:
-        high, low = divmod(value, _BILLION)
-        billions = [*_read(high, padded), "tỷ"]
-        return [*billions, *_read(low, padded=True)] if low else billions
-    words: list[str] = []
-    for unit, name in _GROUPS:
-        group = value // unit % 1000
-        if group:
-            words += _read_hundreds(group, padded)
-            words += [name] if name else []
-            padded = True
-    return words
-
-
-def _read_hundreds(value: int, padded: bool) -> list[str]:
-    hundreds, tens, units = value // 100, value // 10 % 10, value % 10
-    words: list[str] = []
-    if hundreds or padded:
-        words += [_DIGITS[hundreds], "trăm"]
-        if tens == 0:
-            return [*words, "linh", _DIGITS[units]] if units else words
-    if tens == 0:
-        return [_DIGITS[units]]
-    words += ["mười"] if tens == 1 else [_DIGITS[tens], "mươi"]
-    if units == 5:
-        words.append("lăm")
-    elif units == 1 and tens > 1:
-        words.append("mốt")
-    elif units == 4 and tens > 1:
-        words.append("tư")
-    elif units:
-        words.append(_DIGITS[units])
-    return words
-
-
-def _read_digits(digits: str) -> str:
-    return " ".join(_DIGITS[int(d)] for d in digits)
-
-
-def _read_integer(digits: str) -> str:
-    """Codes such as 007 keep every zero, and so do runs too long to be amounts (account and
-    document numbers); 08 in a document is just eight."""
-    if (len(digits) > 2 and digits[0] == "0") or len(digits) > LONGEST_AMOUNT_DIGITS:
-        return _read_digits(digits)
-    return read_number(int(digits))
-
-
-def _read_ordinal(value: int) -> str:
-    return {1: "nhất", 4: "tư"}.get(value) or read_number(value)
-
-
-def _read_month(value: int) -> str:
-    return "tư" if value == 4 else read_number(value)
-
-
-def _read_day(value: int) -> str:
-    return f"mùng {read_number(value)}" if value <= 10 else read_number(value)
 
 
 # --- Clean-up for both voices ------------------------------------------------------------------
@@ -281,14 +228,15 @@ def _say_weekdays(found: re.Match[str]) -> str:
 # --- Spelling everything out for espeak-ng -----------------------------------------------------
 
 _ADDRESS = re.compile(
-    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
     r"|(?:https?://|www\.)[^\s<>\"'()]+"
     r"|(?<![\w@.-])[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:vn|com|net|org|gov|edu|info)\b"
     r"(?:/[^\s<>\"'()]*)?",
     re.IGNORECASE,
 )
 """E-mail addresses, addresses with http(s):// or www., and bare domains with a common ending
-(dichvucong.gov.vn)."""
+(dichvucong.gov.vn). Each starts where its run of letters starts, so that a long word is
+scanned once, not once for each of its letters."""
 _ADDRESS_SYMBOLS = {
     ".": "chấm",
     "/": "gạch chéo",
@@ -308,7 +256,7 @@ def _say_address(found: re.Match[str]) -> str:
     words = []
     for part in re.findall(r"[^\W\d_]+|[0-9]+|.", address):
         if part[0].isdigit():
-            words.append(_read_digits(part))
+            words.append(read_digits(part))
         elif part.isalpha():
             words.append(part)
         elif part in _ADDRESS_SYMBOLS:
@@ -330,7 +278,7 @@ def _say_phone(found: re.Match[str]) -> str:
     if found[1]:
         return found[0]
     groups = re.split(r"[ .-]", found[0])
-    spoken = [("cộng " + _read_digits(g[1:])) if g[0] == "+" else _read_digits(g) for g in groups]
+    spoken = [("cộng " + read_digits(g[1:])) if g[0] == "+" else read_digits(g) for g in groups]
     return ", ".join(spoken)
 
 
@@ -372,7 +320,7 @@ def _say_date(found: re.Match[str]) -> str:
     short_ok = separator == "/" or (separator == "-" and word is not None)
     if not (year or short_ok) or not 1 <= m <= 12 or not 1 <= d <= _days_in(m, year):
         return found[0]
-    spoken = f"{word or 'ngày'} {_read_day(d)} tháng {_read_month(m)}"
+    spoken = f"{word or 'ngày'} {read_day(d)} tháng {read_month(m)}"
     return f"{spoken} năm {read_number(int(year))}" if year else spoken
 
 
@@ -391,17 +339,17 @@ def _say_month_of_year(found: re.Match[str]) -> str:
     word, month, year = found[1].strip(), int(found[2]), int(found[3])
     if not 1 <= month <= 12:
         return found[0]
-    return f"{'tháng' if word == 'T' else word} {_read_month(month)} năm {read_number(year)}"
+    return f"{'tháng' if word == 'T' else word} {read_month(month)} năm {read_number(year)}"
 
 
 def _say_day_before_month(found: re.Match[str]) -> str:
     day = int(found[2])
-    return f"{found[1]} {_read_day(day)}" if 1 <= day <= 31 else found[0]
+    return f"{found[1]} {read_day(day)}" if 1 <= day <= 31 else found[0]
 
 
 def _say_month(found: re.Match[str]) -> str:
     month = int(found[2])
-    return f"{found[1]} {_read_month(month)}" if 1 <= month <= 12 else found[0]
+    return f"{found[1]} {read_month(month)}" if 1 <= month <= 12 else found[0]
 
 
 _CLOCK_H = re.compile(r"(?<![\w.,:])([0-9]{1,2})[hH](?:([0-9]{2})(?:ph|p|')?)?(?!\w)")
@@ -439,15 +387,13 @@ def _say_roman(found: re.Match[str]) -> str:
         return found[0]
     tens, units = valid.groups()
     value = 10 * len(tens) + _ROMAN_UNITS.index(units)
-    read = _read_ordinal if found[1].lower() == "thứ" else read_number
+    read = read_ordinal if found[1].lower() == "thứ" else read_number
     return f"{found[1]} {read(value)}"
 
 
 _ORDINAL = re.compile(r"\b((?i:thứ))\s+([0-9]{1,3})(?![0-9]|[.,][0-9])")
 _F_CASE = re.compile(r"(?<![\w-])F([0-9])(?!\w)")
 """F0, F1: the contact levels of the Covid years."""
-_BELOW_ZERO = re.compile(r"(?<![\w-])-(?=[0-9]+(?:,[0-9]+)?\s?°)")
-"""-5°C is "âm năm độ C": a minus before a temperature is said."""
 _DASH_BEFORE_NUMBER = re.compile(r"(?<=[^\W\d_])-(?=[0-9])")
 """Covid-19, SARS-CoV-2: the dash is not said."""
 
@@ -463,10 +409,10 @@ spreadsheets (two or more comma groups), then % or a currency sign."""
 
 def _say_number(found: re.Match[str]) -> str:
     whole, decimals, unit = found.groups()
-    words = _read_integer(re.sub(r"[.,]", "", whole))
+    words = read_integer(re.sub(r"[.,]", "", whole))
     if decimals:
         plain = decimals[0] != "0" and len(decimals) <= 3
-        words += " phẩy " + (read_number(int(decimals)) if plain else _read_digits(decimals))
+        words += " phẩy " + (read_number(int(decimals)) if plain else read_digits(decimals))
     if unit:
         words += " phần trăm" if unit.strip() == "%" else " đồng"
     return _apart(found, words)
@@ -477,7 +423,7 @@ _OTHER_DIGITS = re.compile(r"[0-9]+(?:\.[0-9]+)*")
 
 
 def _say_other_digits(found: re.Match[str]) -> str:
-    return _apart(found, " chấm ".join(_read_integer(part) for part in found[0].split(".")))
+    return _apart(found, " chấm ".join(read_integer(part) for part in found[0].split(".")))
 
 
 def _apart(found: re.Match[str], words: str) -> str:
@@ -490,11 +436,11 @@ def _apart(found: re.Match[str], words: str) -> str:
 _SPELLING: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (_ADDRESS, _say_address),
     (_PHONE, _say_phone),
-    (_EMERGENCY, lambda found: found[1] + _read_digits(found[2])),
+    (_EMERGENCY, lambda found: found[1] + read_digits(found[2])),
     (_RANGE, _say_range),
     (
         _HOUSE_NUMBER,
-        lambda found: f"{found[1]} {_read_integer(found[2])} trên {_read_integer(found[3])}",
+        lambda found: f"{found[1]} {read_integer(found[2])} trên {read_integer(found[3])}",
     ),
     (_DATE, _say_date),
     (_MONTH_OF_YEAR, _say_month_of_year),
@@ -503,12 +449,9 @@ _SPELLING: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = 
     (_CLOCK_H, _say_time),
     (_CLOCK_COLON, _say_time),
     (_ROMAN, _say_roman),
-    (_ORDINAL, lambda found: f"{found[1]} {_read_ordinal(int(found[2]))}"),
-    (_F_CASE, lambda found: f"ép {_DIGITS[int(found[1])]}"),
+    (_ORDINAL, lambda found: f"{found[1]} {read_ordinal(int(found[2]))}"),
+    (_F_CASE, lambda found: f"ép {DIGITS[int(found[1])]}"),
     (_DASH_BEFORE_NUMBER, lambda found: " "),
-    (_BELOW_ZERO, lambda found: "âm "),
-    (re.compile(r"\s?°\s?C\b"), lambda found: " độ C"),
-    (re.compile(r"°"), lambda found: " độ"),
     (re.compile(r"\s*&\s*"), lambda found: " và "),
     (_NUMBER, _say_number),
     (_OTHER_DIGITS, _say_other_digits),

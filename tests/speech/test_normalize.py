@@ -120,7 +120,7 @@ ANNOUNCEMENTS = [
     ),
     (
         "Nhiệt độ cao nhất 37°C; bà con hạn chế ra ngoài từ 11h-15h.",
-        "Nhiệt độ cao nhất 37°C; bà con hạn chế ra ngoài từ 11h-15h.",
+        "Nhiệt độ cao nhất 37 độ C; bà con hạn chế ra ngoài từ 11h-15h.",
         "Nhiệt độ cao nhất ba mươi bảy độ C; bà con hạn chế ra ngoài từ mười một giờ đến mười "
         "lăm giờ.",
     ),
@@ -280,7 +280,7 @@ ESPEAK_RULES = [
     ("3,5", "ba phẩy năm"),
     ("2,25", "hai phẩy hai mươi lăm"),
     ("12,3456", "mười hai phẩy ba bốn năm sáu"),
-    ("0,05 ha", "không phẩy không năm ha"),
+    ("0,05 ha", "không phẩy không năm héc-ta"),
     ("3,5%", "ba phẩy năm phần trăm"),
     ("15 %", "mười lăm phần trăm"),
     ("1-3 ngày", "một đến ba ngày"),
