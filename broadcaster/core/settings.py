@@ -12,6 +12,8 @@ from broadcaster.core.models import MusicBed
 
 SAMPLE_RATES = (8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000)
 """Standard rates, the ones simpleaudio takes; a sound card may still refuse some of them."""
+DEFAULT_LATE_LIMIT_S = 300.0
+"""How late a program may still start; later, it is missed (schedules' `late_limit:`)."""
 OUTPUT_DEVICES = ("simpleaudio", "silent")
 """`silent` renders everything and plays nothing: for trying a station without an amplifier."""
 

@@ -8,8 +8,6 @@ import re
 import unicodedata
 from pathlib import Path
 
-from ruamel.yaml.comments import CommentedMap
-
 from broadcaster.core.models import AUDIO_SUFFIXES, Announcement
 from broadcaster.core.settings import Station
 from broadcaster.core.voices import all_voices, engine_for
@@ -17,7 +15,7 @@ from broadcaster.errors import AnnouncementError
 from broadcaster.files import is_file
 from broadcaster.i18n import _
 from broadcaster.speech.normalize import LEXICON_FILE
-from broadcaster.station.yamlfile import key_line, load_yaml, read_text
+from broadcaster.station.yamlfile import YamlMap, key_line, load_yaml, read_text
 
 ANNOUNCEMENT_ID = re.compile(r"\w[\w .-]{0,99}")
 """Letters (Vietnamese too), digits, spaces, dots and dashes: any file name an officer gives, but
@@ -41,13 +39,22 @@ def list_announcements(station: Station) -> list[str]:
     )
 
 
+def list_recordings(station: Station) -> list[str]:
+    """Audio files in announcements/, which entries may air as they are: `ghi-am.m4a`."""
+    folder = station.announcements_dir
+    suffixes = (*AUDIO_SUFFIXES, *OTHER_AUDIO_SUFFIXES)
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.suffix.lower() in suffixes and is_file(p))
+
+
 def load_announcement(station: Station, announcement_id: str) -> Announcement:
     wanted = unicodedata.normalize("NFC", announcement_id)
     if ANNOUNCEMENT_ID.fullmatch(wanted) and f"{wanted}.txt" != LEXICON_FILE:
         for suffix in SUFFIXES:
             path = station.announcements_dir / f"{wanted}{suffix}"
             if is_file(path):
-                return _read(path, wanted)
+                return _read(path, wanted, station)
     known = ", ".join(list_announcements(station)) or "-"
     raise AnnouncementError(
         _("No announcement '{id}' in {folder}. Announcements there: {known}.").format(
@@ -82,11 +89,12 @@ def announcement_or_recording(station: Station, name: str) -> Announcement:
     return Announcement(id=path.stem, text="", recording=path)
 
 
-def _read(path: Path, announcement_id: str) -> Announcement:
+def _read(path: Path, announcement_id: str, station: Station) -> Announcement:
     if path.suffix == ".txt":
-        return Announcement(id=announcement_id, text=read_text(path, AnnouncementError))
-    data = load_yaml(path, AnnouncementError)
-    if not isinstance(data, CommentedMap) or not data.get("text"):
+        text = read_text(path, AnnouncementError, inside=station.directory)
+        return Announcement(id=announcement_id, text=text)
+    data = load_yaml(path, AnnouncementError, inside=station.directory)
+    if not isinstance(data, YamlMap) or not data.get("text"):
         raise AnnouncementError(
             _("{file}:1: an announcement needs a 'text:' with what to say.").format(file=path)
         )
@@ -122,7 +130,7 @@ def _read(path: Path, announcement_id: str) -> Announcement:
     )
 
 
-def _recording(path: Path, data: CommentedMap) -> Path | None:
+def _recording(path: Path, data: YamlMap) -> Path | None:
     """The recording named in the file, which must exist inside the announcements folder."""
     name = data.get("recording")
     if not name:

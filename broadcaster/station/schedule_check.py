@@ -25,8 +25,8 @@ from broadcaster.core.recurrence import Recurrence
 from broadcaster.core.settings import Station
 from broadcaster.errors import LoaError
 from broadcaster.i18n import _
-from broadcaster.station.announcements import load_announcement
-from broadcaster.station.schedules import Entry, Schedules, airs, recordings
+from broadcaster.station.announcements import list_recordings, load_announcement
+from broadcaster.station.schedules import Entry, Schedules, airs
 
 CHARS_PER_SECOND = 15.0
 """Speech rate for estimating how long a text takes to read. espeak-ng's Vietnamese voice reads
@@ -68,7 +68,7 @@ def measure(station: Station, announcement_ids: Iterable[str]) -> Timing:
     messages: dict[str, float] = {}
     problems: dict[str, str] = {}
     longest_s = station.max_recording_minutes * 60
-    audio = set(recordings(station))
+    audio = set(list_recordings(station))
     for announcement_id in dict.fromkeys(announcement_ids):
         try:
             if announcement_id in audio:

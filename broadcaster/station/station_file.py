@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ruamel.yaml.comments import CommentedMap
-
 from broadcaster.core.models import AUDIO_SUFFIXES, JINGLE_NAMES, MusicBed
 from broadcaster.core.settings import (
     OUTPUT_DEVICES,
@@ -25,7 +23,7 @@ from broadcaster.core.voices import ESPEAK_VOICES, all_voices
 from broadcaster.errors import StationConfigError, StationNotFoundError
 from broadcaster.files import is_file
 from broadcaster.i18n import LANGUAGES, _
-from broadcaster.station.yamlfile import key_line, load_yaml
+from broadcaster.station.yamlfile import YamlMap, key_line, load_yaml
 
 STATION_FILE = "station.yaml"
 STATION_ENV = "LOA_STATION"
@@ -62,7 +60,7 @@ def load_station(directory: Path, environ: Mapping[str, str] = os.environ) -> St
     path = directory / STATION_FILE
     data = load_yaml(path, StationConfigError)
     reader = _Reader(path)
-    root = reader.mapping(data if data is not None else CommentedMap(), None, 1)
+    root = reader.mapping(data if data is not None else YamlMap(), None, 1)
     speech = reader.section(root, "speech")
     output = reader.section(root, "output")
     jingles = reader.section(root, "jingles")
@@ -176,8 +174,8 @@ class _Reader:
     def fail(self, line: int, message: str) -> StationConfigError:
         return StationConfigError(f"{self.path}:{line}: {message}")
 
-    def mapping(self, value: object, key: str | None, line: int) -> CommentedMap:
-        if not isinstance(value, CommentedMap):
+    def mapping(self, value: object, key: str | None, line: int) -> YamlMap:
+        if not isinstance(value, YamlMap):
             raise self.fail(
                 line,
                 _("'{key}' must be a group of settings (key: value lines).").format(
@@ -186,11 +184,11 @@ class _Reader:
             )
         return value
 
-    def section(self, root: CommentedMap, key: str) -> CommentedMap:
+    def section(self, root: YamlMap, key: str) -> YamlMap:
         value = root.get(key)
-        return CommentedMap() if value is None else self.mapping(value, key, key_line(root, key))
+        return YamlMap() if value is None else self.mapping(value, key, key_line(root, key))
 
-    def only_keys(self, mapping: CommentedMap, allowed: tuple[str, ...]) -> None:
+    def only_keys(self, mapping: YamlMap, allowed: tuple[str, ...]) -> None:
         for key in mapping:
             if key not in allowed:
                 raise self.fail(
@@ -200,7 +198,7 @@ class _Reader:
                     ),
                 )
 
-    def value(self, mapping: CommentedMap, key: str, default: Any, check: Check) -> Any:
+    def value(self, mapping: YamlMap, key: str, default: Any, check: Check) -> Any:
         value = mapping.get(key)
         if value is None:
             return default
@@ -214,7 +212,7 @@ class _Reader:
             )
         return value
 
-    def optional(self, mapping: CommentedMap, key: str, check: Check) -> Any:
+    def optional(self, mapping: YamlMap, key: str, check: Check) -> Any:
         return self.value(mapping, key, None, check)
 
 
