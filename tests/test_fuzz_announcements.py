@@ -477,7 +477,7 @@ def test_a_valid_station_file_reads_back_as_written(
     assert read.name == chosen.get("name", "")
     assert read.language == chosen.get("language", default.language)
     assert read.timezone == chosen.get("timezone", default.timezone)
-    assert read.quiet_hours == chosen.get("quiet_hours", default.quiet_hours)
+    assert str(read.quiet_hours) == chosen.get("quiet_hours", str(default.quiet_hours))
     assert read.require_approval == chosen.get("require_approval", False)
     assert read.max_recording_minutes == chosen.get("max_recording_minutes", 60)
     assert read.speech.voice == chosen.get("voice", default.speech.voice)

@@ -30,19 +30,19 @@ class QuietHours:
     """As the officer wrote it, for messages."""
 
     @classmethod
-    def parse(cls, spec: object) -> "QuietHours | None":
+    def parse(cls, spec: str) -> "QuietHours | None":
         """`START-END`, each end a time of day; None for anything else."""
-        parts = str(spec).split("-")
+        parts = spec.split("-")
         if len(parts) != 2:
             return None
         start, end = parse_time(parts[0]), parse_time(parts[1])
         if start is None or end is None:
             return None
-        return cls(start, end, str(spec))
+        return cls(start, end, spec)
 
-    @property
-    def empty(self) -> bool:
-        return self.start == self.end
+    @classmethod
+    def never(cls) -> "QuietHours":
+        return cls(time(0), time(0), "00:00-00:00")
 
     def contains(self, moment: time) -> bool:
         """Whether a wall-clock time falls in the window."""

@@ -11,11 +11,10 @@ from pathlib import Path
 from broadcaster.core.models import AUDIO_SUFFIXES, Announcement
 from broadcaster.core.settings import Station
 from broadcaster.core.voices import all_voices, engine_for
-from broadcaster.errors import AnnouncementError
-from broadcaster.files import is_file
+from broadcaster.errors import AnnouncementError, LexiconError
+from broadcaster.files import inside, is_file
 from broadcaster.i18n import _
-from broadcaster.speech.normalize import LEXICON_FILE
-from broadcaster.station.yamlfile import YamlMap, key_line, load_yaml, read_text
+from broadcaster.station.yamlfile import YamlMap, key_line, load_yaml, read_text, refuse_outside
 
 ANNOUNCEMENT_ID = re.compile(r"\w[\w .-]{0,99}")
 """Letters (Vietnamese too), digits, spaces, dots and dashes: any file name an officer gives, but
@@ -24,6 +23,17 @@ ANNOUNCEMENT_KEYS = ("title", "text", "voice", "recording")
 SUFFIXES = (".yaml", ".txt")
 OTHER_AUDIO_SUFFIXES = (".m4a", ".aac", ".amr", ".opus", ".wma", ".3gp")
 """Phone recordings, played through ffmpeg."""
+LEXICON_FILE = "lexicon.txt"
+"""The station's abbreviations (announcements/lexicon.txt), read by speech/normalize."""
+
+
+def lexicon_path(station: Station) -> Path:
+    """The station's lexicon file; refused if it leads outside the station (through a link), so
+    that no file of the PC is read out or sent to the online voice."""
+    path = station.announcements_dir / LEXICON_FILE
+    if path.exists():
+        refuse_outside(path, station.directory, LexiconError)
+    return path
 
 
 def list_announcements(station: Station) -> list[str]:
@@ -75,9 +85,9 @@ def announcement_or_recording(station: Station, name: str) -> Announcement:
         if not given.is_absolute() and not is_file(Path.cwd() / given):
             given = station.announcements_dir / given  # `loa play ghi-am.m4a` means this one
         path = (Path.cwd() / given).resolve()
-    except (OSError, ValueError):
+    except (OSError, ValueError, RuntimeError):
         path = station_dir
-    if not path.is_relative_to(station_dir):
+    if not inside(path, station_dir):
         raise AnnouncementError(
             _(
                 "{file} is outside the station directory {folder}: copy it into {folder}/"
@@ -138,9 +148,9 @@ def _recording(path: Path, data: YamlMap) -> Path | None:
     folder = path.parent.resolve()
     try:
         recording = (path.parent / str(name)).resolve()
-    except (OSError, ValueError):
+    except (OSError, ValueError, RuntimeError):
         recording = folder  # not a file: refused below
-    if not recording.is_relative_to(folder) or not is_file(recording):
+    if not inside(recording, folder) or not is_file(recording):
         raise AnnouncementError(
             f"{path}:{key_line(data, 'recording')}: "
             + _("the recording {name} is not a file in {folder}.").format(name=name, folder=folder)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from broadcaster.core.models import AUDIO_SUFFIXES, JINGLE_NAMES, MusicBed
 from broadcaster.core.settings import (
+    DEFAULT_QUIET_HOURS,
     OUTPUT_DEVICES,
     SAMPLE_RATES,
     OutputSettings,
@@ -19,9 +20,10 @@ from broadcaster.core.settings import (
     SpeechSettings,
     Station,
 )
+from broadcaster.core.timeofday import QuietHours
 from broadcaster.core.voices import ESPEAK_VOICES, all_voices
 from broadcaster.errors import StationConfigError, StationNotFoundError
-from broadcaster.files import is_file
+from broadcaster.files import inside, is_file
 from broadcaster.i18n import LANGUAGES, _
 from broadcaster.station.yamlfile import YamlMap, key_line, load_yaml
 
@@ -127,12 +129,10 @@ def load_station(directory: Path, environ: Mapping[str, str] = os.environ) -> St
         name=reader.value(root, "name", "", _any_text),
         language=reader.value(root, "language", Station.language, _one_of(LANGUAGES)),
         timezone=reader.value(root, "timezone", Station.timezone, _timezone),
-        quiet_hours=reader.value(
-            root,
-            "quiet_hours",
-            Station.quiet_hours,
-            _matches(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", "21:00-06:00"),
-        ),
+        quiet_hours=QuietHours.parse(
+            reader.value(root, "quiet_hours", DEFAULT_QUIET_HOURS, _quiet_hours)
+        )
+        or QuietHours.never(),
         require_approval=reader.value(
             root, "require_approval", Station.require_approval, _one_of((False, True))
         ),
@@ -274,6 +274,13 @@ def _matches(pattern: str, example: str) -> Check:
     return check
 
 
+def _quiet_hours(value: object) -> str | None:
+    """Two times of day, as schedules write them, with a dash: 21:00-06:00 or 21h-6h."""
+    if isinstance(value, str) and value.split() == [value] and QuietHours.parse(value):
+        return None
+    return _("text like {example}").format(example="21:00-06:00")
+
+
 def _any_text(value: object) -> str | None:
     return None if isinstance(value, str) else _("text")
 
@@ -289,12 +296,8 @@ def _timezone(value: object) -> str | None:
 def _existing_file(directory: Path) -> Check:
     def check(value: object) -> str | None:
         path = directory / str(value)
-        try:
-            inside = path.resolve().is_relative_to(directory.resolve())
-        except (OSError, ValueError):
-            inside = False
         audio = path.suffix.lower() in AUDIO_SUFFIXES
-        if isinstance(value, str) and inside and audio and is_file(path):
+        if isinstance(value, str) and inside(path, directory) and audio and is_file(path):
             return None
         return _("an audio file (WAV, MP3, OGG or FLAC) inside the station directory")
 
