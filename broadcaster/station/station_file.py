@@ -5,6 +5,7 @@ Every problem is reported as `station.yaml:LINE: message`, so an officer can fin
 
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -126,7 +127,7 @@ def load_station(directory: Path, environ: Mapping[str, str] = os.environ) -> St
     }
     return Station(
         directory=directory,
-        name=reader.value(root, "name", "", _any_text),
+        name=reader.value(root, "name", "", _one_line_text),
         language=reader.value(root, "language", Station.language, _one_of(LANGUAGES)),
         timezone=reader.value(root, "timezone", Station.timezone, _timezone),
         quiet_hours=QuietHours.parse(
@@ -207,7 +208,7 @@ class _Reader:
             raise self.fail(
                 key_line(mapping, key),
                 _("'{key}: {value}' is not valid; expected {expected}.").format(
-                    key=key, value=value, expected=problem
+                    key=key, value=_shown(value), expected=problem
                 ),
             )
         return value
@@ -281,8 +282,26 @@ def _quiet_hours(value: object) -> str | None:
     return _("text like {example}").format(example="21:00-06:00")
 
 
-def _any_text(value: object) -> str | None:
-    return None if isinstance(value, str) else _("text")
+def _one_line_text(value: object) -> str | None:
+    """Text without control characters: the name becomes the service's description, where a
+    line break would add lines to the systemd unit (`ExecStartPre=+…`, run as root)."""
+    if isinstance(value, str) and not any(_is_control(c) for c in value):
+        return None
+    if isinstance(value, str):
+        return _("text on one line, without tabs, line breaks or other control characters")
+    return _("text")
+
+
+def _is_control(character: str) -> bool:
+    return unicodedata.category(character) in ("Cc", "Zl", "Zp")
+
+
+def _shown(value: object) -> str:
+    """A value as a message shows it, control characters escaped: a message is one line."""
+    text = str(value)
+    if not any(_is_control(c) for c in text):
+        return text
+    return "".join(repr(c)[1:-1] if _is_control(c) else c for c in text)
 
 
 def _timezone(value: object) -> str | None:
