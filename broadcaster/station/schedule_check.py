@@ -54,7 +54,7 @@ class Timing:
 def measure(station: Station, announcement_ids: Iterable[str]) -> Timing:
     """Read the announcements and jingles the entries use: texts are timed by their length,
     audio files by their own duration."""
-    from broadcaster.audio.render import bundled_jingle  # audio libraries load only to measure
+    from broadcaster.audio.chimes import JINGLES_DIR  # audio modules load only to measure
 
     messages: dict[str, float] = {}
     problems: dict[str, str] = {}
@@ -72,7 +72,7 @@ def measure(station: Station, announcement_ids: Iterable[str]) -> Timing:
             problems[announcement_id] = error.message
     jingles = {}
     for role in JINGLE_NAMES:
-        path = station.jingles.get(role, bundled_jingle(role))
+        path = station.jingles.get(role, JINGLES_DIR / f"{role}.wav")
         try:
             jingles[role] = _seconds(Path(path), longest_s)
         except LoaError as error:
@@ -160,7 +160,8 @@ def warning(entry: Entry, message: str) -> Finding:
 
 def clock_text(seconds: float) -> str:
     """Seconds from a midnight as HH:MM."""
-    return f"{time_of(seconds % DAY_S):%H:%M}"
+    whole = int(seconds) % DAY_S
+    return f"{whole // 3600:02d}:{whole // 60 % 60:02d}"
 
 
 def time_of(seconds: float) -> time:
@@ -169,4 +170,4 @@ def time_of(seconds: float) -> time:
 
 
 def day_text(day: date) -> str:
-    return f"{day:%d/%m/%Y}"
+    return f"{day.day:02d}/{day.month:02d}/{day.year}"

@@ -25,6 +25,8 @@ from broadcaster.station.schedules import Entry, airs
 
 SESSION_JOIN_S = 30 * 60
 """Programs less than 30 minutes apart make one session."""
+CHUNK = 1 << 18
+"""Occurrences examined at once for clashes: bounds the memory the arrays take."""
 _RANKS: dict[str, int] = {Priority.EMERGENCY: 0, Priority.PRIORITY: 1, Priority.NORMAL: 2}
 
 
@@ -39,9 +41,10 @@ class Calendar:
         self.day = np.array([d.day for d in dates])
         self.nth = (self.day - 1) // 7 + 1
         self.last_week = np.array([(d + timedelta(days=7)).month != d.month for d in dates])
+        self.dates = dates
 
     def date(self, seconds: float) -> date:
-        return self.first + timedelta(days=int(seconds // DAY_S))
+        return self.dates[int(seconds // DAY_S)]
 
     def masks(self, rules: Sequence[Recurrence]) -> list[np.ndarray]:
         """The days each rule airs; rules differing only in their times share one array."""
@@ -82,7 +85,8 @@ class Calendar:
             elif rule.month_weekday is not None:
                 weekday, nth = rule.month_weekday
                 mask &= (self.weekday == weekday) & (self.last_week if nth < 0 else self.nth == nth)
-        offsets = [day.toordinal() - int(self.ordinal[0]) for day in rule.skipped]
+        first = self.first.toordinal()
+        offsets = [day.toordinal() - first for day in rule.skipped]
         mask[[n for n in offsets if 0 <= n < len(mask)]] = False
         return mask
 
@@ -103,17 +107,23 @@ class Plan:
         self.seconds = np.array(seconds, dtype=float)
         self.calendar = calendar
         self.days_aired = np.array([mask.any() for mask in masks], dtype=bool)
+        days: dict[int, np.ndarray] = {}  # entries differing only in their times share masks
+        for mask in masks:
+            if id(mask) not in days:
+                days[id(mask)] = np.flatnonzero(mask).astype(np.int32) * np.int32(DAY_S)
         starts = [
-            (np.flatnonzero(mask)[:, None] * DAY_S + _clock_seconds(entry.rule.times)).ravel()
+            (days[id(mask)][:, None] + _clock_seconds(entry.rule.times)).ravel()
             for entry, mask in zip(entries, masks, strict=True)
         ]
-        count = len(entries)
-        ranks = np.array([_RANKS[entry.priority] for entry in entries], dtype=np.int64)
-        who = np.repeat(np.arange(count), [len(s) for s in starts])
-        start = np.concatenate(starts).astype(np.int64)
-        keys = np.sort((start * 3 + ranks[who]) * count + who)  # one sort of plain integers
-        self.who = keys % count
-        self.start = keys // count // 3
+        ranks = np.array([_RANKS[entry.priority] for entry in entries], dtype=np.int32)
+        who = np.repeat(np.arange(len(entries), dtype=np.int32), [len(s) for s in starts])
+        start = np.concatenate(starts) if starts else np.zeros(0, dtype=np.int32)
+        del starts
+        # Occurrences are in entry order: a stable sort by (start, rank) keeps file order last.
+        order = np.argsort(start * np.int32(3) + ranks[who], kind="stable")
+        self.start = start[order]
+        self.who = who[order]
+        del order, start, who
         self.end = self.start + self.seconds[self.who]
 
     def clashes(self) -> list[Finding]:
@@ -121,39 +131,65 @@ class Plan:
         each pair of entries is reported once, at its first clash, at the later entry."""
         if len(self.start) < 2:
             return []
-        longest = np.maximum.accumulate(self.end)
-        holder = np.maximum.accumulate(np.where(self.end == longest, np.arange(len(self.end)), 0))
-        later = np.flatnonzero(self.start[1:] < longest[:-1]) + 1
-        earlier = holder[later - 1]
-        first, second = self.who[earlier], self.who[later]
         chosen = np.array([entry.start_chosen for entry in self.entries])
-        keep = (first != second) & ~chosen[second]
-        later, earlier = later[keep], earlier[keep]
-        pairs = self.who[earlier] * len(self.entries) + self.who[later]
-        _pairs, at, counts = np.unique(pairs, return_index=True, return_counts=True)
+        count = len(self.entries)
+        first: dict[int, tuple[int, int]] = {}
+        """Pair of entries -> (earlier, later) occurrence of its first clash."""
+        clashes: dict[int, int] = {}
+        carried_end, carried_holder = -np.inf, 0
+        for low in range(0, len(self.start), CHUNK):
+            end = self.end[low : low + CHUNK]
+            longest = np.maximum(np.maximum.accumulate(end), carried_end)
+            position = np.arange(low, low + len(end), dtype=np.int64)
+            holder = np.maximum(
+                np.maximum.accumulate(np.where(end == longest, position, 0)), carried_holder
+            )
+            before_end = np.concatenate(([carried_end], longest[:-1]))
+            before_holder = np.concatenate(([carried_holder], holder[:-1]))
+            carried_end, carried_holder = float(longest[-1]), int(holder[-1])
+            del longest, holder, position
+            at = np.flatnonzero(self.start[low : low + CHUNK] < before_end)
+            later, earlier = at + low, before_holder[at]
+            del before_end, before_holder, at
+            holding, starting = self.who[earlier], self.who[later]
+            keep = (holding != starting) & ~chosen[starting]
+            later, earlier = later[keep], earlier[keep]
+            pairs = holding[keep].astype(np.int64) * count + starting[keep]
+            unique, index, counts = np.unique(pairs, return_index=True, return_counts=True)
+            for pair, at_first, times in zip(
+                unique.tolist(),
+                index.tolist(),
+                counts.tolist(),
+                strict=True,
+            ):
+                if pair not in first:
+                    first[pair] = (int(earlier[at_first]), int(later[at_first]))
+                clashes[pair] = clashes.get(pair, 0) + times
+        template = _(
+            "'{id}' starts at {time} on {date} while '{other}' ({place}) is still on "
+            "air until about {end} (clashes in the next {days} days: {count}). Add "
+            "'start: interrupt' to '{id}' to cut in, or 'start: after-current' to "
+            "play it after."
+        )
         findings = []
-        for index, count in zip(at, counts, strict=True):
-            one = self.entries[self.who[earlier[index]]]
-            other = self.entries[self.who[later[index]]]
-            start = float(self.start[later[index]])
+        for pair in sorted(first):
+            earlier_at, later_at = first[pair]
+            one = self.entries[int(self.who[earlier_at])]
+            other = self.entries[int(self.who[later_at])]
+            start, end = int(self.start[later_at]), float(self.end[earlier_at])
             findings.append(
                 Finding(
                     other.file,
                     other.line,
-                    _(
-                        "'{id}' starts at {time} on {date} while '{other}' ({place}) is still on "
-                        "air until about {end} (clashes in the next {days} days: {count}). Add "
-                        "'start: interrupt' to '{id}' to cut in, or 'start: after-current' to "
-                        "play it after."
-                    ).format(
+                    template.format(
                         id=other.id,
                         time=clock_text(start),
                         date=day_text(self.calendar.date(start)),
                         other=one.id,
                         place=one.place,
-                        end=clock_text(float(self.end[earlier[index]])),
+                        end=clock_text(end),
                         days=LOOKAHEAD_DAYS,
-                        count=int(count),
+                        count=clashes[pair],
                     ),
                 )
             )
@@ -203,14 +239,9 @@ class Plan:
         counted = np.array(
             [e.priority != Priority.EMERGENCY and airs(e) for e in self.entries], dtype=bool
         )
-        chosen = counted[self.who]
-        start, end, who = self.start[chosen], self.end[chosen], self.who[chosen]
-        if not len(start):
+        first, last, opener = self._sessions(counted)
+        if not len(first):
             return []
-        reach = np.maximum.accumulate(end)
-        opens = np.flatnonzero(np.concatenate(([True], start[1:] > reach[:-1] + SESSION_JOIN_S)))
-        first, last = start[opens], np.maximum.reduceat(end, opens)
-        opener = who[opens]
         day = first // DAY_S
         findings = []
         too_long = np.flatnonzero(last - first > limits.minutes * 60)
@@ -257,12 +288,33 @@ class Plan:
                     ),
                 )
             )
-        findings += self._days_per_week(day, opens, opener, limits.days_per_week)
+        findings += self._days_per_week(day, opener, limits.days_per_week)
         return findings
 
-    def _days_per_week(
-        self, day: np.ndarray, opens: np.ndarray, opener: np.ndarray, limit: int
-    ) -> list[Finding]:
+    def _sessions(self, counted: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each session's first start, last end and opening entry, of the occurrences of the
+        `counted` entries. A session ends where the next occurrence starts more than
+        SESSION_JOIN_S after every one before it has ended; examined a chunk at a time."""
+        firsts, lasts, openers = [], [], []
+        reach = -np.inf
+        for low in range(0, len(self.start), CHUNK):
+            chosen = counted[self.who[low : low + CHUNK]]
+            start = self.start[low : low + CHUNK][chosen]
+            if not len(start):
+                continue
+            running = np.maximum(np.maximum.accumulate(self.end[low : low + CHUNK][chosen]), reach)
+            before = np.concatenate(([reach], running[:-1]))
+            opens = np.flatnonzero(start > before + SESSION_JOIN_S)
+            firsts.append(start[opens])
+            lasts.append(before[opens])  # where each session opens, the one before it ended
+            openers.append(self.who[low : low + CHUNK][chosen][opens])
+            reach = float(running[-1])
+        if not firsts:
+            return np.zeros(0, np.int32), np.zeros(0), np.zeros(0, np.int32)
+        ended = np.concatenate([*lasts, [reach]])[1:]
+        return np.concatenate(firsts), ended, np.concatenate(openers)
+
+    def _days_per_week(self, day: np.ndarray, opener: np.ndarray, limit: int) -> list[Finding]:
         """Weeks (Monday to Sunday) with more days on air than allowed: one warning, at the
         entry that opens the first day too many."""
         aired, first_session = np.unique(day, return_index=True)
@@ -315,4 +367,5 @@ class Plan:
 
 
 def _clock_seconds(times: Iterable[time]) -> np.ndarray:
-    return np.array(sorted({t.hour * 3600 + t.minute * 60 + t.second for t in times}))
+    seconds = sorted({t.hour * 3600 + t.minute * 60 + t.second for t in times})
+    return np.array(seconds, dtype=np.int32)
