@@ -407,7 +407,8 @@ def valid_stations(draw: st.DrawFn) -> tuple[list[str], dict[str, Any]]:
     chosen: dict[str, Any] = {}
     root: list[str] = []
     if draw(st.booleans()):
-        chosen["name"] = draw(st.text(max_size=30))
+        one_line = st.characters(exclude_categories=("Cc", "Zl", "Zp", "Cs"))
+        chosen["name"] = draw(st.text(one_line, max_size=30))  # control characters: refused
         root.append(f"name: {yaml_quoted(chosen['name'])}")
     if draw(st.booleans()):
         chosen["language"] = draw(st.sampled_from(LANGUAGES))
