@@ -2,6 +2,8 @@
 cannot break a systemd unit, and a cache that never serves an old file."""
 
 import os
+import subprocess
+import sys
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -299,6 +301,27 @@ def test_a_generated_schedule_is_read_by_the_line_reader() -> None:
     """The common shape must take the fast path, or 10,000 entries take seconds."""
     text = ENTRY + "  days: T2-T6\n  monthly: {weekday: T2, nth: -1}\n  gap: 30s  # nghỉ\n"
     assert isinstance(yamlfile._list_of_flat_mappings(text), YamlList)
+
+
+def test_station_modules_load_no_audio_speech_or_scheduler_library() -> None:
+    """The CLI starts in a blink only if reading the station loads none of them."""
+    modules = ", ".join(
+        f"broadcaster.station.{name}"
+        for name in (
+            "announcements", "holidays", "schedule_check", "schedule_edit", "schedules",
+            "station_file", "yamlfile",
+        )
+    )  # fmt: skip
+    heavy = ("numpy", "scipy", "edge_tts", "aiohttp", "apscheduler", "pydub", "miniaudio")
+    loaded = subprocess.run(
+        [sys.executable, "-c", f"import sys, {modules}; print(' '.join(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    ).stdout.split()
+    assert [name for name in heavy if name in loaded] == []
+    assert "broadcaster.station.schedules" in loaded
 
 
 def test_station_defaults_are_the_documented_ones() -> None:

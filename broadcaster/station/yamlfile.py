@@ -3,11 +3,13 @@
 Officers save files from Notepad (byte order marks), paste from Word (control characters) and
 leave quotes open: each of these becomes a message naming the line, never a traceback.
 
-Files are read by libyaml (PyYAML's C parser), with YAML 1.2 core types as ruamel.yaml reads
-them: `06:30` stays text, `yes` and `on` are text, `010` is ten. Whatever this fast path does not
-read exactly as ruamel.yaml would (a file that does not parse, merge keys, explicit tags, numbers
-written in unusual ways, duplicate keys, tabs), is read again by ruamel.yaml, whose messages the
-officers know. ruamel.yaml also stays the tool for editing files round-trip (`schedule_edit`).
+Three readers, fastest first, all giving YAML 1.2 core types as ruamel.yaml gives them (`06:30`
+and `yes` stay text): a line reader for the shape schedule files have (a list of flat entries,
+10,000 of them in a fraction of a second), then libyaml (PyYAML's C parser) for any other YAML,
+then ruamel.yaml for whatever those would not read exactly as it does (a file that does not
+parse, merge keys, explicit tags, numbers written in unusual ways, duplicate keys, tabs), so that
+every message stays the one officers know. ruamel.yaml also edits files round-trip
+(`schedule_edit`). tests/test_station_files.py checks that the three agree.
 """
 
 import re
