@@ -152,18 +152,25 @@ class Plan:
             later, earlier = at + low, before_holder[at]
             del before_end, before_holder, at
             holding, starting = self.who[earlier], self.who[later]
-            keep = (holding != starting) & ~chosen[starting]
-            later, earlier = later[keep], earlier[keep]
-            pairs = holding[keep].astype(np.int64) * count + starting[keep]
-            unique, index, counts = np.unique(pairs, return_index=True, return_counts=True)
-            for pair, at_first, times in zip(
+            keep = np.flatnonzero((holding != starting) & ~chosen[starting])
+            if not len(keep):
+                continue
+            # One sort of (pair, position) gives each pair's first clash and how many.
+            keys = (holding[keep].astype(np.int64) * count + starting[keep]) * CHUNK + keep
+            keys.sort()
+            pair_of = keys // CHUNK
+            group = np.flatnonzero(np.concatenate(([True], pair_of[1:] != pair_of[:-1])))
+            unique, index = pair_of[group], keys[group] % CHUNK
+            counts = np.diff(np.append(group, len(keys)))
+            for pair, earlier_at, later_at, times in zip(
                 unique.tolist(),
-                index.tolist(),
+                earlier[index].tolist(),
+                later[index].tolist(),
                 counts.tolist(),
                 strict=True,
             ):
                 if pair not in first:
-                    first[pair] = (int(earlier[at_first]), int(later[at_first]))
+                    first[pair] = (earlier_at, later_at)
                 clashes[pair] = clashes.get(pair, 0) + times
         template = _(
             "'{id}' starts at {time} on {date} while '{other}' ({place}) is still on "
@@ -171,12 +178,19 @@ class Plan:
             "'start: interrupt' to '{id}' to cut in, or 'start: after-current' to "
             "play it after."
         )
+        pairs = sorted(first)
+        earliers = np.array([first[pair][0] for pair in pairs], dtype=np.int64)
+        laters = np.array([first[pair][1] for pair in pairs], dtype=np.int64)
         findings = []
-        for pair in sorted(first):
-            earlier_at, later_at = first[pair]
-            one = self.entries[int(self.who[earlier_at])]
-            other = self.entries[int(self.who[later_at])]
-            start, end = int(self.start[later_at]), float(self.end[earlier_at])
+        for pair, one_at, other_at, start, end in zip(
+            pairs,
+            self.who[earliers].tolist(),
+            self.who[laters].tolist(),
+            self.start[laters].tolist(),
+            self.end[earliers].tolist(),
+            strict=True,
+        ):
+            one, other = self.entries[one_at], self.entries[other_at]
             findings.append(
                 Finding(
                     other.file,
