@@ -119,11 +119,19 @@ class Plan:
         who = np.repeat(np.arange(len(entries), dtype=np.int32), [len(s) for s in starts])
         start = np.concatenate(starts) if starts else np.zeros(0, dtype=np.int32)
         del starts
-        # Occurrences are in entry order: a stable sort by (start, rank) keeps file order last.
-        order = np.argsort(start * np.int32(3) + ranks[who], kind="stable")
-        self.start = start[order]
-        self.who = who[order]
-        del order, start, who
+        # One sort of plain integers orders by start, then priority, then file order.
+        keys = start.astype(np.int64)
+        del start
+        keys *= 3
+        keys += ranks[who]
+        keys *= len(entries)
+        keys += who
+        del who
+        keys.sort()
+        self.who = (keys % len(entries)).astype(np.int32)
+        keys //= 3 * len(entries)
+        self.start = keys.astype(np.int32)
+        del keys
         self.end = self.start + self.seconds[self.who]
 
     def clashes(self) -> list[Finding]:
@@ -133,9 +141,9 @@ class Plan:
             return []
         chosen = np.array([entry.start_chosen for entry in self.entries])
         count = len(self.entries)
-        first: dict[int, tuple[int, int]] = {}
-        """Pair of entries -> (earlier, later) occurrence of its first clash."""
-        clashes: dict[int, int] = {}
+        found: list[tuple[np.ndarray, ...]] = []
+        """Per chunk: each pair of entries clashing, its first (earlier, later) occurrences and
+        how many times."""
         carried_end, carried_holder = -np.inf, 0
         for low in range(0, len(self.start), CHUNK):
             end = self.end[low : low + CHUNK]
@@ -153,41 +161,37 @@ class Plan:
             del before_end, before_holder, at
             holding, starting = self.who[earlier], self.who[later]
             keep = np.flatnonzero((holding != starting) & ~chosen[starting])
-            if not len(keep):
-                continue
-            # One sort of (pair, position) gives each pair's first clash and how many.
-            keys = (holding[keep].astype(np.int64) * count + starting[keep]) * CHUNK + keep
-            keys.sort()
-            pair_of = keys // CHUNK
-            group = np.flatnonzero(np.concatenate(([True], pair_of[1:] != pair_of[:-1])))
-            unique, index = pair_of[group], keys[group] % CHUNK
-            counts = np.diff(np.append(group, len(keys)))
-            for pair, earlier_at, later_at, times in zip(
-                unique.tolist(),
-                earlier[index].tolist(),
-                later[index].tolist(),
-                counts.tolist(),
-                strict=True,
-            ):
-                if pair not in first:
-                    first[pair] = (earlier_at, later_at)
-                clashes[pair] = clashes.get(pair, 0) + times
+            if len(keep):
+                found.append(_first_of_each(holding, starting, earlier, later, keep, count))
+        if not found:
+            return []
+        pairs, earliers, laters, counts = (
+            np.concatenate(part) for part in zip(*found, strict=True)
+        )
+        # Chunks are in time order: a pair's first clash is in the first chunk that has it.
+        order = np.argsort(pairs, kind="stable")
+        pairs, earliers, laters, counts = (
+            pairs[order],
+            earliers[order],
+            laters[order],
+            counts[order],
+        )
+        group = np.flatnonzero(np.concatenate(([True], pairs[1:] != pairs[:-1])))
+        earliers, laters = earliers[group], laters[group]
+        totals = np.add.reduceat(counts, group)
         template = _(
             "'{id}' starts at {time} on {date} while '{other}' ({place}) is still on "
             "air until about {end} (clashes in the next {days} days: {count}). Add "
             "'start: interrupt' to '{id}' to cut in, or 'start: after-current' to "
             "play it after."
         )
-        pairs = sorted(first)
-        earliers = np.array([first[pair][0] for pair in pairs], dtype=np.int64)
-        laters = np.array([first[pair][1] for pair in pairs], dtype=np.int64)
         findings = []
-        for pair, one_at, other_at, start, end in zip(
-            pairs,
+        for one_at, other_at, start, end, clashes in zip(
             self.who[earliers].tolist(),
             self.who[laters].tolist(),
             self.start[laters].tolist(),
             self.end[earliers].tolist(),
+            totals.tolist(),
             strict=True,
         ):
             one, other = self.entries[one_at], self.entries[other_at]
@@ -203,7 +207,7 @@ class Plan:
                         place=one.place,
                         end=clock_text(end),
                         days=LOOKAHEAD_DAYS,
-                        count=clashes[pair],
+                        count=clashes,
                     ),
                 )
             )
@@ -378,6 +382,25 @@ class Plan:
         keys = opener[chosen] * DAY_S + first[chosen] % DAY_S
         _keys, at, counts = np.unique(keys, return_index=True, return_counts=True)
         return [(int(chosen[i]), int(n)) for i, n in zip(at, counts, strict=True)]
+
+
+def _first_of_each(
+    holding: np.ndarray,
+    starting: np.ndarray,
+    earlier: np.ndarray,
+    later: np.ndarray,
+    keep: np.ndarray,
+    count: int,
+) -> tuple[np.ndarray, ...]:
+    """Of the clashes at `keep`, each pair of entries once: the pair, the occurrences of its
+    first clash, and how many; one sort of (pair, position)."""
+    keys = (holding[keep].astype(np.int64) * count + starting[keep]) * CHUNK + keep
+    keys.sort()
+    pair_of = keys // CHUNK
+    group = np.flatnonzero(np.concatenate(([True], pair_of[1:] != pair_of[:-1])))
+    index = keys[group] % CHUNK
+    counts = np.diff(np.append(group, len(keys)))
+    return pair_of[group], earlier[index], later[index], counts
 
 
 def _clock_seconds(times: Iterable[time]) -> np.ndarray:
