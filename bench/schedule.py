@@ -2,8 +2,11 @@
 
     .venv/bin/python -m bench.schedule [ENTRIES] [FILES]
 
-1. `load_schedules`: parsing and checking every file (the daemon's reload does the same),
-   against ruamel.yaml's plain safe load of the same files (no line numbers, no checks).
+1. Reading the schedules: parsing and checking every file, cold (the daemon's first read), then
+   again after one file changed (the daemon's reload: only that file is read again), then the
+   checks of `loa schedule check` in this process; against ruamel.yaml reading the same files,
+   round-trip as Loa did before (line numbers, no checks) and safe (no line numbers). Wall time
+   and CPU time are printed: on a loaded machine the CPU time is the steadier number.
 2. Every entry expanded over 30 days with `rules.occurrences` (occurrences counted).
 3. The daemon's own plan of the next 6 hours, on a fixed clock: `Daemon.open()` (takes the
    station, reads it), then the first `sweep` (plans PLAN_HOURS and queues what is due), then a
@@ -28,7 +31,9 @@ from ruamel.yaml import YAML
 from bench.stations import ROOT, loa_command, loa_env, make_station, write_many_entries
 from broadcaster.core.recurrence import occurrences
 from broadcaster.onair.daemon import PLAN_HOURS, Daemon
-from broadcaster.station.schedules import load_schedules
+from broadcaster.station.schedule_check import check_schedules
+from broadcaster.station.schedule_check import measure as measure_announcements
+from broadcaster.station.schedules import ScheduleCache, read_schedules
 from broadcaster.station.station_file import load_station
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -42,13 +47,35 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def line(label: str, seconds: float, count: int | None = None, unit: str = "entries") -> None:
+def line(
+    label: str,
+    seconds: float,
+    count: int | None = None,
+    unit: str = "entries",
+    cpu: float | None = None,
+) -> None:
     rate = f"{count / seconds:>10,.0f} {unit}/s" if count else ""
-    print(f"  {label:<38} {seconds * 1000:9.2f} ms {rate:<20} peak RSS {peak_mb():4.0f} MB")
+    used = f"CPU {cpu * 1000:8.1f} ms" if cpu is not None else ""
+    print(
+        f"  {label:<38} {seconds * 1000:9.2f} ms {rate:<20} {used:<16} peak RSS {peak_mb():4.0f} MB"
+    )
 
 
-def check_process(station: Path, home: Path) -> tuple[float, int, int, str, float]:
-    """`loa schedule check`: wall time, exit code, lines printed, its summary, peak RSS (MB)."""
+class Timer:
+    """Wall and CPU time of a block."""
+
+    def __enter__(self) -> "Timer":
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+
+
+def check_process(station: Path, home: Path) -> tuple[float, int, int, str, float, float]:
+    """`loa schedule check`: wall time, exit code, lines printed, its summary, peak RSS (MB),
+    CPU time."""
     out = home / "check.txt"
     err = home / "check-err.txt"
     started = time.perf_counter()
@@ -65,12 +92,15 @@ def check_process(station: Path, home: Path) -> tuple[float, int, int, str, floa
     process.returncode = os.waitstatus_to_exitcode(status)
     text = out.read_text(encoding="utf-8").splitlines()
     summary = (err.read_text(encoding="utf-8").strip().splitlines() or text or [""])[-1]
-    return elapsed, process.returncode, len(text), summary, usage.ru_maxrss / 1024
+    cpu = usage.ru_utime + usage.ru_stime
+    return elapsed, process.returncode, len(text), summary, usage.ru_maxrss / 1024, cpu
 
 
 def measure(count: int = 10_000, files: int = 20, full: bool = True) -> dict[str, float]:
-    """Prints each phase as it goes, and returns seconds of "load" (load_schedules), "peer"
-    (ruamel.yaml safe load), "expand" (30 days) with the "occurrences" found, "yaml_mb"; when
+    """Prints each phase as it goes, and returns seconds of "load" (a cold read, "load_cpu" its
+    CPU time), "reload_one" (one file changed), "check_in_process", "ruamel_rt" (ruamel.yaml's
+    round-trip load), "peer" (its safe load), "expand" (30 days) with the "occurrences" found,
+    "yaml_mb"; when
     `full`, also "open", "first_sweep", "next_sweep" (the daemon's plan), "planned", and "check"
     with "check_rss_mb" (`loa schedule check` as a process)."""
     found: dict[str, float] = {"entries": count}
@@ -87,16 +117,46 @@ def measure(count: int = 10_000, files: int = 20, full: bool = True) -> dict[str
         print(f"  {'after imports':<38} {'':>34} peak RSS {peak_mb():4.0f} MB")
         station = load_station(station_dir)
 
-        started = time.perf_counter()
-        entries = load_schedules(station)
-        load = found["load"] = time.perf_counter() - started
-        line("load_schedules (parse + check)", load, len(entries))
-        started = time.perf_counter()
-        for path in sorted((station_dir / "schedules").glob("*.yaml")):
-            YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
-        peer = found["peer"] = time.perf_counter() - started
-        line("peer: ruamel.yaml safe load, same files", peer, count)
-        print(f"  {'ratio load_schedules / safe load':<38} {load / peer:9.2f}")
+        cache = ScheduleCache()
+        with Timer() as cold:
+            schedules = read_schedules(station, cache=cache)
+        entries = list(schedules.entries)
+        load = found["load"] = cold.wall
+        found["load_cpu"] = cold.cpu
+        line("read schedules, cold (parse + check)", load, len(entries), cpu=cold.cpu)
+        changed = sorted((station_dir / "schedules").glob("*.yaml"))[len(schedules.files) // 2]
+        changed.write_text(changed.read_text(encoding="utf-8") + "# sửa\n", encoding="utf-8")
+        with Timer() as again:
+            reread = read_schedules(station, cache=cache)
+        assert len(reread.entries) == len(entries) and not reread.problems
+        found["reload_one"], found["reload_one_cpu"] = again.wall, again.cpu
+        line("read again, one file changed", again.wall, cpu=again.cpu)
+        with Timer() as checking:
+            timing = measure_announcements(station, [e.announcement for e in entries])
+            findings = check_schedules(schedules, timing, station, CLOCK.date())
+        found["check_in_process"], found["check_in_process_cpu"] = checking.wall, checking.cpu
+        line(f"checks over 366 days ({len(findings)} found)", checking.wall, cpu=checking.cpu)
+        total_cpu = cold.cpu + checking.cpu
+        print(
+            f"  {'load and check':<38} {(load + checking.wall) * 1000:9.2f} ms "
+            f"{'':<20} CPU {total_cpu * 1000:8.1f} ms"
+        )
+        paths = sorted((station_dir / "schedules").glob("*.yaml"))
+        with Timer() as round_trip:
+            for path in paths:
+                YAML(typ="rt").load(path.read_text(encoding="utf-8"))
+        found["ruamel_rt"] = round_trip.wall
+        line("ruamel.yaml round-trip load (before)", round_trip.wall, count, cpu=round_trip.cpu)
+        with Timer() as safe:
+            for path in paths:
+                YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+        peer = found["peer"] = safe.wall
+        line("ruamel.yaml safe load, same files", peer, count, cpu=safe.cpu)
+        print(
+            f"  {'ratio cold read / ruamel round-trip':<38} {load / round_trip.wall:9.3f} "
+            f"(CPU {cold.cpu / round_trip.cpu:.3f})"
+        )
+        print(f"  {'ratio cold read / ruamel safe load':<38} {load / peer:9.3f}")
 
         started = time.perf_counter()
         end = CLOCK + timedelta(days=DAYS)
@@ -129,10 +189,10 @@ def measure(count: int = 10_000, files: int = 20, full: bool = True) -> dict[str
         finally:
             daemon.shutdown()
 
-        elapsed, code, lines, summary, rss = check_process(station_dir, folder)
-        found["check"], found["check_rss_mb"] = elapsed, rss
+        elapsed, code, lines, summary, rss, cpu = check_process(station_dir, folder)
+        found["check"], found["check_rss_mb"], found["check_cpu"] = elapsed, rss, cpu
         print(
-            f"loa schedule check (separate process): {elapsed:.2f} s, "
+            f"loa schedule check (separate process): {elapsed:.2f} s (CPU {cpu:.2f} s), "
             f"{count / elapsed:,.0f} entries/s, peak RSS {rss:.0f} MB, exit {code}, "
             f"{lines} lines"
         )

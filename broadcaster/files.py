@@ -19,6 +19,15 @@ def is_file(path: Path) -> bool:
         return False
 
 
+def inside(path: Path, directory: Path) -> bool:
+    """Whether `path`, every link followed, is a path within `directory`: the station reads only
+    its own files, so a link an officer (or an intruder) made to /etc/shadow is never read out."""
+    try:
+        return path.resolve().is_relative_to(directory.resolve())
+    except (OSError, ValueError, RuntimeError):  # a loop of links, a name too long
+        return False
+
+
 def partial_path(path: Path) -> Path:
     """A hidden temporary name beside `path`, unique to this write."""
     return path.with_name(f".{path.name}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")

@@ -21,9 +21,9 @@ from ruamel.yaml import YAML
 
 from broadcaster.core.settings import Station
 from broadcaster.errors import ScheduleError
+from broadcaster.station.holidays import HOLIDAYS_FILE
 from broadcaster.station.schedules import (
     ENTRY_KEYS,
-    HOLIDAYS_FILE,
     WEEKDAYS,
     Schedules,
     load_schedules,

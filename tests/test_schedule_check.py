@@ -11,11 +11,11 @@ import pytest
 from broadcaster.core.recurrence import Recurrence, occurrences
 from broadcaster.station.schedule_check import (
     CHARS_PER_SECOND,
-    _Calendar,
     check_schedules,
     measure,
     program_seconds,
 )
+from broadcaster.station.schedule_plan import Calendar
 from broadcaster.station.schedules import Entry, read_schedules
 from broadcaster.station.station_file import load_station
 from tests.schedule_station import run, write_schedule
@@ -52,7 +52,7 @@ def findings(station: Path, today: date = TODAY) -> list[str]:
     ],
 )
 def test_the_day_arrays_agree_with_the_rules(rule: Recurrence) -> None:
-    calendar = _Calendar(TODAY, 400)
+    calendar = Calendar(TODAY, 400)
     start = datetime.combine(TODAY, time(0), tzinfo=HANOI)
     expected = {at.date() for at in occurrences(rule, start, start + timedelta(days=400))}
     aired = {TODAY + timedelta(days=int(n)) for n in calendar.mask(rule).nonzero()[0]}

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from broadcaster.core.models import Occurrence
+from broadcaster.core.timeofday import QuietHours
 
 PRIORITY_RANK = {"emergency": 0, "priority": 1, "normal": 2}
 """Lower goes first."""
@@ -57,25 +58,28 @@ class Verdict:
     late_s: float = 0.0
 
 
-def quiet_window(spec: str) -> tuple[time, time] | None:
+def quiet_window(spec: QuietHours | str) -> tuple[time, time] | None:
     """ "21:00-06:00" as (start, end); equal ends mean no quiet hours."""
-    first, last = (time.fromisoformat(part.strip()) for part in spec.split("-"))
-    return None if first == last else (first, last)
+    hours = _quiet_hours(spec)
+    return None if hours.start == hours.end else (hours.start, hours.end)
 
 
-def in_quiet_hours(spec: str, moment: time) -> bool:
+def in_quiet_hours(spec: QuietHours | str, moment: time) -> bool:
     """Whether a wall-clock time falls in the quiet hours `spec`, which may cross midnight."""
-    window = quiet_window(spec)
-    if window is None:
-        return False
-    first, last = window
-    moment = moment.replace(tzinfo=None)
-    if first < last:
-        return first <= moment < last
-    return moment >= first or moment < last
+    return _quiet_hours(spec).contains(moment)
 
 
-def verdict(item: Item, now: datetime, quiet_hours: str) -> Verdict:
+def _quiet_hours(spec: QuietHours | str) -> QuietHours:
+    """Quiet hours as station.yaml gives them (read once), or as text (`21:00-06:00`)."""
+    if isinstance(spec, QuietHours):
+        return spec
+    hours = QuietHours.parse(spec)
+    if hours is None:
+        raise ValueError(f"not quiet hours: {spec!r}")
+    return hours
+
+
+def verdict(item: Item, now: datetime, quiet_hours: QuietHours | str) -> Verdict:
     """Whether `item` may start at `now`: emergencies pass quiet hours; anything later than its
     late limit is missed, unless it is a catch-up after a stop."""
     late_s = max(0.0, (now - item.occurrence.scheduled).total_seconds())

@@ -9,9 +9,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from broadcaster.core.models import MusicBed
+from broadcaster.core.timeofday import QuietHours
 
 SAMPLE_RATES = (8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000)
 """Standard rates, the ones simpleaudio takes; a sound card may still refuse some of them."""
+JOIN_PAUSE_MS = 300
+"""Silence between the parts of a program (jingle, message, repeats)."""
+LEAD_IN_MS = 300
+"""Silence before a program, while the amplifier wakes."""
+DEFAULT_QUIET_HOURS = "21:00-06:00"
+DEFAULT_LATE_LIMIT_S = 300.0
+"""How late a program may still start; later, it is missed (schedules' `late_limit:`)."""
 OUTPUT_DEVICES = ("simpleaudio", "silent")
 """`silent` renders everything and plays nothing: for trying a station without an amplifier."""
 
@@ -63,7 +71,10 @@ class Station:
     name: str = ""
     language: str = "vi"
     timezone: str = "Asia/Ho_Chi_Minh"
-    quiet_hours: str = "21:00-06:00"
+    quiet_hours: QuietHours = field(
+        default_factory=lambda: QuietHours.parse(DEFAULT_QUIET_HOURS) or QuietHours.never()
+    )
+    """Only emergencies air then."""
     require_approval: bool = False
     """Whether only `status: approved` entries air (vendors' draft → approved workflow)."""
     sessions: SessionLimits = field(default_factory=SessionLimits)

@@ -8,16 +8,13 @@ import re
 import unicodedata
 from pathlib import Path
 
-from ruamel.yaml.comments import CommentedMap
-
 from broadcaster.core.models import AUDIO_SUFFIXES, Announcement
 from broadcaster.core.settings import Station
 from broadcaster.core.voices import all_voices, engine_for
-from broadcaster.errors import AnnouncementError
-from broadcaster.files import is_file
+from broadcaster.errors import AnnouncementError, LexiconError
+from broadcaster.files import inside, is_file
 from broadcaster.i18n import _
-from broadcaster.speech.normalize import LEXICON_FILE
-from broadcaster.station.yamlfile import key_line, load_yaml, read_text
+from broadcaster.station.yamlfile import YamlMap, key_line, load_yaml, read_text, refuse_outside
 
 ANNOUNCEMENT_ID = re.compile(r"\w[\w .-]{0,99}")
 """Letters (Vietnamese too), digits, spaces, dots and dashes: any file name an officer gives, but
@@ -26,6 +23,17 @@ ANNOUNCEMENT_KEYS = ("title", "text", "voice", "recording")
 SUFFIXES = (".yaml", ".txt")
 OTHER_AUDIO_SUFFIXES = (".m4a", ".aac", ".amr", ".opus", ".wma", ".3gp")
 """Phone recordings, played through ffmpeg."""
+LEXICON_FILE = "lexicon.txt"
+"""The station's abbreviations (announcements/lexicon.txt), read by speech/normalize."""
+
+
+def lexicon_path(station: Station) -> Path:
+    """The station's lexicon file; refused if it leads outside the station (through a link), so
+    that no file of the PC is read out or sent to the online voice."""
+    path = station.announcements_dir / LEXICON_FILE
+    if path.exists():
+        refuse_outside(path, station.directory, LexiconError)
+    return path
 
 
 def list_announcements(station: Station) -> list[str]:
@@ -41,13 +49,22 @@ def list_announcements(station: Station) -> list[str]:
     )
 
 
+def list_recordings(station: Station) -> list[str]:
+    """Audio files in announcements/, which entries may air as they are: `ghi-am.m4a`."""
+    folder = station.announcements_dir
+    suffixes = (*AUDIO_SUFFIXES, *OTHER_AUDIO_SUFFIXES)
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.suffix.lower() in suffixes and is_file(p))
+
+
 def load_announcement(station: Station, announcement_id: str) -> Announcement:
     wanted = unicodedata.normalize("NFC", announcement_id)
     if ANNOUNCEMENT_ID.fullmatch(wanted) and f"{wanted}.txt" != LEXICON_FILE:
         for suffix in SUFFIXES:
             path = station.announcements_dir / f"{wanted}{suffix}"
             if is_file(path):
-                return _read(path, wanted)
+                return _read(path, wanted, station)
     known = ", ".join(list_announcements(station)) or "-"
     raise AnnouncementError(
         _("No announcement '{id}' in {folder}. Announcements there: {known}.").format(
@@ -68,9 +85,9 @@ def announcement_or_recording(station: Station, name: str) -> Announcement:
         if not given.is_absolute() and not is_file(Path.cwd() / given):
             given = station.announcements_dir / given  # `loa play ghi-am.m4a` means this one
         path = (Path.cwd() / given).resolve()
-    except (OSError, ValueError):
+    except (OSError, ValueError, RuntimeError):
         path = station_dir
-    if not path.is_relative_to(station_dir):
+    if not inside(path, station_dir):
         raise AnnouncementError(
             _(
                 "{file} is outside the station directory {folder}: copy it into {folder}/"
@@ -82,11 +99,12 @@ def announcement_or_recording(station: Station, name: str) -> Announcement:
     return Announcement(id=path.stem, text="", recording=path)
 
 
-def _read(path: Path, announcement_id: str) -> Announcement:
+def _read(path: Path, announcement_id: str, station: Station) -> Announcement:
     if path.suffix == ".txt":
-        return Announcement(id=announcement_id, text=read_text(path, AnnouncementError))
-    data = load_yaml(path, AnnouncementError)
-    if not isinstance(data, CommentedMap) or not data.get("text"):
+        text = read_text(path, AnnouncementError, inside=station.directory)
+        return Announcement(id=announcement_id, text=text)
+    data = load_yaml(path, AnnouncementError, inside=station.directory)
+    if not isinstance(data, YamlMap) or not data.get("text"):
         raise AnnouncementError(
             _("{file}:1: an announcement needs a 'text:' with what to say.").format(file=path)
         )
@@ -122,7 +140,7 @@ def _read(path: Path, announcement_id: str) -> Announcement:
     )
 
 
-def _recording(path: Path, data: CommentedMap) -> Path | None:
+def _recording(path: Path, data: YamlMap) -> Path | None:
     """The recording named in the file, which must exist inside the announcements folder."""
     name = data.get("recording")
     if not name:
@@ -130,9 +148,9 @@ def _recording(path: Path, data: CommentedMap) -> Path | None:
     folder = path.parent.resolve()
     try:
         recording = (path.parent / str(name)).resolve()
-    except (OSError, ValueError):
+    except (OSError, ValueError, RuntimeError):
         recording = folder  # not a file: refused below
-    if not recording.is_relative_to(folder) or not is_file(recording):
+    if not inside(recording, folder) or not is_file(recording):
         raise AnnouncementError(
             f"{path}:{key_line(data, 'recording')}: "
             + _("the recording {name} is not a file in {folder}.").format(name=name, folder=folder)

@@ -9,34 +9,23 @@ occurrence, so that 10,000 entries take a second or two once their files are rea
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, time
 from pathlib import Path
 
-import miniaudio
-import numpy as np
-from pydub.utils import mediainfo
-
-from broadcaster.audio.decode import ffmpeg_or_error, miniaudio_reads, probe_audio
-from broadcaster.audio.render import JOIN_PAUSE_MS, LEAD_IN_MS, bundled_jingle
 from broadcaster.core.compose import clean_text
-from broadcaster.core.models import JINGLE_NAMES
-from broadcaster.core.playout import in_quiet_hours
-from broadcaster.core.recurrence import Recurrence
-from broadcaster.core.settings import Station
+from broadcaster.core.models import JINGLE_NAMES, Priority
+from broadcaster.core.settings import JOIN_PAUSE_MS, LEAD_IN_MS, Station
 from broadcaster.errors import LoaError
 from broadcaster.i18n import _
-from broadcaster.station.announcements import load_announcement
-from broadcaster.station.schedules import Entry, Schedules, airs, recordings
+from broadcaster.station.announcements import list_recordings, load_announcement
+from broadcaster.station.schedules import Entry, Schedules
 
 CHARS_PER_SECOND = 15.0
 """Speech rate for estimating how long a text takes to read. espeak-ng's Vietnamese voice reads
 the bundled announcements at 16-18 characters (3.9 syllables) a second; the neural voices are a
 little slower. An estimate a bit long only makes clash reports cautious."""
 LOOKAHEAD_DAYS = 366
-SESSION_JOIN_S = 30 * 60
-"""Programs less than 30 minutes apart make one session."""
 DAY_S = 24 * 3600
-_RANKS = {"emergency": 0, "priority": 1, "normal": 2}
 
 
 @dataclass(frozen=True)
@@ -65,10 +54,12 @@ class Timing:
 def measure(station: Station, announcement_ids: Iterable[str]) -> Timing:
     """Read the announcements and jingles the entries use: texts are timed by their length,
     audio files by their own duration."""
+    from broadcaster.audio.chimes import JINGLES_DIR  # audio modules load only to measure
+
     messages: dict[str, float] = {}
     problems: dict[str, str] = {}
     longest_s = station.max_recording_minutes * 60
-    audio = set(recordings(station))
+    audio = set(list_recordings(station))
     for announcement_id in dict.fromkeys(announcement_ids):
         try:
             if announcement_id in audio:
@@ -81,7 +72,7 @@ def measure(station: Station, announcement_ids: Iterable[str]) -> Timing:
             problems[announcement_id] = error.message
     jingles = {}
     for role in JINGLE_NAMES:
-        path = station.jingles.get(role, bundled_jingle(role))
+        path = station.jingles.get(role, JINGLES_DIR / f"{role}.wav")
         try:
             jingles[role] = _seconds(Path(path), longest_s)
         except LoaError as error:
@@ -93,6 +84,11 @@ def measure(station: Station, announcement_ids: Iterable[str]) -> Timing:
 def _seconds(path: Path, longest_s: float) -> float:
     """How long an audio file plays; unreadable or overlong files are refused as a broadcast
     would refuse them."""
+    import miniaudio
+    from pydub.utils import mediainfo
+
+    from broadcaster.audio.decode import ffmpeg_or_error, miniaudio_reads, probe_audio
+
     probe_audio(path, longest_s)
     if miniaudio_reads(path):
         return float(miniaudio.get_file_info(str(path)).duration)
@@ -104,7 +100,7 @@ def program_seconds(entry: Entry, message_s: float, jingles: Mapping[str, float]
     """One airing of `entry`, laid out as the renderer plays it: lead-in, the attention tone for
     emergencies, intro, the message `repeat` times with its gaps, outro, pauses at the joins."""
     pause = JOIN_PAUSE_MS / 1000
-    opening = jingles["attention"] + pause if entry.priority == "emergency" else 0.0
+    opening = jingles["attention"] + pause if entry.priority == Priority.EMERGENCY else 0.0
     plays = entry.repeat * message_s + (entry.repeat - 1) * entry.gap_s
     return LEAD_IN_MS / 1000 + opening + jingles["intro"] + pause + plays + pause + jingles["outro"]
 
@@ -114,18 +110,18 @@ def check_schedules(
 ) -> list[Finding]:
     """Everything `loa schedule check` reports beyond unreadable entries, in file and line order,
     for the LOOKAHEAD_DAYS days from `today`."""
+    from broadcaster.station.schedule_plan import Calendar, Plan  # numpy loads only to check
+
     findings = _unplayable(schedules.entries, timing)
     entries = [entry for entry in schedules.entries if entry.enabled]
     if entries:
-        seconds = np.array(
-            [
-                program_seconds(e, timing.messages.get(e.announcement, 0.0), timing.jingles)
-                for e in entries
-            ]
-        )
-        calendar = _Calendar(today, LOOKAHEAD_DAYS)
+        seconds = [
+            program_seconds(e, timing.messages.get(e.announcement, 0.0), timing.jingles)
+            for e in entries
+        ]
+        calendar = Calendar(today, LOOKAHEAD_DAYS)
         masks = calendar.masks([entry.rule for entry in entries])
-        plan = _Plan(entries, masks, seconds, calendar)
+        plan = Plan(entries, masks, seconds, calendar)
         findings += plan.clashes()
         findings += plan.quiet_hours(station.quiet_hours)
         findings += plan.sessions(station)
@@ -158,306 +154,20 @@ def _unplayable(entries: Sequence[Entry], timing: Timing) -> list[Finding]:
     return findings
 
 
-class _Calendar:
-    """The days examined, as arrays, so that a rule's days are a few array operations."""
-
-    def __init__(self, first: date, days: int) -> None:
-        dates = [first + timedelta(days=n) for n in range(days)]
-        self.first = first
-        self.ordinal = np.arange(first.toordinal(), first.toordinal() + days)
-        self.weekday = (self.ordinal - 1) % 7  # ordinal 1, 0001-01-01, was a Monday
-        self.day = np.array([d.day for d in dates])
-        self.nth = (self.day - 1) // 7 + 1
-        self.last_week = np.array([(d + timedelta(days=7)).month != d.month for d in dates])
-
-    def date(self, seconds: float) -> date:
-        return self.first + timedelta(days=int(seconds // DAY_S))
-
-    def masks(self, rules: Sequence[Recurrence]) -> list[np.ndarray]:
-        """The days each rule airs; rules differing only in their times share one array."""
-        known: dict[tuple[object, ...], np.ndarray] = {}
-        masks = []
-        for rule in rules:
-            key = (
-                rule.weekdays,
-                rule.first,
-                rule.last,
-                rule.every_days,
-                rule.month_day,
-                rule.month_weekday,
-                rule.on,
-                rule.skipped,
-            )
-            if key not in known:
-                known[key] = self.mask(rule)
-            masks.append(known[key])
-        return masks
-
-    def mask(self, rule: Recurrence) -> np.ndarray:
-        """The same days as rules.occurrences, computed for the whole window at once."""
-        mask: np.ndarray = np.ones(len(self.ordinal), dtype=bool)
-        if rule.on is not None:
-            mask &= self.ordinal == rule.on.toordinal()
-        else:
-            if rule.first is not None:
-                mask &= self.ordinal >= rule.first.toordinal()
-            if rule.last is not None:
-                mask &= self.ordinal <= rule.last.toordinal()
-            if rule.weekdays is not None:
-                mask &= np.array([d in rule.weekdays for d in range(7)])[self.weekday]
-            if rule.every_days is not None and rule.first is not None:
-                mask &= (self.ordinal - rule.first.toordinal()) % rule.every_days == 0
-            elif rule.month_day is not None:
-                mask &= self.day == rule.month_day
-            elif rule.month_weekday is not None:
-                weekday, nth = rule.month_weekday
-                mask &= (self.weekday == weekday) & (self.last_week if nth < 0 else self.nth == nth)
-        offsets = [day.toordinal() - int(self.ordinal[0]) for day in rule.skipped]
-        mask[[n for n in offsets if 0 <= n < len(mask)]] = False
-        return mask
-
-
-class _Plan:
-    """Every occurrence of the enabled entries in the window, sorted by start (then priority,
-    then file order): `start` and `end` in seconds from the window's first midnight (wall
-    clock), `who` the entry's index."""
-
-    def __init__(
-        self,
-        entries: Sequence[Entry],
-        masks: Sequence[np.ndarray],
-        seconds: np.ndarray,
-        calendar: _Calendar,
-    ) -> None:
-        self.entries = entries
-        self.seconds = seconds
-        self.calendar = calendar
-        self.days_aired = np.array([mask.any() for mask in masks], dtype=bool)
-        starts = [
-            (np.flatnonzero(mask)[:, None] * DAY_S + _clock_seconds(entry.rule.times)).ravel()
-            for entry, mask in zip(entries, masks, strict=True)
-        ]
-        count = len(entries)
-        ranks = np.array([_RANKS[entry.priority] for entry in entries], dtype=np.int64)
-        who = np.repeat(np.arange(count), [len(s) for s in starts])
-        start = np.concatenate(starts).astype(np.int64)
-        keys = np.sort((start * 3 + ranks[who]) * count + who)  # one sort of plain integers
-        self.who = keys % count
-        self.start = keys // count // 3
-        self.end = self.start + seconds[self.who]
-
-    def clashes(self) -> list[Finding]:
-        """An occurrence that starts before the longest one so far has ended clashes with it;
-        each pair of entries is reported once, at its first clash, at the later entry."""
-        if len(self.start) < 2:
-            return []
-        longest = np.maximum.accumulate(self.end)
-        holder = np.maximum.accumulate(np.where(self.end == longest, np.arange(len(self.end)), 0))
-        later = np.flatnonzero(self.start[1:] < longest[:-1]) + 1
-        earlier = holder[later - 1]
-        first, second = self.who[earlier], self.who[later]
-        chosen = np.array([entry.start_chosen for entry in self.entries])
-        keep = (first != second) & ~chosen[second]
-        later, earlier = later[keep], earlier[keep]
-        pairs = self.who[earlier] * len(self.entries) + self.who[later]
-        _pairs, at, counts = np.unique(pairs, return_index=True, return_counts=True)
-        findings = []
-        for index, count in zip(at, counts, strict=True):
-            one = self.entries[self.who[earlier[index]]]
-            other = self.entries[self.who[later[index]]]
-            start = float(self.start[later[index]])
-            findings.append(
-                Finding(
-                    other.file,
-                    other.line,
-                    _(
-                        "'{id}' starts at {time} on {date} while '{other}' ({place}) is still on "
-                        "air until about {end} (clashes in the next {days} days: {count}). Add "
-                        "'start: interrupt' to '{id}' to cut in, or 'start: after-current' to "
-                        "play it after."
-                    ).format(
-                        id=other.id,
-                        time=_clock(start),
-                        date=_day(self.calendar.date(start)),
-                        other=one.id,
-                        place=one.place,
-                        end=_clock(float(self.end[earlier[index]])),
-                        days=LOOKAHEAD_DAYS,
-                        count=int(count),
-                    ),
-                )
-            )
-        return findings
-
-    def quiet_hours(self, quiet: str) -> list[Finding]:
-        """Normal and priority entries held back by the quiet hours, each time of day once."""
-        findings = []
-        for index, entry in enumerate(self.entries):
-            if entry.priority == "emergency" or not self.days_aired[index]:
-                continue
-            for moment in sorted(set(entry.rule.times)):
-                start = moment.hour * 3600 + moment.minute * 60 + moment.second
-                end = _time((start + float(self.seconds[index])) % DAY_S)
-                if in_quiet_hours(quiet, moment):
-                    message = _(
-                        "'{id}' at {time} falls in the quiet hours ({quiet}, station.yaml): only "
-                        "emergencies air then, so it will be held back."
-                    )
-                elif in_quiet_hours(quiet, end):
-                    message = _(
-                        "'{id}' at {time} runs into the quiet hours ({quiet}, station.yaml) "
-                        "until about {end}."
-                    )
-                else:
-                    continue
-                findings.append(
-                    Finding(
-                        entry.file,
-                        entry.line,
-                        message.format(
-                            id=entry.id,
-                            time=_clock(start),
-                            quiet=quiet,
-                            end=f"{end:%H:%M}",
-                        ),
-                        warning=True,
-                    )
-                )
-        return findings
-
-    def sessions(self, station: Station) -> list[Finding]:
-        """Sessions of normal and priority programs that air, against the station's caps."""
-        limits = station.sessions
-        counted = np.array(
-            [e.priority != "emergency" and airs(e) for e in self.entries], dtype=bool
-        )
-        chosen = counted[self.who]
-        start, end, who = self.start[chosen], self.end[chosen], self.who[chosen]
-        if not len(start):
-            return []
-        reach = np.maximum.accumulate(end)
-        opens = np.flatnonzero(np.concatenate(([True], start[1:] > reach[:-1] + SESSION_JOIN_S)))
-        first, last = start[opens], np.maximum.reduceat(end, opens)
-        opener = who[opens]
-        day = first // DAY_S
-        findings = []
-        too_long = np.flatnonzero(last - first > limits.minutes * 60)
-        for index, count in self._grouped(opener, first, too_long):
-            entry = self.entries[opener[index]]
-            findings.append(
-                _warning(
-                    entry,
-                    _(
-                        "the session that '{id}' opens at {time} lasts about {minutes} minutes "
-                        "on {date}, more than the {limit} of sessions.minutes in station.yaml "
-                        "(days like this in the next {days} days: {count})."
-                    ).format(
-                        id=entry.id,
-                        time=_clock(float(first[index])),
-                        minutes=round(float(last[index] - first[index]) / 60),
-                        date=_day(self.calendar.date(float(first[index]))),
-                        limit=limits.minutes,
-                        days=LOOKAHEAD_DAYS,
-                        count=count,
-                    ),
-                )
-            )
-        rank = np.arange(len(day)) - np.searchsorted(day, day)
-        per_day = np.bincount(day)
-        extra = np.flatnonzero(rank == limits.per_day)
-        for index, count in self._grouped(opener, first, extra):
-            entry = self.entries[opener[index]]
-            findings.append(
-                _warning(
-                    entry,
-                    _(
-                        "with '{id}' at {time}, {date} has {sessions} sessions, more than the "
-                        "{limit} of sessions.per_day in station.yaml (days like this in the "
-                        "next {days} days: {count})."
-                    ).format(
-                        id=entry.id,
-                        time=_clock(float(first[index])),
-                        date=_day(self.calendar.date(float(first[index]))),
-                        sessions=int(per_day[day[index]]),
-                        limit=limits.per_day,
-                        days=LOOKAHEAD_DAYS,
-                        count=count,
-                    ),
-                )
-            )
-        findings += self._days_per_week(day, opens, opener, limits.days_per_week)
-        return findings
-
-    def _days_per_week(
-        self, day: np.ndarray, opens: np.ndarray, opener: np.ndarray, limit: int
-    ) -> list[Finding]:
-        """Weeks (Monday to Sunday) with more days on air than allowed: one warning, at the
-        entry that opens the first day too many."""
-        aired, first_session = np.unique(day, return_index=True)
-        week = (aired + self.calendar.first.toordinal() - 1) // 7
-        rank = np.arange(len(week)) - np.searchsorted(week, week)
-        over = np.flatnonzero(rank == limit)
-        if not len(over):
-            return []
-        entry = self.entries[opener[first_session[over[0]]]]
-        first_day = self.calendar.first + timedelta(days=int(aired[over[0]]))
-        monday = first_day - timedelta(days=first_day.weekday())
-        return [
-            _warning(
-                entry,
-                _(
-                    "the schedules air on {count} days in the week of {monday}, more than the "
-                    "{limit} of sessions.days_per_week in station.yaml (weeks like this in the "
-                    "next {days} days: {weeks})."
-                ).format(
-                    count=int(np.sum(week == week[over[0]])),
-                    monday=_day(monday),
-                    limit=limit,
-                    days=LOOKAHEAD_DAYS,
-                    weeks=len(over),
-                ),
-            )
-        ]
-
-    def finished(self) -> list[Finding]:
-        return [
-            _warning(
-                entry,
-                _(
-                    "'{id}' airs on no day in the next {days} days: its dates are past, or "
-                    "holidays and exceptions cover them."
-                ).format(id=entry.id, days=LOOKAHEAD_DAYS),
-            )
-            for entry, aired in zip(self.entries, self.days_aired, strict=True)
-            if not aired
-        ]
-
-    @staticmethod
-    def _grouped(
-        opener: np.ndarray, first: np.ndarray, chosen: np.ndarray
-    ) -> list[tuple[int, int]]:
-        """The chosen sessions grouped by opening entry and time of day: (first one, count)."""
-        keys = opener[chosen] * DAY_S + first[chosen] % DAY_S
-        _keys, at, counts = np.unique(keys, return_index=True, return_counts=True)
-        return [(int(chosen[i]), int(n)) for i, n in zip(at, counts, strict=True)]
-
-
-def _warning(entry: Entry, message: str) -> Finding:
+def warning(entry: Entry, message: str) -> Finding:
     return Finding(entry.file, entry.line, message, warning=True)
 
 
-def _clock_seconds(times: Iterable[time]) -> np.ndarray:
-    return np.array(sorted({t.hour * 3600 + t.minute * 60 + t.second for t in times}))
+def clock_text(seconds: float) -> str:
+    """Seconds from a midnight as HH:MM."""
+    whole = int(seconds) % DAY_S
+    return f"{whole // 3600:02d}:{whole // 60 % 60:02d}"
 
 
-def _time(seconds: float) -> time:
+def time_of(seconds: float) -> time:
     whole = int(seconds) % DAY_S
     return time(whole // 3600, whole // 60 % 60, whole % 60)
 
 
-def _clock(seconds: float) -> str:
-    return f"{_time(seconds % DAY_S):%H:%M}"
-
-
-def _day(day: date) -> str:
-    return f"{day:%d/%m/%Y}"
+def day_text(day: date) -> str:
+    return f"{day.day:02d}/{day.month:02d}/{day.year}"

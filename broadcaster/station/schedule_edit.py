@@ -17,6 +17,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from broadcaster.core.settings import Station
+from broadcaster.core.timeofday import parse_time
 from broadcaster.errors import ScheduleError, describe_os_error
 from broadcaster.files import atomic_file, is_file
 from broadcaster.i18n import _
@@ -24,7 +25,6 @@ from broadcaster.station.schedules import (
     ENTRY_KEYS,
     Entry,
     Schedules,
-    parse_time,
     read_schedules,
     schedule_files,
 )

@@ -1,30 +1,38 @@
-"""Schedule files (`schedules/*.yaml`) and the holidays file -> entries, every problem located as
-`file:line`.
+"""Schedule files (`schedules/*.yaml`) -> entries, every problem located as `file:line`.
 
 Officers write times as 06:30, 06:30:15, 6h30 or 17h, weekdays as T2…T7 and CN (or mon…sun),
-with ranges such as T2-T6. The YAML is read as 1.2, so an unquoted 06:30 stays a time.
-`holidays.yaml` in the station directory lists days on which nothing airs but emergencies.
+with ranges such as T2-T6. The YAML is read as 1.2, so an unquoted 06:30 stays a time. Holidays
+(`holidays.yaml`, see station/holidays) are skipped days of every entry but emergencies.
 """
 
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
 from broadcaster.core.compose import DEFAULT_GAP_S, MAX_GAP_S, MAX_REPEAT, MIN_GAP_S
-from broadcaster.core.models import AUDIO_SUFFIXES
+from broadcaster.core.models import Priority, StartPolicy
 from broadcaster.core.recurrence import Recurrence
-from broadcaster.core.settings import Station
-from broadcaster.errors import ScheduleError
-from broadcaster.files import is_file
-from broadcaster.i18n import _
-from broadcaster.station.announcements import OTHER_AUDIO_SUFFIXES, list_announcements
-from broadcaster.station.yamlfile import key_line, load_yaml, node_line
+from broadcaster.core.settings import DEFAULT_LATE_LIMIT_S, Station
+from broadcaster.core.timeofday import parse_time
+from broadcaster.errors import ScheduleError, describe_os_error
+from broadcaster.i18n import _, current_language
+from broadcaster.station.announcements import list_announcements, list_recordings
+from broadcaster.station.holidays import as_date, read_holidays
+from broadcaster.station.holidays import load_holidays as load_holidays
+from broadcaster.station.yamlfile import (
+    YamlList,
+    YamlMap,
+    decode_text,
+    item_line,
+    key_line,
+    node_line,
+    parse_yaml,
+    refuse_outside,
+)
 
 ENTRY_KEYS = (
     "id",
@@ -48,8 +56,9 @@ ENTRY_KEYS = (
     "created_by",
     "approved_by",
 )
-PRIORITIES = ("normal", "priority", "emergency")
-START_POLICIES = ("interrupt", "after-current", "wait")
+_ENTRY_KEY_SET = frozenset(ENTRY_KEYS)
+PRIORITIES = tuple(priority.value for priority in Priority)
+START_POLICIES = tuple(policy.value for policy in StartPolicy)
 STATUSES = ("draft", "approved")
 WEEKDAYS = {
     "t2": 0,
@@ -68,10 +77,6 @@ WEEKDAYS = {
     "sun": 6,
 }
 WEEKDAY_NAMES = ("T2", "T3", "T4", "T5", "T6", "T7", "CN")
-HOLIDAYS_FILE = "holidays.yaml"
-MAX_HOLIDAY_DAYS = 31
-"""Tết is the longest break; a longer period is almost surely a mistyped year."""
-_TIME = re.compile(r"(\d{1,2})(?::(\d{2})(?::(\d{2}))?|h(\d{2})?)")
 _DURATION = re.compile(r"(\d{1,9})\s*(s|m|h)?")
 _EVERY = re.compile(r"(\d{1,9})\s*(days?|weeks?|ngày|tuần)")
 _UNIT_S = {None: 1, "s": 1, "m": 60, "h": 3600}
@@ -85,9 +90,9 @@ class Entry:
     """Holidays are among its skipped days, unless the entry is an emergency."""
     repeat: int = 1
     gap_s: float = DEFAULT_GAP_S
-    priority: str = "normal"
-    late_limit_s: float = 300.0
-    start: str = "after-current"
+    priority: str = Priority.NORMAL
+    late_limit_s: float = DEFAULT_LATE_LIMIT_S
+    start: str = StartPolicy.AFTER_CURRENT
     status: str = "approved"
     enabled: bool = True
     catch_up: bool = False
@@ -130,26 +135,6 @@ def airs(entry: Entry) -> bool:
     return entry.enabled and entry.status == "approved"
 
 
-def recordings(station: Station) -> list[str]:
-    """Audio files in announcements/, which entries may air as they are: `ghi-am.m4a`."""
-    folder = station.announcements_dir
-    suffixes = (*AUDIO_SUFFIXES, *OTHER_AUDIO_SUFFIXES)
-    if not folder.is_dir():
-        return []
-    return sorted(p.name for p in folder.iterdir() if p.suffix.lower() in suffixes and is_file(p))
-
-
-def parse_time(value: object) -> time | None:
-    """06:30, 06:30:15, 6h30 or 17h as a time of day; None for anything else."""
-    found = _TIME.fullmatch(str(value).strip().lower())
-    if found:
-        hour, minute = int(found[1]), int(found[2] or found[4] or 0)
-        second = int(found[3] or 0)
-        if hour < 24 and minute < 60 and second < 60:
-            return time(hour, minute, second)
-    return None
-
-
 def schedule_files(station: Station) -> list[Path]:
     folder = station.directory / "schedules"
     return sorted(folder.glob("*.yaml")) if folder.is_dir() else []
@@ -167,135 +152,130 @@ def read_schedules(
     station: Station,
     files: Iterable[Path] | None = None,
     reading: Mapping[Path, Path] | None = None,
+    cache: "ScheduleCache | None" = None,
 ) -> Schedules:
     """Read `files` (all of schedules/*.yaml by default) and the holidays file, keeping every
     entry that can be read and every problem found, one per bad entry or file.
 
     `reading` reads another file in place of a schedule file (an edit not yet saved), with
-    messages still naming the schedule file."""
-    known = {*list_announcements(station), *recordings(station)}
+    messages still naming the schedule file. Files read before with the same content are not
+    read again (`cache`, the process's own by default)."""
+    cache = SCHEDULE_CACHE if cache is None else cache
+    known = frozenset((*list_announcements(station), *list_recordings(station)))
     problems: list[str] = []
-    holidays = _holidays(station.directory / HOLIDAYS_FILE, problems)
-    off_days = frozenset(holidays)
+    holidays = read_holidays(station, problems)
+    context = (known, frozenset(holidays), station.require_approval, current_language())
     entries: list[Entry] = []
     where: dict[str, str] = {}
     paths = tuple(schedule_files(station) if files is None else files)
     for path in paths:
-        try:
-            items = _items(path, (reading or {}).get(path, path))
-        except ScheduleError as error:
-            problems.append(error.message)
-            continue
-        for item in items:
-            if isinstance(item, str):
-                problems.append(item)
-                continue
-            try:
-                entry = _Reader(path, item).entry(known, off_days, station.require_approval)
-            except ScheduleError as error:
-                problems.append(error.message)
-                continue
-            if entry.id in where:
+        actual = (reading or {}).get(path, path)
+        for found in cache.read(station.directory, path, actual, context):
+            if isinstance(found, str):
+                problems.append(found)
+            elif found.id in where:
                 problems.append(
-                    f"{entry.place}: "
+                    f"{found.place}: "
                     + _(
                         "the id '{id}' is already used at {place}: give each entry its own id."
-                    ).format(id=entry.id, place=where[entry.id])
+                    ).format(id=found.id, place=where[found.id])
                 )
-                continue
-            where[entry.id] = entry.place
-            entries.append(entry)
+            else:
+                where[found.id] = found.place
+                entries.append(found)
+    if files is None:
+        cache.keep_only(paths)
     return Schedules(tuple(entries), holidays, tuple(problems), paths)
 
 
-def load_holidays(station: Station) -> dict[date, str]:
-    """The station's holidays (day -> name); a bad file raises its first problem."""
-    problems: list[str] = []
-    holidays = _holidays(station.directory / HOLIDAYS_FILE, problems)
-    if problems:
-        raise ScheduleError(problems[0])
-    return holidays
+Context = tuple[frozenset[str], frozenset[date], bool, str]
+"""What reading an entry depends on besides its file: the announcements, the holidays, whether
+the station requires approval, and the language of the messages."""
 
 
-def _items(path: Path, actual: Path) -> list[CommentedMap | str]:
+class ScheduleCache:
+    """Schedule files already read, by path, content and context: re-reading 10,000 entries after
+    one file changed reads and checks that one file only. A daemon keeps one for its life."""
+
+    def __init__(self) -> None:
+        self._files: dict[tuple[Path, Path], tuple[bytes, Context, list[Entry | str]]] = {}
+
+    def read(
+        self, directory: Path, path: Path, actual: Path, context: Context
+    ) -> list[Entry | str]:
+        """The entries of one file, and the problem of each item that is not one."""
+        try:
+            refuse_outside(path, directory, ScheduleError)
+            raw = _read_bytes(actual)
+        except ScheduleError as error:
+            return [error.message.replace(str(actual), str(path))]
+        known = self._files.get((path, actual))
+        if known is not None and known[0] == raw and known[1] == context:
+            return known[2]
+        found = _read_file(path, actual, raw, context)
+        self._files[(path, actual)] = (raw, context, found)
+        return found
+
+    def keep_only(self, paths: Iterable[Path]) -> None:
+        """Forget files no longer read (deleted, renamed, or read in place of another)."""
+        wanted = set(paths)
+        for key in [key for key in self._files if key[0] not in wanted or key[0] != key[1]]:
+            del self._files[key]
+
+
+SCHEDULE_CACHE = ScheduleCache()
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as problem:
+        raise ScheduleError(
+            _("Cannot read {file}: {reason}.").format(file=path, reason=describe_os_error(problem))
+        ) from problem
+
+
+def _read_file(path: Path, actual: Path, raw: bytes, context: Context) -> list[Entry | str]:
+    known, holidays, approval, _language = context
+    try:
+        items = _items(path, actual, raw)
+    except ScheduleError as error:
+        return [error.message]
+    found: list[Entry | str] = []
+    for item in items:
+        if isinstance(item, str):
+            found.append(item)
+            continue
+        try:
+            found.append(_Reader(path, item).entry(known, holidays, approval))
+        except ScheduleError as error:
+            found.append(error.message)
+    return found
+
+
+def _items(path: Path, actual: Path, raw: bytes) -> list[YamlMap | str]:
     """The entries of one file, or for an item that is not an entry, its problem; a file that is
     not a list is refused whole."""
     try:
-        data = load_yaml(actual, ScheduleError)
+        data = parse_yaml(decode_text(raw, actual, ScheduleError), actual, ScheduleError)
     except ScheduleError as error:
         raise ScheduleError(error.message.replace(str(actual), str(path))) from error
     if data is None:
         return []
-    if not isinstance(data, CommentedSeq):
+    if not isinstance(data, YamlList):
         raise ScheduleError(
             f"{path}:1: " + _("a schedule file is a list of entries, each starting with '- id:'.")
         )
     return [
         item
-        if isinstance(item, CommentedMap)
-        else f"{path}:{data.lc.item(index)[0] + 1}: " + _("an entry must be a group of settings.")
+        if isinstance(item, YamlMap)
+        else f"{path}:{item_line(data, index)}: " + _("an entry must be a group of settings.")
         for index, item in enumerate(data)
     ]
 
 
-def _holidays(path: Path, problems: list[str]) -> dict[date, str]:
-    """`holidays.yaml`: days (`- 2027-02-06  # Tết`), named days (`- {date: …, name: …}`) or
-    periods (`- {from: …, until: …, name: …}`); a missing file means no holidays."""
-    if not path.exists():
-        return {}
-    try:
-        data = load_yaml(path, ScheduleError)
-    except ScheduleError as error:
-        problems.append(error.message)
-        return {}
-    if data is None:
-        return {}
-    if not isinstance(data, CommentedSeq):
-        problems.append(
-            f"{path}:1: " + _("the holidays file is a list of dates, one per line: - 2027-02-06")
-        )
-        return {}
-    found: dict[date, str] = {}
-    for index, item in enumerate(data):
-        line = data.lc.item(index)[0] + 1
-        days, name = _holiday(item, _line_comment(data, index))
-        if not days:
-            problems.append(
-                f"{path}:{line}: "
-                + _(
-                    "a holiday is a date such as 2027-02-06, {{date: 2027-02-06, name: Tết}} or a "
-                    "period of at most {most} days such as {{from: 2027-02-05, until: "
-                    "2027-02-10, name: Tết}}."
-                ).format(most=MAX_HOLIDAY_DAYS)
-            )
-        found.update((day, name) for day in days)
-    return found
-
-
-def _holiday(item: object, comment: str) -> tuple[list[date], str]:
-    if not isinstance(item, CommentedMap):
-        day = _as_date(item)
-        return ([day] if day else []), comment
-    name = item.get("name") or comment
-    if set(item) - {"name"} == {"date"} and (day := _as_date(item["date"])):
-        return [day], str(name)
-    if set(item) - {"name"} == {"from", "until"}:
-        first, last = _as_date(item["from"]), _as_date(item["until"])
-        if first and last and 0 <= (last - first).days < MAX_HOLIDAY_DAYS:
-            return [first + timedelta(days=n) for n in range((last - first).days + 1)], str(name)
-    return [], ""
-
-
-def _line_comment(data: CommentedSeq, index: int) -> str:
-    """The comment at the end of an item's line: `- 2027-02-06  # Tết` names the day."""
-    tokens = data.ca.items.get(index) or [None]
-    text = tokens[0].value if tokens[0] is not None else ""
-    first_line = text.split("\n", 1)[0].strip()
-    return first_line.lstrip("#").strip()
-
-
 class _Reader:
-    def __init__(self, path: Path, item: CommentedMap) -> None:
+    def __init__(self, path: Path, item: YamlMap) -> None:
         self.path = path
         self.item = item
 
@@ -303,9 +283,9 @@ class _Reader:
         line = key_line(self.item, key) if key is not None else node_line(self.item)
         return ScheduleError(f"{self.path}:{line}: {message}")
 
-    def entry(self, known: set[str], holidays: frozenset[date], approval: bool) -> Entry:
+    def entry(self, known: frozenset[str], holidays: frozenset[date], approval: bool) -> Entry:
         for key in self.item:
-            if key not in ENTRY_KEYS:
+            if key not in _ENTRY_KEY_SET:
                 raise self.fail(
                     key,
                     _("unknown setting '{key}'; known settings here: {known}.").format(
@@ -357,7 +337,7 @@ class _Reader:
             raise self.fail("every", _("'every' needs 'from:', the first day it counts from."))
         month_day, month_weekday = self.monthly()
         listed = self.item.get("except") or []
-        skipped = [_as_date(d) for d in (listed if isinstance(listed, list) else [listed])]
+        skipped = [as_date(d) for d in (listed if isinstance(listed, list) else [listed])]
         if any(d is None for d in skipped):
             raise self.fail("except", _("'except' is a list of dates such as 2026-09-02."))
         return Recurrence(
@@ -405,7 +385,7 @@ class _Reader:
         value = self.item.get(key)
         if value is None:
             return None
-        found = _as_date(value)
+        found = as_date(value)
         if found is None:
             raise self.fail(key, _("'{key}' is a date such as 2026-12-01.").format(key=key))
         return found
@@ -477,15 +457,3 @@ class _Reader:
         if isinstance(value, bool):
             return value
         raise self.fail(key, _("'{key}' is true or false.").format(key=key))
-
-
-def _as_date(value: object) -> date | None:
-    """A YAML date, or the same written in quotes: 2026-12-01."""
-    if isinstance(value, datetime):
-        return None  # a moment, not a day
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        return None

@@ -5,15 +5,15 @@ Every problem is reported as `station.yaml:LINE: message`, so an officer can fin
 
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ruamel.yaml.comments import CommentedMap
-
 from broadcaster.core.models import AUDIO_SUFFIXES, JINGLE_NAMES, MusicBed
 from broadcaster.core.settings import (
+    DEFAULT_QUIET_HOURS,
     OUTPUT_DEVICES,
     SAMPLE_RATES,
     OutputSettings,
@@ -21,11 +21,12 @@ from broadcaster.core.settings import (
     SpeechSettings,
     Station,
 )
+from broadcaster.core.timeofday import QuietHours
 from broadcaster.core.voices import ESPEAK_VOICES, all_voices
 from broadcaster.errors import StationConfigError, StationNotFoundError
-from broadcaster.files import is_file
+from broadcaster.files import inside, is_file
 from broadcaster.i18n import LANGUAGES, _
-from broadcaster.station.yamlfile import key_line, load_yaml
+from broadcaster.station.yamlfile import YamlMap, key_line, load_yaml
 
 STATION_FILE = "station.yaml"
 STATION_ENV = "LOA_STATION"
@@ -62,7 +63,7 @@ def load_station(directory: Path, environ: Mapping[str, str] = os.environ) -> St
     path = directory / STATION_FILE
     data = load_yaml(path, StationConfigError)
     reader = _Reader(path)
-    root = reader.mapping(data if data is not None else CommentedMap(), None, 1)
+    root = reader.mapping(data if data is not None else YamlMap(), None, 1)
     speech = reader.section(root, "speech")
     output = reader.section(root, "output")
     jingles = reader.section(root, "jingles")
@@ -126,15 +127,13 @@ def load_station(directory: Path, environ: Mapping[str, str] = os.environ) -> St
     }
     return Station(
         directory=directory,
-        name=reader.value(root, "name", "", _any_text),
+        name=reader.value(root, "name", "", _one_line_text),
         language=reader.value(root, "language", Station.language, _one_of(LANGUAGES)),
         timezone=reader.value(root, "timezone", Station.timezone, _timezone),
-        quiet_hours=reader.value(
-            root,
-            "quiet_hours",
-            Station.quiet_hours,
-            _matches(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", "21:00-06:00"),
-        ),
+        quiet_hours=QuietHours.parse(
+            reader.value(root, "quiet_hours", DEFAULT_QUIET_HOURS, _quiet_hours)
+        )
+        or QuietHours.never(),
         require_approval=reader.value(
             root, "require_approval", Station.require_approval, _one_of((False, True))
         ),
@@ -176,8 +175,8 @@ class _Reader:
     def fail(self, line: int, message: str) -> StationConfigError:
         return StationConfigError(f"{self.path}:{line}: {message}")
 
-    def mapping(self, value: object, key: str | None, line: int) -> CommentedMap:
-        if not isinstance(value, CommentedMap):
+    def mapping(self, value: object, key: str | None, line: int) -> YamlMap:
+        if not isinstance(value, YamlMap):
             raise self.fail(
                 line,
                 _("'{key}' must be a group of settings (key: value lines).").format(
@@ -186,11 +185,11 @@ class _Reader:
             )
         return value
 
-    def section(self, root: CommentedMap, key: str) -> CommentedMap:
+    def section(self, root: YamlMap, key: str) -> YamlMap:
         value = root.get(key)
-        return CommentedMap() if value is None else self.mapping(value, key, key_line(root, key))
+        return YamlMap() if value is None else self.mapping(value, key, key_line(root, key))
 
-    def only_keys(self, mapping: CommentedMap, allowed: tuple[str, ...]) -> None:
+    def only_keys(self, mapping: YamlMap, allowed: tuple[str, ...]) -> None:
         for key in mapping:
             if key not in allowed:
                 raise self.fail(
@@ -200,7 +199,7 @@ class _Reader:
                     ),
                 )
 
-    def value(self, mapping: CommentedMap, key: str, default: Any, check: Check) -> Any:
+    def value(self, mapping: YamlMap, key: str, default: Any, check: Check) -> Any:
         value = mapping.get(key)
         if value is None:
             return default
@@ -209,12 +208,12 @@ class _Reader:
             raise self.fail(
                 key_line(mapping, key),
                 _("'{key}: {value}' is not valid; expected {expected}.").format(
-                    key=key, value=value, expected=problem
+                    key=key, value=_shown(value), expected=problem
                 ),
             )
         return value
 
-    def optional(self, mapping: CommentedMap, key: str, check: Check) -> Any:
+    def optional(self, mapping: YamlMap, key: str, check: Check) -> Any:
         return self.value(mapping, key, None, check)
 
 
@@ -276,8 +275,33 @@ def _matches(pattern: str, example: str) -> Check:
     return check
 
 
-def _any_text(value: object) -> str | None:
-    return None if isinstance(value, str) else _("text")
+def _quiet_hours(value: object) -> str | None:
+    """Two times of day, as schedules write them, with a dash: 21:00-06:00 or 21h-6h."""
+    if isinstance(value, str) and value.split() == [value] and QuietHours.parse(value):
+        return None
+    return _("text like {example}").format(example="21:00-06:00")
+
+
+def _one_line_text(value: object) -> str | None:
+    """Text without control characters: the name becomes the service's description, where a
+    line break would add lines to the systemd unit (`ExecStartPre=+…`, run as root)."""
+    if isinstance(value, str) and not any(_is_control(c) for c in value):
+        return None
+    if isinstance(value, str):
+        return _("text on one line, without tabs, line breaks or other control characters")
+    return _("text")
+
+
+def _is_control(character: str) -> bool:
+    return unicodedata.category(character) in ("Cc", "Zl", "Zp")
+
+
+def _shown(value: object) -> str:
+    """A value as a message shows it, control characters escaped: a message is one line."""
+    text = str(value)
+    if not any(_is_control(c) for c in text):
+        return text
+    return "".join(repr(c)[1:-1] if _is_control(c) else c for c in text)
 
 
 def _timezone(value: object) -> str | None:
@@ -291,12 +315,8 @@ def _timezone(value: object) -> str | None:
 def _existing_file(directory: Path) -> Check:
     def check(value: object) -> str | None:
         path = directory / str(value)
-        try:
-            inside = path.resolve().is_relative_to(directory.resolve())
-        except (OSError, ValueError):
-            inside = False
         audio = path.suffix.lower() in AUDIO_SUFFIXES
-        if isinstance(value, str) and inside and audio and is_file(path):
+        if isinstance(value, str) and inside(path, directory) and audio and is_file(path):
             return None
         return _("an audio file (WAV, MP3, OGG or FLAC) inside the station directory")
 
