@@ -17,7 +17,7 @@ from broadcaster.core.recurrence import occurrences
 from broadcaster.core.settings import Station
 from broadcaster.errors import DiskError, LoaError
 from broadcaster.speech import Speaker, SpeechResult
-from broadcaster.speech.chain import CACHED_ENGINES
+from broadcaster.speech.registry import ENGINES
 from broadcaster.station.announcements import announcement_or_recording
 from broadcaster.station.schedules import Entry, airs, load_schedules
 
@@ -142,13 +142,13 @@ def warm_cache(
                 voice = announcement.voice or station.speech.voice
                 if not announcement.text.strip():
                     result = WarmResult(announcement.id, "recording")
-                elif speaker.plan(voice)[0][0] not in CACHED_ENGINES:
+                elif not speaker.needs_cache(voice):
                     result = WarmResult(announcement.id, "offline-voice")
                 elif speaker.is_cached(text := clean_text(announcement.text), voice):
                     result = WarmResult(announcement.id, "cached")
                 else:
                     spoken = speaker.render(text, voice, workdir)
-                    if spoken.engine == "espeak":
+                    if ENGINES[spoken.engine].offline:
                         outcome = "offline"
                     elif speaker.is_cached(text, voice):
                         outcome = "rendered"
@@ -204,7 +204,7 @@ def cache_coverage(station: Station, now: datetime, hours: float) -> Coverage:
         try:
             announcement = announcement_or_recording(station, announcement_id)
             voice = announcement.voice or station.speech.voice
-            if not announcement.text.strip() or speaker.plan(voice)[0][0] not in CACHED_ENGINES:
+            if not announcement.text.strip() or not speaker.needs_cache(voice):
                 continue
             hit = speaker.is_cached(clean_text(announcement.text), voice)
         except LoaError:
