@@ -8,9 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from broadcaster.audio.decode import probe_audio
-from broadcaster.audio.outputs import OUTPUTS, AudioOutput, file_output
-from broadcaster.audio.render import Chunk, render_program
+from broadcaster.audio.outputs import OUTPUTS, AudioOutput, Chunk, file_output
 from broadcaster.core.compose import DEFAULT_GAP_S, clean_text, compose_program
 from broadcaster.core.models import Announcement, Program
 from broadcaster.core.recurrence import occurrences
@@ -47,6 +45,9 @@ def broadcast(
     before any speech is rendered; rendering and playing then go segment by segment. `stop`
     ends playback early; `start_at` (time.time()) holds the first sample until then.
     """
+    # numpy and miniaudio (~25 MB) are loaded by the first broadcast, not by an idle station
+    from broadcaster.audio.render import render_program
+
     speaker = Speaker.for_station(station)
     program = check_broadcast(
         station,
@@ -111,6 +112,8 @@ def check_broadcast(
         *station.jingles.values(),
         *([announcement.recording] if announcement.recording else []),
     }
+    from broadcaster.audio.decode import probe_audio  # see broadcast(): loaded when needed
+
     for path in files:  # each once, though a recording may be the message and the fallback
         probe_audio(Path(path), station.max_recording_minutes * 60)
     return program

@@ -20,6 +20,7 @@ import miniaudio
 import numpy as np
 from pydub import AudioSegment
 
+from broadcaster.audio.api import Chunk
 from broadcaster.audio.chimes import JINGLES_DIR
 from broadcaster.audio.decode import (
     ffmpeg_or_error,
@@ -52,9 +53,7 @@ MAX_GAIN_DB = 30.0
 LIMITER_CORRECTIONS = 2
 CORRECTION_TOLERANCE_LU = 0.5
 
-Chunk: TypeAlias = AudioSegment
-"""What the renderer yields and outputs take: a few seconds of PCM in the output's format."""
-Source = Callable[[], Iterator[np.ndarray]]
+Source: TypeAlias = Callable[[], Iterator[np.ndarray]]
 
 
 def bundled_jingle(name: str) -> Path:
