@@ -7,6 +7,7 @@ resampled to the output's rate and channels, trimmed of the silence around the w
 to the station's loudness with its true peaks limited, and faded in and out at the ends.
 """
 
+import hashlib
 import itertools
 import math
 import subprocess
@@ -52,6 +53,8 @@ MAX_GAIN_DB = 30.0
 """A quiet phone recording may need a lot of gain; more than this only amplifies hiss."""
 LIMITER_CORRECTIONS = 2
 CORRECTION_TOLERANCE_LU = 0.5
+LEVELS_KEPT = 512
+"""Analyses remembered (a few dozen bytes each)."""
 
 Source: TypeAlias = Callable[[], Iterator[np.ndarray]]
 
@@ -97,7 +100,7 @@ def _parts(
             else:
                 path = Path(segment.path)
             source = _source(path, output)
-            level = _analyse(source, output, trim=not isinstance(segment, Jingle))
+            level = _remembered_level(path, source, output, trim=not isinstance(segment, Jingle))
             if level.gain == 0.0:
                 raise silent(path)
             sources[segment] = (source, level)
@@ -173,6 +176,30 @@ class _Level:
     end: int
     """The frames that hold sound (after trimming), as [start, end)."""
     gain: float
+
+
+_levels: dict[tuple[str, OutputSettings, bool], _Level] = {}
+"""The analyses already made, by the audio's content: a cache hit, a chime or a recording aired
+again starts at once instead of being measured again (three or four decodes of the file)."""
+
+
+def _remembered_level(path: Path, source: Source, output: OutputSettings, trim: bool) -> _Level:
+    key = (_digest(path), output, trim)
+    level = _levels.get(key)
+    if level is None:
+        level = _analyse(source, output, trim)
+        if len(_levels) >= LEVELS_KEPT:
+            _levels.pop(next(iter(_levels)))  # the oldest
+        _levels[key] = level
+    return level
+
+
+def _digest(path: Path) -> str:
+    try:
+        with path.open("rb") as file:
+            return hashlib.file_digest(file, "sha256").hexdigest()
+    except OSError as error:
+        raise os_error(path, error) from error
 
 
 def _analyse(source: Source, output: OutputSettings, trim: bool) -> _Level:
