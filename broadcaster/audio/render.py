@@ -33,6 +33,7 @@ from broadcaster.audio.decode import (
 from broadcaster.audio.loudness import LUFS_OFFSET_DB, LoudnessMeter, limit
 from broadcaster.core.models import Gap, Jingle, MusicBed, Program, Speech
 from broadcaster.core.settings import OutputSettings
+from broadcaster.programs import ffmpeg_input
 
 CHUNK_S = 5.0
 SILENCE_THRESHOLD = 10 ** (-50 / 20)
@@ -308,7 +309,7 @@ def _source(path: Path, output: OutputSettings) -> Source:
             "-v",
             "error",
             "-i",
-            str(path),
+            ffmpeg_input(path),
             "-f",
             "f32le",
             "-ar",

@@ -2,7 +2,6 @@
 
 import itertools
 import os
-import shutil
 import subprocess
 import threading
 from collections.abc import Callable, Iterable
@@ -13,6 +12,7 @@ from broadcaster.audio.wavfile import write_wav
 from broadcaster.errors import OutputFileError, describe_os_error
 from broadcaster.files import partial_path
 from broadcaster.i18n import _
+from broadcaster.programs import ffmpeg_input, find_program
 
 MP3_BITRATE = "128k"
 ENCODER_TIMEOUT_S = 60
@@ -48,7 +48,7 @@ class Mp3FileOutput:
     """Encodes the program to MP3 with ffmpeg as it is rendered, whole or not at all."""
 
     def __init__(self, path: Path) -> None:
-        found = shutil.which("ffmpeg")
+        found = find_program("ffmpeg")
         if found is None:
             raise OutputFileError(
                 _(
@@ -87,7 +87,7 @@ class Mp3FileOutput:
             MP3_BITRATE,
             "-f",
             "mp3",
-            str(temporary),
+            ffmpeg_input(temporary),
         ]
         encoder = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         assert encoder.stdin is not None and encoder.stderr is not None
