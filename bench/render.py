@@ -108,6 +108,17 @@ def ffmpeg_render(speech: Path, out: Path) -> float:
     return time.perf_counter() - started
 
 
+PRINT_PEAK_KB = (
+    "from pathlib import Path;"
+    "status = Path('/proc/self/status');"
+    "print(next(line.split()[1] for line in status.read_text().splitlines()"
+    " if line.startswith('VmHWM')) if status.exists()"
+    " else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+)
+"""A child's own peak: Linux carries ru_maxrss over exec, so a child started by a large parent
+would report the parent's size; VmHWM starts afresh."""
+
+
 def peak_rss_mb(recording: Path, out: Path) -> float:
     """Render in a child process, so its peak memory is the program's alone."""
     code = (
@@ -117,7 +128,7 @@ def peak_rss_mb(recording: Path, out: Path) -> float:
         "from broadcaster.core.models import Jingle, Program, Recording;"
         "loa_render(Program((Jingle('intro'), Recording(Path(sys.argv[1])), Jingle('outro'))),"
         " Path(sys.argv[2]));"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        f"{PRINT_PEAK_KB}"
     )
     result = subprocess.run(
         [sys.executable, "-c", code, str(recording), str(out)],
@@ -131,7 +142,7 @@ def peak_rss_mb(recording: Path, out: Path) -> float:
 
 def import_rss_mb(module: str) -> float:
     """Peak RSS of a process that only imports `module`: what a station costs before it airs."""
-    code = f"import resource, {module}; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    code = f"import resource, {module}; {PRINT_PEAK_KB}"
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
