@@ -5,7 +5,8 @@
 1. A 10-minute program from cached audio: intro, a ~3-minute speech (MP3, as the cache holds
    online speech) three times with 30 s gaps, outro, everything at -16 LUFS. Loa renders it to a
    WAV file; ffmpeg does the same with one filter graph (concat + loudnorm). Times and ratio.
-2. Peak RSS of a process that renders intro + a 60-minute recording + outro to a WAV file.
+2. Peak RSS of a process that renders intro + a 60-minute recording + outro to a WAV file, and
+   of processes that only import the broadcast path and the renderer.
 Needs espeak-ng and ffmpeg; touches nothing outside a temporary folder.
 """
 
@@ -107,6 +108,17 @@ def ffmpeg_render(speech: Path, out: Path) -> float:
     return time.perf_counter() - started
 
 
+PRINT_PEAK_KB = (
+    "from pathlib import Path;"
+    "status = Path('/proc/self/status');"
+    "print(next(line.split()[1] for line in status.read_text().splitlines()"
+    " if line.startswith('VmHWM')) if status.exists()"
+    " else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+)
+"""A child's own peak: Linux carries ru_maxrss over exec, so a child started by a large parent
+would report the parent's size; VmHWM starts afresh."""
+
+
 def peak_rss_mb(recording: Path, out: Path) -> float:
     """Render in a child process, so its peak memory is the program's alone."""
     code = (
@@ -116,7 +128,7 @@ def peak_rss_mb(recording: Path, out: Path) -> float:
         "from broadcaster.core.models import Jingle, Program, Recording;"
         "loa_render(Program((Jingle('intro'), Recording(Path(sys.argv[1])), Jingle('outro'))),"
         " Path(sys.argv[2]));"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        f"{PRINT_PEAK_KB}"
     )
     result = subprocess.run(
         [sys.executable, "-c", code, str(recording), str(out)],
@@ -128,9 +140,19 @@ def peak_rss_mb(recording: Path, out: Path) -> float:
     return int(result.stdout.strip()) / 1024
 
 
+def import_rss_mb(module: str) -> float:
+    """Peak RSS of a process that only imports `module`: what a station costs before it airs."""
+    code = f"import resource, {module}; {PRINT_PEAK_KB}"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return int(result.stdout.strip()) / 1024
+
+
 def measure() -> dict[str, float]:
     """Seconds of the 10-minute program rendered by "loa" and by "ffmpeg", their "ratio", the
-    "minutes" Loa rendered, and "peak_rss_mb" of rendering the 60-minute program."""
+    "minutes" Loa rendered, "peak_rss_mb" of rendering the 60-minute program, and the peak RSS
+    of importing the broadcast path ("import_mb") and the renderer ("render_import_mb")."""
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         speech = make_speech(folder, 3.2)
@@ -143,7 +165,15 @@ def measure() -> dict[str, float]:
         minutes = (folder / "loa.wav").stat().st_size / 2 / 44100 / 60
         hour = make_speech(folder, 60)
         rss = peak_rss_mb(hour, folder / "hour.wav")
-    return {"loa": loa, "ffmpeg": peer, "ratio": loa / peer, "minutes": minutes, "peak_rss_mb": rss}
+    return {
+        "loa": loa,
+        "ffmpeg": peer,
+        "ratio": loa / peer,
+        "minutes": minutes,
+        "peak_rss_mb": rss,
+        "import_mb": import_rss_mb("broadcaster.broadcast"),
+        "render_import_mb": import_rss_mb("broadcaster.audio.render"),
+    }
 
 
 def main() -> None:
@@ -155,6 +185,10 @@ def main() -> None:
     print(
         f"60-minute program: peak RSS {found['peak_rss_mb']:.0f} MB "
         f"(this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)"
+    )
+    print(
+        f"Importing: broadcaster.broadcast {found['import_mb']:.0f} MB, "
+        f"broadcaster.audio.render {found['render_import_mb']:.0f} MB (peak RSS)"
     )
 
 

@@ -8,16 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from broadcaster.audio.decode import probe_audio
-from broadcaster.audio.outputs import OUTPUTS, AudioOutput, file_output
-from broadcaster.audio.render import Chunk, render_program
+from broadcaster.audio.outputs import OUTPUTS, AudioOutput, Chunk, file_output
 from broadcaster.core.compose import DEFAULT_GAP_S, clean_text, compose_program
 from broadcaster.core.models import Announcement, Program
 from broadcaster.core.recurrence import occurrences
 from broadcaster.core.settings import Station
 from broadcaster.errors import DiskError, LoaError
 from broadcaster.speech import Speaker, SpeechResult
-from broadcaster.speech.chain import CACHED_ENGINES
+from broadcaster.speech.registry import ENGINES
 from broadcaster.station.announcements import announcement_or_recording
 from broadcaster.station.schedules import Entry, airs, load_schedules
 
@@ -47,6 +45,9 @@ def broadcast(
     before any speech is rendered; rendering and playing then go segment by segment. `stop`
     ends playback early; `start_at` (time.time()) holds the first sample until then.
     """
+    # numpy and miniaudio (~25 MB) are loaded by the first broadcast, not by an idle station
+    from broadcaster.audio.render import render_program
+
     speaker = Speaker.for_station(station)
     program = check_broadcast(
         station,
@@ -111,6 +112,8 @@ def check_broadcast(
         *station.jingles.values(),
         *([announcement.recording] if announcement.recording else []),
     }
+    from broadcaster.audio.decode import probe_audio  # see broadcast(): loaded when needed
+
     for path in files:  # each once, though a recording may be the message and the fallback
         probe_audio(Path(path), station.max_recording_minutes * 60)
     return program
@@ -142,13 +145,13 @@ def warm_cache(
                 voice = announcement.voice or station.speech.voice
                 if not announcement.text.strip():
                     result = WarmResult(announcement.id, "recording")
-                elif speaker.plan(voice)[0][0] not in CACHED_ENGINES:
+                elif not speaker.needs_cache(voice):
                     result = WarmResult(announcement.id, "offline-voice")
                 elif speaker.is_cached(text := clean_text(announcement.text), voice):
                     result = WarmResult(announcement.id, "cached")
                 else:
                     spoken = speaker.render(text, voice, workdir)
-                    if spoken.engine == "espeak":
+                    if ENGINES[spoken.engine].offline:
                         outcome = "offline"
                     elif speaker.is_cached(text, voice):
                         outcome = "rendered"
@@ -204,7 +207,7 @@ def cache_coverage(station: Station, now: datetime, hours: float) -> Coverage:
         try:
             announcement = announcement_or_recording(station, announcement_id)
             voice = announcement.voice or station.speech.voice
-            if not announcement.text.strip() or speaker.plan(voice)[0][0] not in CACHED_ENGINES:
+            if not announcement.text.strip() or not speaker.needs_cache(voice):
                 continue
             hit = speaker.is_cached(clean_text(announcement.text), voice)
         except LoaError:

@@ -5,7 +5,6 @@ commune PC has no ffmpeg. Phone recordings (m4a, aac, amr, opus…) need ffmpeg,
 streams them through. Files with more than two channels are mixed down to stereo.
 """
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from pydub import AudioSegment
 from broadcaster.core.models import AUDIO_SUFFIXES
 from broadcaster.errors import AudioFileError, describe_os_error
 from broadcaster.i18n import _
+from broadcaster.programs import ffmpeg_input, find_program
 
 
 def load_audio(path: Path) -> AudioSegment:
@@ -58,7 +58,7 @@ def probe_audio(path: Path, longest_s: float) -> None:
 
 def _ffprobe_seconds(path: Path) -> float:
     ffmpeg_or_error(path)
-    ffprobe = shutil.which("ffprobe") or "ffprobe"  # ffmpeg's packages ship both
+    ffprobe = find_program("ffprobe") or "ffprobe"  # ffmpeg's packages ship both
     command = [
         ffprobe,
         "-v",
@@ -67,7 +67,7 @@ def _ffprobe_seconds(path: Path) -> float:
         "format=duration",
         "-of",
         "csv=p=0",
-        str(path),
+        ffmpeg_input(path),
     ]
     try:
         answer = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
@@ -100,7 +100,7 @@ def _with_miniaudio(path: Path) -> AudioSegment:
 
 
 def ffmpeg_or_error(path: Path) -> str:
-    found = shutil.which("ffmpeg")
+    found = find_program("ffmpeg")
     if found is None and path.suffix.lower() in AUDIO_SUFFIXES:
         raise unreadable(path)  # a format Loa reads, but not this file
     if found is None:

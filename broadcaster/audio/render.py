@@ -7,10 +7,11 @@ resampled to the output's rate and channels, trimmed of the silence around the w
 to the station's loudness with its true peaks limited, and faded in and out at the ends.
 """
 
+import hashlib
 import itertools
 import math
 import subprocess
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -20,6 +21,7 @@ import miniaudio
 import numpy as np
 from pydub import AudioSegment
 
+from broadcaster.audio.api import Chunk
 from broadcaster.audio.chimes import JINGLES_DIR
 from broadcaster.audio.decode import (
     ffmpeg_or_error,
@@ -31,6 +33,7 @@ from broadcaster.audio.decode import (
 from broadcaster.audio.loudness import LUFS_OFFSET_DB, LoudnessMeter, limit
 from broadcaster.core.models import Gap, Jingle, MusicBed, Program, Speech
 from broadcaster.core.settings import OutputSettings
+from broadcaster.programs import ffmpeg_input
 
 CHUNK_S = 5.0
 SILENCE_THRESHOLD = 10 ** (-50 / 20)
@@ -51,10 +54,13 @@ MAX_GAIN_DB = 30.0
 """A quiet phone recording may need a lot of gain; more than this only amplifies hiss."""
 LIMITER_CORRECTIONS = 2
 CORRECTION_TOLERANCE_LU = 0.5
+LEVELS_KEPT = 512
+"""Analyses remembered (a few dozen bytes each)."""
+JINGLES_KEPT = 8
+JINGLE_KEPT_S = 10.0
+"""Chimes up to this long are kept ready to play (about 3 MB each at 48 kHz stereo)."""
 
-Chunk: TypeAlias = AudioSegment
-"""What the renderer yields and outputs take: a few seconds of PCM in the output's format."""
-Source = Callable[[], Iterator[np.ndarray]]
+Source: TypeAlias = Callable[[], Iterator[np.ndarray]]
 
 
 def bundled_jingle(name: str) -> Path:
@@ -88,7 +94,7 @@ def _parts(
     Every file is analysed before the first chunk: a damaged or silent file stops the broadcast
     before it starts, never half-way.
     """
-    sources: dict[object, tuple[Source, _Level]] = {}  # a repeat reuses its first analysis
+    sources: dict[object, tuple[Source, _Level, str]] = {}  # a repeat reuses its first analysis
     for segment in program.segments:
         if not isinstance(segment, Gap) and segment not in sources:
             if isinstance(segment, Jingle):
@@ -98,10 +104,11 @@ def _parts(
             else:
                 path = Path(segment.path)
             source = _source(path, output)
-            level = _analyse(source, output, trim=not isinstance(segment, Jingle))
+            digest = _digest(path)
+            level = _remembered_level(digest, source, output, trim=not isinstance(segment, Jingle))
             if level.gain == 0.0:
                 raise silent(path)
-            sources[segment] = (source, level)
+            sources[segment] = (source, level, digest)
     yield from _silence(LEAD_IN_MS, output, _Under.NONE)
     for index, segment in enumerate(program.segments):
         if isinstance(segment, Gap):
@@ -112,9 +119,13 @@ def _parts(
         if index > 0 and not isinstance(program.segments[index - 1], Gap):
             before = _Under.NONE if isinstance(segment, Jingle) else _Under.DUCKED
             yield from _silence(JOIN_PAUSE_MS, output, before)
-        source, level = sources[segment]
+        source, level, digest = sources[segment]
+        if isinstance(segment, Jingle):
+            chunks: Iterable[np.ndarray] = _jingle(digest, source, level, output)
+        else:
+            chunks = _produce(source, level, output)
         under = _Under.NONE if isinstance(segment, Jingle) else _Under.DUCKED
-        yield from ((chunk, under) for chunk in _produce(source, level, output))
+        yield from ((chunk, under) for chunk in chunks)
 
 
 class _Under(Enum):
@@ -174,6 +185,50 @@ class _Level:
     end: int
     """The frames that hold sound (after trimming), as [start, end)."""
     gain: float
+
+
+_levels: dict[tuple[str, OutputSettings, bool], _Level] = {}
+"""The analyses already made, by the audio's content: a cache hit, a chime or a recording aired
+again starts at once instead of being measured again (three or four decodes of the file)."""
+
+
+def _remembered_level(digest: str, source: Source, output: OutputSettings, trim: bool) -> _Level:
+    key = (digest, output, trim)
+    level = _levels.get(key)
+    if level is None:
+        level = _analyse(source, output, trim)
+        if len(_levels) >= LEVELS_KEPT:
+            _levels.pop(next(iter(_levels)))  # the oldest
+        _levels[key] = level
+    return level
+
+
+_jingles: dict[tuple[str, OutputSettings], tuple[np.ndarray, ...]] = {}
+"""Chimes as played, ready: most broadcasts open with one, so the first sound needs no work."""
+
+
+def _jingle(
+    digest: str, source: Source, level: _Level, output: OutputSettings
+) -> Iterable[np.ndarray]:
+    key = (digest, output)
+    if key not in _jingles:
+        chunks = tuple(_produce(source, level, output))
+        for chunk in chunks:
+            chunk.setflags(write=False)  # shared by every broadcast that plays the chime
+        if level.end - level.start > output.sample_rate * JINGLE_KEPT_S:
+            return chunks  # a station's long jingle: not worth the memory
+        if len(_jingles) >= JINGLES_KEPT:
+            _jingles.pop(next(iter(_jingles)))
+        _jingles[key] = chunks
+    return _jingles[key]
+
+
+def _digest(path: Path) -> str:
+    try:
+        with path.open("rb") as file:
+            return hashlib.file_digest(file, "sha256").hexdigest()
+    except OSError as error:
+        raise os_error(path, error) from error
 
 
 def _analyse(source: Source, output: OutputSettings, trim: bool) -> _Level:
@@ -282,7 +337,7 @@ def _source(path: Path, output: OutputSettings) -> Source:
             "-v",
             "error",
             "-i",
-            str(path),
+            ffmpeg_input(path),
             "-f",
             "f32le",
             "-ar",

@@ -18,7 +18,8 @@ from broadcaster.errors import EmptyTextError, RepeatError, TextTooLongError
 from broadcaster.i18n import _
 
 MAX_TEXT_CHARS = 5000
-"""About eight minutes of speech: longer texts are almost always a pasted document by mistake."""
+"""Four to six minutes of speech (espeak-ng reads it in 4¼, the schedule check estimates 5½):
+longer texts are almost always a pasted document by mistake."""
 
 
 def clean_text(text: str) -> str:

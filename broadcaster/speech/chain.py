@@ -1,19 +1,20 @@
-"""Speech for a broadcast: the cache, then the online voices, then espeak-ng, then the officer's
-own recording — and the caller learns which one served and why the ones before it did not."""
+"""Speech for a broadcast: the requested voice (from the cache, else its engine), then the other
+online voices, then espeak-ng, then the officer's own recording — and the caller learns which one
+served and why the ones before it did not."""
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from broadcaster.core.settings import SpeechSettings, Station
-from broadcaster.core.voices import VOICES_BY_ENGINE, all_voices, engine_for
+from broadcaster.core.voices import all_voices, engine_for
 from broadcaster.errors import CacheError, EmptyTextError, SpeechFailedError, UnknownVoiceError
 from broadcaster.i18n import _
 from broadcaster.speech.base import SpeechEngine, SpeechUnavailable, save_speech
 from broadcaster.speech.cache import AudioCache, CacheKey
 from broadcaster.speech.normalize import LEXICON_FILE, Lexicon, load_lexicon
-from broadcaster.speech.registry import PREPARERS, create_engine
+from broadcaster.speech.registry import ENGINES, create_engine
 
-CACHED_ENGINES = ("edge",)
+CACHED_ENGINES = tuple(name for name, spec in ENGINES.items() if spec.cacheable)
 """Only online speech is worth keeping: espeak-ng renders offline at hundreds of times real time."""
 RECORDING = "recording"
 
@@ -22,7 +23,7 @@ RECORDING = "recording"
 class SpeechResult:
     path: Path
     engine: str
-    """'edge', 'espeak' or 'recording'."""
+    """An engine's name ('edge', 'espeak') or 'recording'."""
     voice: str
     cached: bool
     failures: tuple[str, ...]
@@ -30,7 +31,7 @@ class SpeechResult:
 
     @property
     def source(self) -> str:
-        """What the as-run log records: 'cache', 'edge', 'espeak' or 'recording'."""
+        """What the as-run log records: 'cache', an engine's name or 'recording'."""
         return "cache" if self.cached else self.engine
 
 
@@ -52,8 +53,8 @@ class Speaker:
         )
 
     def plan(self, voice: str) -> list[tuple[str, str]]:
-        """The (engine, voice) pairs to try, best first: an online voice, the other online
-        voices (a voice sometimes goes mute alone), then the offline voice."""
+        """The (engine, voice) pairs to try, best first: the requested voice, the other voices
+        of its engine (an online voice sometimes goes mute alone), then the offline voice."""
         engine = engine_for(voice)
         if engine is None:
             raise UnknownVoiceError(
@@ -61,10 +62,16 @@ class Speaker:
                     voice=voice, known=", ".join(all_voices())
                 )
             )
-        if engine == "espeak":
-            return [("espeak", voice)]
-        others = [v for v in VOICES_BY_ENGINE[engine] if v != voice]
-        return [(engine, v) for v in (voice, *others)] + [("espeak", self.settings.fallback_voice)]
+        spec = ENGINES[engine]
+        if spec.offline:
+            return [(engine, voice)]
+        others = [v for v in spec.voices if v != voice]
+        offline = [(name, self.settings.fallback_voice)] if (name := self._offline_engine()) else []
+        return [(engine, v) for v in (voice, *others)] + offline
+
+    def _offline_engine(self) -> str | None:
+        name = engine_for(self.settings.fallback_voice)
+        return name if name is not None and ENGINES[name].offline else None
 
     def check(self, text: str, voice: str) -> None:
         """Refuse an unknown voice or a text with nothing to read, before anything is rendered."""
@@ -72,48 +79,45 @@ class Speaker:
 
     def prepared_text(self, text: str, engine_name: str) -> str:
         """Exactly what `engine_name` receives for `text`; refuses text that prepares to nothing."""
-        prepared = PREPARERS[engine_name](text, self.lexicon).strip()
+        prepared = ENGINES[engine_name].preparer(text, self.lexicon).strip()
         if not any(character.isalnum() for character in prepared):
             raise EmptyTextError(
                 _("Nothing is left to read once the text is prepared for the voice: check it.")
             )
         return prepared
 
-    def cached(self, text: str, voice: str, workdir: Path) -> SpeechResult | None:
-        """Speech already in the cache, copied into `workdir` for this broadcast alone."""
-        hit = self._hit(text, voice)
-        if hit is None:
-            return None
-        engine_name, engine_voice, audio, suffix = hit
-        path = save_speech(workdir, "cache", suffix, audio)
-        return SpeechResult(path, engine_name, engine_voice, True, ())
+    def needs_cache(self, voice: str) -> bool:
+        """Whether speech in `voice` is kept in the cache (online voices), so worth warming."""
+        return ENGINES[self.plan(voice)[0][0]].cacheable
 
     def is_cached(self, text: str, voice: str) -> bool:
-        return self._hit(text, voice) is not None
+        """Whether `voice` itself (not a fallback voice) has `text` in the cache."""
+        engine_name = self.plan(voice)[0][0]
+        return self._from_cache(engine_name, voice, text) is not None
 
-    def _hit(self, text: str, voice: str) -> tuple[str, str, bytes, str] | None:
-        for engine_name, engine_voice in self.plan(voice):
-            if self.cache is None or engine_name not in CACHED_ENGINES:
-                continue
-            found = self.cache.get(self._key(engine_name, engine_voice, text))
-            if found is not None:
-                return (engine_name, engine_voice, *found)
-        return None
+    def _from_cache(self, engine_name: str, voice: str, text: str) -> tuple[bytes, str] | None:
+        if self.cache is None or not ENGINES[engine_name].cacheable:
+            return None
+        return self.cache.get(self._key(engine_name, voice, text))
 
     def render(
         self, text: str, voice: str, workdir: Path, recording: Path | None = None
     ) -> SpeechResult:
-        """Speech for `text`, from the first source that works; raises SpeechFailedError with
-        every reason when none does."""
-        found = self.cached(text, voice, workdir)
-        if found is not None:
-            return found
+        """Speech for `text`, from the first source that works: the requested voice (its cache,
+        then its engine), then each fallback in turn (the cache first again). A fallback always
+        carries the reasons the sources before it failed; raises SpeechFailedError with every
+        reason when no source works."""
         failures: list[str] = []
         given_up: set[str] = set()
         for engine_name, engine_voice in self.plan(voice):
-            if engine_name in given_up:
-                continue
             try:
+                hit = self._from_cache(engine_name, engine_voice, text)
+                if hit is not None:
+                    audio, suffix = hit
+                    path = save_speech(workdir, "cache", suffix, audio)
+                    return SpeechResult(path, engine_name, engine_voice, True, tuple(failures))
+                if engine_name in given_up:
+                    continue
                 engine = self._engine(engine_name)
                 path = engine.synthesize(
                     self.prepared_text(text, engine_name), engine_voice, workdir
@@ -135,7 +139,7 @@ class Speaker:
 
     def _keep(self, engine_name: str, voice: str, text: str, path: Path) -> list[str]:
         """Store fresh online speech; a full disk must not stop the broadcast, only warn."""
-        if self.cache is None or engine_name not in CACHED_ENGINES:
+        if self.cache is None or not ENGINES[engine_name].cacheable:
             return []
         try:
             self.cache.put(self._key(engine_name, voice, text), path)

@@ -4,6 +4,9 @@ The service is free but fails often: 403s when it changes its token, dropped con
 end the audio early without an error, a voice that answers with no audio, no network in the
 commune. Each request is retried a few times, checked for truncation, and every failure becomes
 SpeechUnavailable so that the chain moves on.
+
+edge-tts and aiohttp (~20 MB) are imported when speech is first requested, not when the engine is
+created: a cache hit needs the engine's version, never the client.
 """
 
 import asyncio
@@ -14,14 +17,9 @@ from contextlib import contextmanager
 from importlib.metadata import version as package_version
 from pathlib import Path
 
-import aiohttp
-import edge_tts
-import edge_tts.communicate
-from edge_tts.exceptions import EdgeTTSException, NoAudioReceived
+import miniaudio
 
-from broadcaster.audio.decode import load_audio
 from broadcaster.core.settings import SpeechSettings
-from broadcaster.errors import AudioFileError
 from broadcaster.i18n import _
 from broadcaster.speech.base import SpeechUnavailable, save_speech
 from broadcaster.speech.split import split_text
@@ -46,6 +44,9 @@ BOUNDARY_TOLERANCE_S = 0.3
 """The service's sentence boundaries say where the speech ends: audio that stops more than this
 before is cut off, however plausible its length."""
 
+SERVICE_RATE = 24_000
+"""The rate the service's MP3 comes at: decoded at it to check the length, nothing is resampled."""
+
 _endpoint_lock = threading.Lock()
 
 
@@ -62,6 +63,9 @@ class EdgeEngine:
 
     def _piece(self, text: str, voice: str, workdir: Path) -> bytes:
         """One piece of text, retried on failures that may pass; MP3 pieces join byte-wise."""
+        import aiohttp
+        from edge_tts.exceptions import EdgeTTSException, NoAudioReceived
+
         reason = ""
         for attempt in range(ATTEMPTS):
             if attempt > 0:
@@ -81,7 +85,7 @@ class EdgeEngine:
             except Exception as error:
                 reason = _("the service answered wrongly ({reason}).").format(reason=error)
                 continue
-            if self._complete(audio, spoken_s, text, workdir):
+            if self._complete(audio, spoken_s, text):
                 return audio
             reason = _("the audio was cut off before the end of the text.")
         raise SpeechUnavailable(self._failed(voice, reason))
@@ -94,6 +98,8 @@ class EdgeEngine:
     async def _receive(self, text: str, voice: str) -> tuple[bytes, float | None]:
         """The audio, and where the service said the speech of the whole text ends (from its
         sentence boundaries), or None when it said nothing or not about the whole text."""
+        import edge_tts
+
         communicate = edge_tts.Communicate(  # a new one per attempt: it can stream only once
             text,
             voice,
@@ -116,16 +122,14 @@ class EdgeEngine:
         covered = ends and told >= BOUNDARY_COVERAGE * _letters(text)
         return b"".join(audio), max(ends) if covered else None
 
-    def _complete(self, audio: bytes, spoken_s: float | None, text: str, workdir: Path) -> bool:
+    def _complete(self, audio: bytes, spoken_s: float | None, text: str) -> bool:
         """Whether the audio decodes and lasts as long as the service said the speech would,
         or, without that, at least as long as the fastest reading of the text."""
-        path = save_speech(workdir, "check", ".mp3", audio)
         try:
-            seconds = len(load_audio(path)) / 1000
-        except AudioFileError:
+            decoded = miniaudio.decode(audio, nchannels=1, sample_rate=SERVICE_RATE)
+        except miniaudio.MiniaudioError:
             return False
-        finally:
-            path.unlink(missing_ok=True)
+        seconds: float = decoded.num_frames / decoded.sample_rate
         if spoken_s is not None and seconds < spoken_s - BOUNDARY_TOLERANCE_S:
             return False
         if len(text) < CHECKED_MIN_CHARS:
@@ -143,6 +147,8 @@ def _endpoint(url: str | None) -> Iterator[None]:
 
     edge-tts reads its module global WSS_URL at each connection and has no parameter for it.
     """
+    import edge_tts.communicate
+
     with _endpoint_lock:
         original = edge_tts.communicate.WSS_URL  # type: ignore[attr-defined]
         if url is not None:
@@ -155,6 +161,8 @@ def _endpoint(url: str | None) -> Iterator[None]:
 
 def _describe(error: Exception) -> str:
     """One short reason an officer can act on, instead of the library's internals."""
+    import aiohttp
+
     if isinstance(error, aiohttp.WSServerHandshakeError):
         return _("the service refused the request (HTTP {status}).").format(status=error.status)
     if isinstance(error, TimeoutError):

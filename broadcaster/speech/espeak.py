@@ -1,12 +1,12 @@
 """espeak-ng: robotic but offline and always there, the last voice before silence."""
 
 import functools
-import shutil
 import subprocess
 from pathlib import Path
 
 from broadcaster.core.settings import SpeechSettings
 from broadcaster.i18n import _
+from broadcaster.programs import find_program
 from broadcaster.speech.base import SpeechUnavailable, save_speech
 
 TIMEOUT_S = 120
@@ -19,7 +19,7 @@ class EspeakEngine:
     name = "espeak"
 
     def __init__(self, settings: SpeechSettings) -> None:
-        found = shutil.which("espeak-ng")
+        found = find_program("espeak-ng")
         if found is None:
             raise SpeechUnavailable(
                 _("espeak-ng is not installed (on Debian/Ubuntu: sudo apt install espeak-ng).")

@@ -1,12 +1,17 @@
 """Decoding without ffmpeg: the formats a commune PC meets, and files that only pretend."""
 
+import os
 import wave
 from pathlib import Path
 
 import pytest
 
 from broadcaster.audio.decode import load_audio, probe_audio
+from broadcaster.audio.render import render_program
+from broadcaster.core.models import Program, Recording
+from broadcaster.core.settings import OutputSettings
 from broadcaster.errors import AudioFileError
+from broadcaster.programs import find_program
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -72,3 +77,33 @@ def test_surround_files_are_mixed_down_to_stereo(tmp_path: Path) -> None:
         wav.writeframes(b"\x10\x00" * 6 * 4800)
     audio = load_audio(surround)
     assert (audio.channels, audio.frame_rate, len(audio)) == (2, 48000, 100)
+
+
+@pytest.mark.parametrize("name", ["x:y.m4a", "http:foo.m4a"])
+def test_a_colon_in_a_file_name_is_never_a_protocol(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / name).write_bytes((DATA / "xin-chao.m4a").read_bytes())
+    recording = Path(name)  # relative, as an officer's station file names it
+    probe_audio(recording, 1.0)
+    with pytest.raises(AudioFileError):
+        probe_audio(recording, 0.5)
+    parts = list(render_program(Program((Recording(recording),)), {}, {}, OutputSettings()))
+    assert sum(len(part) for part in parts) > 500
+
+
+def test_helper_programs_are_never_taken_from_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    station, tools = tmp_path / "station", tmp_path / "tools"
+    for folder in (station, tools):
+        folder.mkdir()
+        helper = folder / "loa-test-helper"
+        helper.write_text("#!/bin/sh\n")
+        helper.chmod(0o755)
+    monkeypatch.chdir(station)
+    monkeypatch.setenv("PATH", os.pathsep.join([".", "", str(station)]))
+    assert find_program("loa-test-helper") is None
+    monkeypatch.setenv("PATH", os.pathsep.join([".", str(station), str(tools)]))
+    assert find_program("loa-test-helper") == str(tools / "loa-test-helper")

@@ -94,3 +94,12 @@ def test_silent_output_stops_when_asked() -> None:
 
 def test_every_output_a_station_may_name_exists() -> None:
     assert set(OUTPUTS) == set(OUTPUT_DEVICES)
+
+
+def test_mp3_file_with_a_colon_in_its_name_is_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    file_output(Path("x:y.mp3")).play(iter(PARTS))
+    assert abs(len(load_audio(tmp_path / "x:y.mp3")) - sum(len(p) for p in PARTS)) < 100
+    assert [p.name for p in tmp_path.iterdir()] == ["x:y.mp3"]

@@ -8,6 +8,7 @@ import pytest
 from pydub import AudioSegment
 
 from broadcaster.audio import outputs
+from broadcaster.audio.outputs import device
 from tests.pulse_rig import RATE, PulseRig
 
 JOIN_LIMIT_MS = 50
@@ -35,7 +36,7 @@ def test_buffer_joins_add_at_most_50_ms_of_silence(
 ) -> None:
     for name, value in pulse.env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(outputs, "BUFFER_S", 1)  # a join every second instead of every minute
+    monkeypatch.setattr(device, "BUFFER_S", 1)  # a join every second instead of every minute
     with pulse.record() as capture:
         outputs.SimpleaudioOutput().play(slowly_rendered(tone_chunks(5)))
     sounding = np.abs(capture.samples) > 0.01
@@ -58,7 +59,7 @@ def test_a_rendering_error_stops_playback_and_is_raised(
 ) -> None:
     for name, value in pulse.env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(outputs, "BUFFER_S", 1)
+    monkeypatch.setattr(device, "BUFFER_S", 1)
 
     def failing() -> Iterator[AudioSegment]:
         yield from tone_chunks(1)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from pydub import AudioSegment
 
+from broadcaster.audio import render
 from broadcaster.audio.decode import load_audio
 from broadcaster.audio.render import (
     CHUNK_S,
@@ -202,3 +203,21 @@ def test_opus_in_ogg_goes_through_ffmpeg() -> None:
     opus = rendered(Program((Recording(DATA / "xin-chao-opus.ogg"),)), OutputSettings())
     original = rendered(Program((Recording(DATA / "xin-chao.wav"),)), OutputSettings())
     assert abs(len(opus[1]) - len(original[1])) < 60
+
+
+def test_the_same_audio_is_measured_once_whatever_its_file(tmp_path: Path) -> None:
+    """A cache hit is copied to a new file for each broadcast: its analysis is found by content."""
+    first, second = tmp_path / "a.mp3", tmp_path / "b.mp3"
+    first.write_bytes((DATA / "xin-chao.mp3").read_bytes())
+    second.write_bytes(first.read_bytes())
+    output = OutputSettings(sample_rate=22050)
+    once = rendered(PROGRAM, output, first)
+    measured = len(render._levels)
+    again = rendered(PROGRAM, output, second)
+    assert len(render._levels) == measured, "nothing new was measured"
+    assert [p.raw_data for p in again] == [p.raw_data for p in once]
+    quieter = AudioSegment.from_file(first) - 12
+    quieter.export(second, format="wav")
+    changed = rendered(PROGRAM, output, second)
+    assert len(render._levels) == measured + 1, "other audio under a known name is measured"
+    assert changed[3].rms == pytest.approx(once[3].rms, rel=0.1), "and brought to the target"

@@ -7,11 +7,14 @@ import pytest
 
 from broadcaster.audio.decode import load_audio
 from broadcaster.core.settings import SpeechSettings
+from broadcaster.core.voices import VOICES_BY_ENGINE
 from broadcaster.errors import SpeechFailedError, UnknownVoiceError
 from broadcaster.speech import Speaker
 from broadcaster.speech import edge as edge_module
 from broadcaster.speech.cache import AudioCache
+from broadcaster.speech.chain import CACHED_ENGINES
 from broadcaster.speech.normalize import Lexicon
+from broadcaster.speech.registry import ENGINES
 from tests.conftest import CLOSED_EDGE_ENDPOINT
 from tests.edge_endpoint import EdgeEndpoint
 
@@ -200,3 +203,41 @@ def test_without_espeak_the_text_is_still_prepared_and_the_recording_plays(
     result = voices.render("Họp lúc 14h30.", "vi", tmp_path, recording)
     assert result.engine == "recording"
     assert "apt install espeak-ng" in result.failures[0]
+
+
+def test_the_requested_voice_is_used_again_once_it_recovers(
+    edge: EdgeEndpoint, tmp_path: Path
+) -> None:
+    voices = speaker(edge.url, tmp_path)
+    edge.mute_voices.add("HoaiMyNeural")
+    fallback = voices.render(TEXT, "vi-VN-HoaiMyNeural", tmp_path)
+    assert (fallback.voice, fallback.cached) == ("vi-VN-NamMinhNeural", False)
+    assert not voices.is_cached(TEXT, "vi-VN-HoaiMyNeural"), "only the other voice was kept"
+    edge.mute_voices.clear()
+    recovered = voices.render(TEXT, "vi-VN-HoaiMyNeural", tmp_path)
+    assert (recovered.engine, recovered.voice, recovered.cached) == (
+        "edge",
+        "vi-VN-HoaiMyNeural",
+        False,
+    )
+    assert recovered.failures == ()
+    assert voices.is_cached(TEXT, "vi-VN-HoaiMyNeural")
+
+
+def test_the_other_voice_from_the_cache_is_a_fallback_with_its_reason(
+    edge: EdgeEndpoint, tmp_path: Path
+) -> None:
+    voices = speaker(edge.url, tmp_path)
+    voices.render(TEXT, "vi-VN-NamMinhNeural", tmp_path)
+    edge.mute_voices.add("HoaiMyNeural")
+    result = voices.render(TEXT, "vi-VN-HoaiMyNeural", tmp_path)
+    assert (result.engine, result.voice, result.cached) == ("edge", "vi-VN-NamMinhNeural", True)
+    [failure] = result.failures
+    assert "vi-VN-HoaiMyNeural" in failure and "không gửi âm thanh" in failure
+    assert [r.voice and "HoaiMyNeural" in r.voice for r in edge.requests] == [False, True]
+
+
+def test_every_engine_is_described_once_with_the_voices_the_station_file_knows() -> None:
+    assert {name: spec.voices for name, spec in ENGINES.items()} == VOICES_BY_ENGINE
+    assert [name for name, spec in ENGINES.items() if spec.offline] == ["espeak"]
+    assert CACHED_ENGINES == ("edge",)
