@@ -238,7 +238,7 @@ def test_what_was_on_air_at_a_crash_is_closed_as_interrupted_and_not_replayed(
     daemon.sweep(at(6, 30))
     item = daemon.queue.pop()
     assert item is not None
-    daemon.log.begin(item.occurrence, at(6, 30))  # on air when the power went
+    daemon.asrun.begin(item.occurrence, at(6, 30))  # on air when the power went
     daemon.shutdown()
     clock.set(at(6, 30, 20))
     again = make_daemon()
