@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -100,6 +100,7 @@ class Daemon:
         )
         self._requests: dict[str, Queued] = {}
         self._requests_lock = threading.Lock()
+        self._last_adhoc: datetime | None = None
         self._saved_beat: float | None = None
         self._tickers: list[Ticker] = []
         self._server: ControlServer | None = None
@@ -280,11 +281,15 @@ class Daemon:
 
     def enqueue(self, request: Broadcast) -> Queued:
         """An officer's `say` or `play`: checked now, then queued once. A request id seen
-        before, or the same occurrence, is answered `already_queued`."""
+        before is answered `already_queued`; two requests in the same instant are two items."""
         with self._requests_lock:
             if request.request_id is not None and request.request_id in self._requests:
                 return Queued(self._requests[request.request_id].ahead, already_queued=True)
-            item = adhoc_item(self._station, request, self.now())
+            moment = self.now()
+            if self._last_adhoc is not None and moment <= self._last_adhoc:
+                moment = self._last_adhoc + timedelta(microseconds=1)  # its own as-run row
+            item = adhoc_item(self._station, request, moment)
+            self._last_adhoc = moment
             queued, ahead = self.player.enqueue(item)
             reply = Queued(ahead, already_queued=not queued)
             if request.request_id is not None:
