@@ -403,3 +403,17 @@ def test_a_first_reading_with_a_bad_entry_airs_the_good_ones(
     daemon.sweep(at(6, 30))
     drain(daemon)
     assert [result for _, _, result, _ in rows(offline_station)] == ["played"]
+
+
+def test_an_entry_added_within_the_pre_roll_already_swept_still_airs(
+    offline_station: Path, clock: FakeClock, make_daemon: MakeDaemon
+) -> None:
+    daemon = make_daemon()
+    clock.set(at(6, 29, 51))
+    daemon.sweep(at(6, 29, 51))  # swept, pre-roll included, up to 06:30:01
+    schedule(offline_station, MORNING)  # an edit for 06:30, nine seconds ahead
+    assert daemon.reload() is None
+    clock.set(at(6, 29, 52))
+    daemon.sweep(at(6, 29, 52))
+    assert drain(daemon) == 1
+    assert [result for _, _, result, _ in rows(offline_station)] == ["played"]

@@ -49,6 +49,8 @@ class Planner:
         self._plan_from: datetime | None = None
         self._plan_until: datetime | None = None
         self._swept_until: datetime | None = None
+        self._rewind = False
+        """New entries arrived: the next sweep looks again from now, not from the horizon."""
         self._seen: dict[tuple[str, str], datetime] = {}
         """Occurrences queued in this run, so a sweep does not ask the log about each again."""
 
@@ -70,6 +72,7 @@ class Planner:
             self._entries = list(entries)
             self._airing = [entry for entry in self._entries if airs(entry)]
             self._plan_until = None
+            self._rewind = True
 
     def start_sweeping(self, now: datetime) -> None:
         with self._lock:
@@ -81,8 +84,10 @@ class Planner:
         horizon = now + timedelta(seconds=PREROLL_S)
         with self._lock:
             since = self._swept_until or now
-            if horizon < since:
-                since = now
+            if horizon < since or self._rewind:
+                # the clock went back, or new entries may fall in the pre-roll already swept
+                since = min(since, now)
+            self._rewind = False
             found = [
                 item
                 for at, entry in self._lookup(since, horizon)
