@@ -118,9 +118,13 @@ def measure(starts: int = 20, spacing: float = 12.0) -> dict[str, float]:
         "readings of its file)"
     )
     result: dict[str, float] = {}
-    for label, rate in (("raw, nominal rate", RATE), ("drift-corrected, measured rate", measured)):
+    readings = (
+        ("raw", "the nominal rate", RATE),
+        ("drift-corrected", "the measured rate", measured),
+    )
+    for name, label, rate in readings:
         heard = [capture.origin + index / rate for index in found]
-        result = report(f"time of a sample = first sample + index / {label}", times, heard)
+        result = report(f"{name}: time of a sample = first sample + index / {label}", times, heard)
     return {**result, "played": played, "ppm": (measured / RATE - 1) * 1e6}
 
 

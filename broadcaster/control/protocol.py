@@ -31,10 +31,8 @@ class Command(StrEnum):
     RELOAD = "reload"
 
 
-class ProtocolError(LoaError):
+class ProtocolError(DaemonError):
     """A request that is not one of the protocol's, with the reason in the officer's words."""
-
-    exit_code = ExitCode.DAEMON
 
 
 # Requests -------------------------------------------------------------------------------------

@@ -19,10 +19,9 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from broadcaster.audio.outputs import AudioOutput
 from broadcaster.control.channel import ControlServer
 from broadcaster.control.protocol import (
     Broadcast,
@@ -59,6 +58,9 @@ from broadcaster.onair.player import Player
 from broadcaster.onair.watcher import Watcher
 from broadcaster.station.schedules import Entry
 
+if TYPE_CHECKING:
+    from broadcaster.audio.outputs import AudioOutput
+
 __all__ = ["NEXT_DAYS", "NEXT_SHOWN", "PLAN_HOURS", "PREROLL_S", "WARM_HOURS", "Daemon"]
 
 log = logging.getLogger("loa")
@@ -70,6 +72,8 @@ SAVE_HEARTBEAT_EVERY_S = 30.0
 NEXT_SHOWN = 5
 NEXT_DAYS = 7
 """`loa status` shows the next NEXT_SHOWN broadcasts within NEXT_DAYS days."""
+JOIN_S = 2.0
+"""How long shutting down waits for each of the daemon's threads."""
 RECENT_REQUESTS = 256
 """Request ids remembered, so that a retried request is queued once."""
 
@@ -83,7 +87,7 @@ class Daemon:
         self,
         directory: Path,
         now: Callable[[ZoneInfo], datetime] = datetime.now,
-        output: Callable[[Station], AudioOutput | None] = lambda _station: None,
+        output: Callable[[Station], "AudioOutput | None"] = lambda _station: None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.directory = directory
@@ -183,6 +187,9 @@ class Daemon:
         if self._server is not None:
             self._server.close()
         self.player.shutdown()
+        for ticker in self._tickers:  # none may touch the as-run log once it is closed
+            ticker.join(JOIN_S)
+        self.watcher.join(JOIN_S)
         self._save_heartbeat(self.now())
         self.events.close()
         self.asrun.close()

@@ -9,8 +9,8 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from broadcaster.audio.outputs import AudioOutput, PlaybackStopped
 from broadcaster.core.models import AIRED, Announcement, Priority, Result
 from broadcaster.core.playout import (
     PLAY,
@@ -27,6 +27,9 @@ from broadcaster.i18n import _
 from broadcaster.onair.asrun import AsRunLog
 from broadcaster.onair.events import EventBus
 from broadcaster.station.announcements import announcement_or_recording
+
+if TYPE_CHECKING:
+    from broadcaster.audio.outputs import AudioOutput
 
 log = logging.getLogger("loa")
 
@@ -55,7 +58,7 @@ class Player:
         asrun: AsRunLog,
         events: EventBus,
         station: Callable[[], Station],
-        output: Callable[[Station], AudioOutput | None],
+        output: Callable[[Station], "AudioOutput | None"],
         now: Callable[[], datetime],
         recent_jump: Callable[[], int | None],
     ) -> None:
@@ -212,6 +215,7 @@ class Player:
 
     def _play(self, air: OnAir, station: Station) -> None:
         # heavy (numpy, the speech engines): imported when the first item airs, not at start-up
+        from broadcaster.audio.outputs import PlaybackStopped
         from broadcaster.audio.render import LEAD_IN_MS
         from broadcaster.broadcast import broadcast
 

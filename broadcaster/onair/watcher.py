@@ -50,6 +50,10 @@ class Watcher:
         if self._thread is not None:
             self._asked.put(None)
 
+    def join(self, timeout: float) -> None:
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
     @property
     def threaded(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
