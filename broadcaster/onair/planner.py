@@ -111,7 +111,7 @@ class Planner:
         reason = _("Loa was not running (from {since} to {now}).").format(
             since=f"{since:%d/%m/%Y %H:%M}", now=f"{now:%d/%m/%Y %H:%M}"
         )
-        caught_up = []
+        caught_up, missed_all = [], []
         for entry in self.airing():
             # an occurrence may have waited in the queue for up to its late limit
             waited = since - timedelta(seconds=entry.late_limit_s)
@@ -122,10 +122,9 @@ class Planner:
                 with self._lock:
                     if self._first_time(item):
                         caught_up.append(item)
-            for at in missed:
-                occurrence = scheduled_item(entry, at).occurrence
-                if self.asrun.decide(occurrence, Result.MISSED, reason):
-                    self._missed(occurrence, reason)
+            missed_all += [scheduled_item(entry, at).occurrence for at in missed]
+        for occurrence in self.asrun.decide_all(missed_all, Result.MISSED, reason):
+            self._missed(occurrence, reason)
         return caught_up
 
     def _missed(self, occurrence: Occurrence, reason: str) -> None:
