@@ -12,45 +12,23 @@
 """
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from broadcaster.control.channel import ControlServer
-from broadcaster.control.protocol import (
-    Broadcast,
-    OnAir,
-    Play,
-    ProtocolError,
-    Queued,
-    Reload,
-    Reloaded,
-    Reply,
-    Request,
-    Say,
-    Status,
-    StatusReply,
-    Stop,
-    Stopped,
-    Upcoming,
-    Waiting,
-    encode_reply,
-    parse_request,
-    refusal,
-)
-from broadcaster.core.playout import Item, PlayoutQueue
+from broadcaster.control.protocol import Reply, Request, encode_reply
+from broadcaster.core.playout import PlayoutQueue
 from broadcaster.core.settings import Station
 from broadcaster.errors import LoaError
 from broadcaster.i18n import _
-from broadcaster.onair.adhoc import adhoc_item
 from broadcaster.onair.asrun import AsRunLog
 from broadcaster.onair.clock import JumpDetector, Ticker
+from broadcaster.onair.desk import NEXT_DAYS, NEXT_SHOWN, ControlDesk
 from broadcaster.onair.events import EventBus, Listener
 from broadcaster.onair.lock import StationLock
 from broadcaster.onair.planner import LOOKBACK, PLAN_HOURS, PREROLL_S, Planner
@@ -69,13 +47,8 @@ HEARTBEAT_S = 1.0
 WARM_EVERY_S = 300.0
 WARM_HOURS = 48.0
 SAVE_HEARTBEAT_EVERY_S = 30.0
-NEXT_SHOWN = 5
-NEXT_DAYS = 7
-"""`loa status` shows the next NEXT_SHOWN broadcasts within NEXT_DAYS days."""
 JOIN_S = 2.0
 """How long shutting down waits for each of the daemon's threads."""
-RECENT_REQUESTS = 256
-"""Request ids remembered, so that a retried request is queued once."""
 
 
 class Daemon:
@@ -102,14 +75,13 @@ class Daemon:
         self.player = Player(
             self.asrun, self.events, lambda: self._station, output, self.now, self.jumps.recent_jump
         )
-        self._requests: dict[str, Queued] = {}
-        self._requests_lock = threading.Lock()
-        self._last_adhoc: datetime | None = None
+        self.desk = ControlDesk(
+            directory, lambda: self._station, self.now, self.planner, self.player, self.watcher
+        )
         self._saved_beat: float | None = None
         self._tickers: list[Ticker] = []
         self._server: ControlServer | None = None
         self._stopping = threading.Event()
-        self.started = self.now()
 
     # What the parts show --------------------------------------------------------------------
 
@@ -263,75 +235,10 @@ class Daemon:
 
     def answer(self, message: Any) -> dict[str, Any]:
         """One control request in its wire form; the reply always says ok or why not."""
-        try:
-            request = parse_request(message)
-        except LoaError as error:
-            return encode_reply(refusal(error))
-        return encode_reply(self.handle(request))
+        return self.desk.answer(message)
 
     def handle(self, request: Request) -> Reply:
-        """One typed control request."""
-        try:
-            if isinstance(request, Status):
-                return self.status_reply()
-            if isinstance(request, Reload):
-                error = self.reload(force=True)
-                if error is not None:
-                    return refusal(ProtocolError(error))
-                return Reloaded(len(self.entries))
-            if isinstance(request, Stop):
-                return Stopped(self.player.stop_current())
-            assert isinstance(request, Say | Play)
-            return self.enqueue(request)
-        except LoaError as error:
-            return refusal(error)
-
-    def enqueue(self, request: Broadcast) -> Queued:
-        """An officer's `say` or `play`: checked now, then queued once. A request id seen
-        before is answered `already_queued`; two requests in the same instant are two items."""
-        with self._requests_lock:
-            if request.request_id is not None and request.request_id in self._requests:
-                return Queued(self._requests[request.request_id].ahead, already_queued=True)
-            moment = self.now()
-            if self._last_adhoc is not None and moment <= self._last_adhoc:
-                moment = self._last_adhoc + timedelta(microseconds=1)  # its own as-run row
-            item = adhoc_item(self._station, request, moment)
-            self._last_adhoc = moment
-            queued, ahead = self.player.enqueue(item)
-            reply = Queued(ahead, already_queued=not queued)
-            if request.request_id is not None:
-                self._requests[request.request_id] = reply
-                while len(self._requests) > RECENT_REQUESTS:
-                    del self._requests[next(iter(self._requests))]
-        return reply
+        return self.desk.handle(request)
 
     def status(self) -> dict[str, Any]:
-        return encode_reply(self.status_reply())
-
-    def status_reply(self) -> StatusReply:
-        air, waiting = self.player.snapshot()
-        upcoming = self.planner.upcoming(self.now(), NEXT_SHOWN, NEXT_DAYS)
-        return StatusReply(
-            pid=os.getpid(),
-            since=self.started.isoformat(),
-            station=str(self.directory),
-            playing=None
-            if air is None
-            else OnAir(**asdict(_waiting(air.item)), started=air.started.isoformat()),
-            queue=tuple(_waiting(item) for item in waiting),
-            next=tuple(
-                Upcoming(entry.id, entry.announcement, at.isoformat()) for at, entry in upcoming
-            ),
-            reload_error=self.reload_error,
-            entries=len(self.entries),
-        )
-
-
-def _waiting(item: Item) -> Waiting:
-    occurrence = item.occurrence
-    return Waiting(
-        occurrence.entry_id,
-        occurrence.announcement,
-        occurrence.scheduled.isoformat(),
-        str(occurrence.priority),
-    )
+        return encode_reply(self.desk.status())
