@@ -32,7 +32,7 @@ from broadcaster.onair.desk import NEXT_DAYS, NEXT_SHOWN, ControlDesk
 from broadcaster.onair.events import EventBus, Listener
 from broadcaster.onair.lock import StationLock
 from broadcaster.onair.planner import LOOKBACK, PLAN_HOURS, PREROLL_S, Planner
-from broadcaster.onair.player import Player
+from broadcaster.onair.player import OnAir, Player
 from broadcaster.onair.watcher import Watcher
 from broadcaster.station.schedules import Entry
 
@@ -98,6 +98,11 @@ class Daemon:
         return self.player.queue
 
     @property
+    def air(self) -> OnAir | None:
+        """What is on the air now."""
+        return self.player.air
+
+    @property
     def reload_error(self) -> str | None:
         return self.watcher.error
 
@@ -129,7 +134,7 @@ class Daemon:
 
     def start(self) -> None:
         """Open, then go on the air: the control channel first (its socket is made under a
-        umask of its own), then the player, the heartbeat, the watcher and the cache warmer."""
+        umask of its own), then the player, the watcher, the heartbeat and the cache warmer."""
         self.open()
         self._server = ControlServer(self.directory, self.answer)
         self._server.start()
@@ -138,9 +143,9 @@ class Daemon:
             Ticker("loa-heartbeat", HEARTBEAT_S, self.heartbeat),
             Ticker("loa-warm", WARM_EVERY_S, self.warm),
         ]
+        self.watcher.start()
         for ticker in self._tickers:
             ticker.start()
-        self.watcher.start()
         log.info(
             _("Loa is on the air for %s: %d entries, time zone %s."),
             self.directory,
