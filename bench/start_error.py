@@ -9,7 +9,11 @@ after the write (hot reload within a second, occurrences taken PREROLL_S early);
 one-word announcement ("Thử.", about 8 s with intro and outro). Every intro jingle is located in
 the capture, and
 
-    start error = heard intro time - scheduled time - LEAD_IN_MS / 1000
+    start error = heard intro time - scheduled time
+
+with nothing subtracted: the intro is the first audible sample of a scheduled broadcast (the
+daemon starts the amplifier's silent lead-in LEAD_IN_MS before the second, so the intro is heard
+on it).
 
 Prints p50 / p95 / max of |error| and intros found against starts expected. A sample's time is
 the capture's first sample (Capture.origin, to within parec's 20 ms latency) plus its index over
@@ -31,7 +35,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from bench.stations import loa_env, make_station, start_daemon, stop_daemon
-from broadcaster.audio.render import LEAD_IN_MS, bundled_jingle
+from broadcaster.audio.render import bundled_jingle
 from broadcaster.onair.asrun import LOG_FILE
 from broadcaster.onair.daemon import PREROLL_S
 from tests.pulse_rig import RATE, PulseRig
@@ -114,9 +118,13 @@ def measure(starts: int = 20, spacing: float = 12.0) -> dict[str, float]:
         "readings of its file)"
     )
     result: dict[str, float] = {}
-    for label, rate in (("nominal rate", RATE), ("measured rate", measured)):
+    readings = (
+        ("raw", "the nominal rate", RATE),
+        ("drift-corrected", "the measured rate", measured),
+    )
+    for name, label, rate in readings:
         heard = [capture.origin + index / rate for index in found]
-        result = report(f"time of a sample = first sample + index / {label}", times, heard)
+        result = report(f"{name}: time of a sample = first sample + index / {label}", times, heard)
     return {**result, "played": played, "ppm": (measured / RATE - 1) * 1e6}
 
 
@@ -142,10 +150,9 @@ def recorder_rate(clock: list[tuple[float, float]]) -> float:
 def report(label: str, times: list[datetime], heard: list[float]) -> dict[str, float]:
     """Prints, and returns "expected", "found", "unexpected", and "p50", "p95", "max" of
     |start error| in ms (NaN when nothing was found)."""
-    lead_in = LEAD_IN_MS / 1000
     errors, matched = [], set()
     for moment in times:
-        expected = moment.timestamp() + lead_in
+        expected = moment.timestamp()
         near = [at for at in heard if abs(at - expected) < MATCH_S]
         if near:
             best = min(near, key=lambda at: abs(at - expected))

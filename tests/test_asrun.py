@@ -206,6 +206,18 @@ def test_decide_never_overwrites_a_row(log: AsRunLog) -> None:
     }
 
 
+def test_decide_all_records_the_new_ones_in_one_go(log: AsRunLog) -> None:
+    played(log, occ())
+    many = [occ(), occ("chieu", at(14)), occ("toi", at(19))]
+    assert log.decide_all(many, "missed", "Loa was not running") == many[1:]
+    assert {row.entry_id: row.result for row in log.rows()} == {
+        "bluezone-sang": "played",
+        "chieu": "missed",
+        "toi": "missed",
+    }
+    assert log.decide_all(many, "missed", "again") == []
+
+
 def test_begin_after_decide_is_refused(log: AsRunLog) -> None:
     log.decide(occ(), "missed", "late")
     assert not log.begin(occ(), at(6, 45))

@@ -8,10 +8,12 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from broadcaster.audio.render import LEAD_IN_MS
 from broadcaster.errors import DaemonError, NoAudioDeviceError
 from broadcaster.onair.asrun import LOG_FILE
 from broadcaster.onair.daemon import Daemon
@@ -238,7 +240,7 @@ def test_what_was_on_air_at_a_crash_is_closed_as_interrupted_and_not_replayed(
     daemon.sweep(at(6, 30))
     item = daemon.queue.pop()
     assert item is not None
-    daemon.log.begin(item.occurrence, at(6, 30))  # on air when the power went
+    daemon.asrun.begin(item.occurrence, at(6, 30))  # on air when the power went
     daemon.shutdown()
     clock.set(at(6, 30, 20))
     again = make_daemon()
@@ -403,3 +405,43 @@ def test_a_first_reading_with_a_bad_entry_airs_the_good_ones(
     daemon.sweep(at(6, 30))
     drain(daemon)
     assert [result for _, _, result, _ in rows(offline_station)] == ["played"]
+
+
+def test_an_entry_added_within_the_pre_roll_already_swept_still_airs(
+    offline_station: Path, clock: FakeClock, make_daemon: MakeDaemon
+) -> None:
+    daemon = make_daemon()
+    clock.set(at(6, 29, 51))
+    daemon.sweep(at(6, 29, 51))  # swept, pre-roll included, up to 06:30:01
+    schedule(offline_station, MORNING)  # an edit for 06:30, nine seconds ahead
+    assert daemon.reload() is None
+    clock.set(at(6, 29, 52))
+    daemon.sweep(at(6, 29, 52))
+    assert drain(daemon) == 1
+    assert [result for _, _, result, _ in rows(offline_station)] == ["played"]
+
+
+class StartRecorder(FastSink):
+    """The fast sink, remembering when each program asked its first sample to go out."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock)
+        self.start_at: list[float | None] = []
+
+    def play(self, segments: Any, stop: Any = None, start_at: float | None = None) -> None:
+        self.start_at.append(start_at)
+        super().play(segments, stop, start_at)
+
+
+def test_the_lead_in_goes_out_before_the_second_so_the_first_tone_is_heard_on_it(
+    offline_station: Path, clock: FakeClock, make_daemon: MakeDaemon
+) -> None:
+    schedule(offline_station, MORNING)
+    sink = StartRecorder(clock)
+    daemon = make_daemon(sink)
+    clock.set(at(6, 29, 51))
+    daemon.sweep(at(6, 29, 51))  # taken early, for pre-roll
+    assert drain(daemon) == 1
+    assert sink.start_at == [at(6, 30).timestamp() - LEAD_IN_MS / 1000]
+    [(_, scheduled, result, _)] = rows(offline_station)
+    assert (scheduled, result) == ("2026-11-30T06:30:00+07:00", "played")

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from broadcaster.core.models import Occurrence
+from broadcaster.core.models import Occurrence, StartPolicy
 from broadcaster.core.playout import (
     MISSED,
     PLAY,
@@ -48,7 +48,13 @@ def item(
     retry: bool = False,
 ) -> Item:
     occurrence = Occurrence(entry_id, scheduled or at(10), "bluezone", priority)
-    return Item(occurrence, late_limit_s=late_limit_s, start=start, catch_up=catch_up, retry=retry)
+    return Item(
+        occurrence,
+        late_limit_s=late_limit_s,
+        start_policy=StartPolicy(start),
+        catch_up=catch_up,
+        retry=retry,
+    )
 
 
 # --- quiet hours ------------------------------------------------------------------------------
@@ -393,5 +399,5 @@ def test_every_queued_item_carries_its_details() -> None:
     queue.push(pushed)
     popped = queue.pop()
     assert popped is pushed
-    assert (popped.start, popped.late_limit_s, popped.catch_up) == ("interrupt", 30, True)
+    assert (popped.start_policy, popped.late_limit_s, popped.catch_up) == ("interrupt", 30, True)
     assert popped.occurrence.scheduled - at(10) == timedelta(0)

@@ -2,7 +2,8 @@
 quiet hours. The daemon owns the threads and the sound; nothing here reads a clock.
 
 Thông tư 39/2020 ranks bulletins normal < priority < emergency. Waiting items go by priority,
-then by scheduled time. How an item treats what is on the air when it falls due is its `start`:
+then by scheduled time. How an item treats what is on the air when it falls due is its
+`start_policy`:
 
 - `interrupt` stops the current item unless that one has a higher priority (emergencies always
   interrupt);
@@ -17,12 +18,15 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from broadcaster.core.models import Occurrence
+from broadcaster.core.compose import DEFAULT_GAP_S
+from broadcaster.core.models import Occurrence, Priority, Result, StartPolicy
 from broadcaster.core.timeofday import QuietHours
 
-PRIORITY_RANK = {"emergency": 0, "priority": 1, "normal": 2}
+PRIORITY_RANK = {Priority.EMERGENCY: 0, Priority.PRIORITY: 1, Priority.NORMAL: 2}
 """Lower goes first."""
-PLAY, MISSED, SKIPPED_QUIET = "play", "missed", "skipped-quiet"
+DEFAULT_LATE_LIMIT_S = 300.0
+PLAY, MISSED, SKIPPED_QUIET = Result.PLAYING, Result.MISSED, Result.SKIPPED_QUIET
+"""A verdict: the item goes on the air, or gets its row with one of the two results."""
 
 
 @dataclass(frozen=True)
@@ -30,10 +34,10 @@ class Item:
     """An occurrence waiting for the air, with what the playout needs to decide about it."""
 
     occurrence: Occurrence
-    late_limit_s: float = 300.0
-    start: str = "after-current"
+    late_limit_s: float = DEFAULT_LATE_LIMIT_S
+    start_policy: StartPolicy = StartPolicy.AFTER_CURRENT
     repeat: int = 1
-    gap_s: float = 30.0
+    gap_s: float = DEFAULT_GAP_S
     text: str | None = None
     """Ad-hoc text to read (`loa say`); None plays `occurrence.announcement`."""
     voice: str | None = None
@@ -43,17 +47,17 @@ class Item:
     """Queued again after an interruption."""
 
     @property
-    def priority(self) -> str:
-        return self.occurrence.priority
+    def priority(self) -> Priority:
+        return Priority(self.occurrence.priority)
 
     @property
     def rank(self) -> int:
-        return PRIORITY_RANK[self.occurrence.priority]
+        return PRIORITY_RANK[self.priority]
 
 
 @dataclass(frozen=True)
 class Verdict:
-    action: str
+    action: Result
     """PLAY, MISSED or SKIPPED_QUIET."""
     late_s: float = 0.0
 
@@ -83,7 +87,7 @@ def verdict(item: Item, now: datetime, quiet_hours: QuietHours | str) -> Verdict
     """Whether `item` may start at `now`: emergencies pass quiet hours; anything later than its
     late limit is missed, unless it is a catch-up after a stop."""
     late_s = max(0.0, (now - item.occurrence.scheduled).total_seconds())
-    if item.priority != "emergency" and in_quiet_hours(quiet_hours, now.time()):
+    if item.priority != Priority.EMERGENCY and in_quiet_hours(quiet_hours, now.time()):
         return Verdict(SKIPPED_QUIET, late_s)
     if late_s > item.late_limit_s and not item.catch_up:
         return Verdict(MISSED, late_s)
@@ -92,9 +96,11 @@ def verdict(item: Item, now: datetime, quiet_hours: QuietHours | str) -> Verdict
 
 def interrupts(item: Item, current: Item) -> bool:
     """Whether `item`, falling due, takes the air from `current`."""
-    if current.priority == "emergency":
+    if current.priority == Priority.EMERGENCY:
         return False
-    return item.priority == "emergency" or (item.start == "interrupt" and item.rank <= current.rank)
+    return item.priority == Priority.EMERGENCY or (
+        item.start_policy == StartPolicy.INTERRUPT and item.rank <= current.rank
+    )
 
 
 def may_retry(item: Item, now: datetime) -> bool:
@@ -113,7 +119,7 @@ class PlayoutQueue:
         if any(queued.occurrence == item.occurrence for _, queued in self._items):
             return False
         order = (
-            1 if item.start == "wait" else 0,
+            1 if item.start_policy == StartPolicy.WAIT else 0,
             item.rank,
             item.occurrence.scheduled.timestamp(),
             next(self._counter),

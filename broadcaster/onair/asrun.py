@@ -137,6 +137,14 @@ class AsRunLog:
         with self._write() as db:
             return self._insert(db, occurrence, result, error=reason)
 
+    def decide_all(
+        self, occurrences: list[Occurrence], result: str, reason: str
+    ) -> list[Occurrence]:
+        """`decide` for many occurrences in one transaction (one disk sync, not one each): those
+        that had no row yet."""
+        with self._write() as db:
+            return [o for o in occurrences if self._insert(db, o, result, error=reason)]
+
     def has(self, occurrence: Occurrence) -> bool:
         with self._read() as db:
             found = db.execute(

@@ -1,0 +1,140 @@
+"""The daemon's answers to the control protocol's requests: what plays and waits, stop, reload,
+and an officer's say or play queued once."""
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from broadcaster.control.protocol import (
+    Broadcast,
+    OnAir,
+    Play,
+    ProtocolError,
+    Queued,
+    Reload,
+    Reloaded,
+    Reply,
+    Request,
+    Say,
+    Status,
+    StatusReply,
+    Stop,
+    Stopped,
+    Upcoming,
+    Waiting,
+    encode_reply,
+    parse_request,
+    refusal,
+)
+from broadcaster.core.playout import Item
+from broadcaster.core.settings import Station
+from broadcaster.errors import LoaError
+from broadcaster.onair.adhoc import adhoc_item
+from broadcaster.onair.planner import Planner
+from broadcaster.onair.player import Player
+from broadcaster.onair.watcher import Watcher
+
+NEXT_SHOWN = 5
+NEXT_DAYS = 7
+"""`loa status` shows the next NEXT_SHOWN broadcasts within NEXT_DAYS days."""
+RECENT_REQUESTS = 256
+"""Request ids remembered, so that a retried request is queued once."""
+
+
+class ControlDesk:
+    """Answers typed requests from the parts of a running station."""
+
+    def __init__(
+        self,
+        directory: Path,
+        station: Callable[[], Station],
+        now: Callable[[], datetime],
+        planner: Planner,
+        player: Player,
+        watcher: Watcher,
+    ) -> None:
+        self.directory = directory
+        self._station = station
+        self._now = now
+        self.planner = planner
+        self.player = player
+        self.watcher = watcher
+        self.started = now()
+        self._requests: dict[str, Queued] = {}
+        self._lock = threading.Lock()
+        self._last_adhoc: datetime | None = None
+
+    def answer(self, message: Any) -> dict[str, Any]:
+        """One request in its wire form; the reply always says ok or why not."""
+        try:
+            request = parse_request(message)
+        except LoaError as error:
+            return encode_reply(refusal(error))
+        return encode_reply(self.handle(request))
+
+    def handle(self, request: Request) -> Reply:
+        try:
+            if isinstance(request, Status):
+                return self.status()
+            if isinstance(request, Reload):
+                error = self.watcher.reload(force=True)
+                if error is not None:
+                    return refusal(ProtocolError(error))
+                return Reloaded(len(self.planner.entries))
+            if isinstance(request, Stop):
+                return Stopped(self.player.stop_current())
+            assert isinstance(request, Say | Play)
+            return self.enqueue(request)
+        except LoaError as error:
+            return refusal(error)
+
+    def enqueue(self, request: Broadcast) -> Queued:
+        """An officer's `say` or `play`: checked now, then queued once. A request id seen
+        before is answered `already_queued`; two requests in the same instant are two items."""
+        with self._lock:
+            if request.request_id is not None and request.request_id in self._requests:
+                return Queued(self._requests[request.request_id].ahead, already_queued=True)
+            moment = self._now()
+            if self._last_adhoc is not None and moment <= self._last_adhoc:
+                moment = self._last_adhoc + timedelta(microseconds=1)  # its own as-run row
+            item = adhoc_item(self._station(), request, moment)
+            self._last_adhoc = moment
+            queued, ahead = self.player.enqueue(item)
+            reply = Queued(ahead, already_queued=not queued)
+            if request.request_id is not None:
+                self._requests[request.request_id] = reply
+                while len(self._requests) > RECENT_REQUESTS:
+                    del self._requests[next(iter(self._requests))]
+        return reply
+
+    def status(self) -> StatusReply:
+        air, waiting = self.player.snapshot()
+        upcoming = self.planner.upcoming(self._now(), NEXT_SHOWN, NEXT_DAYS)
+        return StatusReply(
+            pid=os.getpid(),
+            since=self.started.isoformat(),
+            station=str(self.directory),
+            playing=None
+            if air is None
+            else OnAir(**asdict(_waiting(air.item)), started=air.started.isoformat()),
+            queue=tuple(_waiting(item) for item in waiting),
+            next=tuple(
+                Upcoming(entry.id, entry.announcement, at.isoformat()) for at, entry in upcoming
+            ),
+            reload_error=self.watcher.error,
+            entries=len(self.planner.entries),
+        )
+
+
+def _waiting(item: Item) -> Waiting:
+    occurrence = item.occurrence
+    return Waiting(
+        occurrence.entry_id,
+        occurrence.announcement,
+        occurrence.scheduled.isoformat(),
+        str(occurrence.priority),
+    )
