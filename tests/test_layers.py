@@ -10,8 +10,9 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "broadcaster"
 
-SHARED = {"errors", "i18n", "files"}
-"""Used by every layer: the one error type, translated messages, atomic file writes."""
+SHARED = {"errors", "i18n", "files", "programs"}
+"""Used by every layer: the one error type, translated messages, atomic writes and containment,
+the helper programs (ffmpeg, espeak-ng) found safely."""
 ALLOWED: dict[str, set[str]] = {
     "core": {"errors", "i18n"},
     "audio": {"core", *SHARED},
@@ -36,6 +37,7 @@ ALLOWED: dict[str, set[str]] = {
     "__main__": {"launch"},
     "errors": {"i18n"},
     "files": set(),
+    "programs": set(),
     "i18n": set(),
     "__init__": set(),
 }

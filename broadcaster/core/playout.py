@@ -20,11 +20,11 @@ from datetime import datetime, time, timedelta
 
 from broadcaster.core.compose import DEFAULT_GAP_S
 from broadcaster.core.models import Occurrence, Priority, Result, StartPolicy
+from broadcaster.core.settings import DEFAULT_LATE_LIMIT_S
 from broadcaster.core.timeofday import QuietHours
 
 PRIORITY_RANK = {Priority.EMERGENCY: 0, Priority.PRIORITY: 1, Priority.NORMAL: 2}
 """Lower goes first."""
-DEFAULT_LATE_LIMIT_S = 300.0
 PLAY, MISSED, SKIPPED_QUIET = Result.PLAYING, Result.MISSED, Result.SKIPPED_QUIET
 """A verdict: the item goes on the air, or gets its row with one of the two results."""
 
