@@ -2,24 +2,16 @@
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from broadcaster.cli.session import Session, examples
 from broadcaster.i18n import _, set_language
 from broadcaster.station.station_file import find_station
-from broadcaster.system.doctor import (
-    FAILED,
-    OK,
-    WARNING,
-    ChecksFailed,
-    Result,
-    run_checks,
-    station_label,
-    station_settings,
-)
 
-MARKS = {OK: "✔", WARNING: "!", FAILED: "✘"}
+if TYPE_CHECKING:
+    from broadcaster.system.doctor import Result
 
 
 def add_doctor_commands(cli: click.Group) -> None:
@@ -34,6 +26,15 @@ def add_doctor_commands(cli: click.Group) -> None:
     )
     @click.pass_context
     def doctor(ctx: click.Context) -> None:
+        from broadcaster.system.doctor import (
+            WARNING,
+            ChecksFailed,
+            Result,
+            run_checks,
+            station_label,
+            station_settings,
+        )
+
         session: Session = ctx.obj
         debug = bool(ctx.find_root().params.get("debug"))
         directory = find_station(session.station_dir, os.environ, Path.cwd())
@@ -58,8 +59,11 @@ def add_doctor_commands(cli: click.Group) -> None:
             click.echo(_("Every check passed."))
 
 
-def _show(result: Result, debug: bool = False) -> Result:
-    line = f"{MARKS[result.status]} {result.what}: {result.detail}"
+def _show(result: "Result", debug: bool = False) -> "Result":
+    from broadcaster.system.doctor import FAILED, OK, WARNING
+
+    marks = {OK: "✔", WARNING: "!", FAILED: "✘"}
+    line = f"{marks[result.status]} {result.what}: {result.detail}"
     if result.fix and result.status != OK:
         line += f" — {result.fix}"
     click.echo(line)

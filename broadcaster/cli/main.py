@@ -13,12 +13,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from broadcaster import __version__
-from broadcaster.broadcast import (
-    announcements_due,
-    broadcast,
-    warm_cache,
-)
-from broadcaster.cli.delivery import queue_on_air, report
+from broadcaster.cli.delivery import print_outcome, queue_on_air
 from broadcaster.cli.doctor_commands import add_doctor_commands
 from broadcaster.cli.onair_commands import add_daemon_commands
 from broadcaster.cli.schedule_commands import add_schedule_commands
@@ -27,6 +22,7 @@ from broadcaster.cli.setup_commands import add_setup_commands
 from broadcaster.core.compose import DEFAULT_GAP_S, clean_text
 from broadcaster.core.models import Announcement
 from broadcaster.core.settings import Station
+from broadcaster.core.voices import VOICES_BY_ENGINE
 from broadcaster.errors import CacheError, ExitCode, LoaError
 from broadcaster.i18n import (
     DEFAULT_LANGUAGE,
@@ -36,12 +32,6 @@ from broadcaster.i18n import (
     click_ngettext,
     format_decimal,
     set_language,
-)
-from broadcaster.speech import ENGINES, Speaker
-from broadcaster.speech.cache import MEGABYTE, AudioCache
-from broadcaster.station.announcements import (
-    announcement_or_recording,
-    list_announcements,
 )
 from broadcaster.station.station_file import find_station, load_station
 
@@ -166,6 +156,8 @@ def build_cli(chosen: bool) -> click.Group:
     @broadcast_options
     @click.pass_obj
     def play(session: Session, /, announcement_id: str, **options: Any) -> None:
+        from broadcaster.station.announcements import announcement_or_recording
+
         station = session.station()
         _deliver(
             station,
@@ -185,13 +177,15 @@ def build_cli(chosen: bool) -> click.Group:
     @click.argument("text", metavar=_("TEXT"))
     @click.option(
         "--engine",
-        type=click.Choice(tuple(ENGINES)),
+        type=click.Choice(tuple(VOICES_BY_ENGINE)),
         default="edge",
         show_default=True,
         help=_("The engine whose reading to show."),
     )
     @click.pass_obj
     def text(session: Session, text: str, engine: str) -> None:
+        from broadcaster.speech import Speaker
+
         speaker = Speaker.for_station(session.station())
         click.echo(speaker.prepared_text(clean_text(text), engine))
 
@@ -227,6 +221,9 @@ def build_cli(chosen: bool) -> click.Group:
     @click.option("--all", "every", is_flag=True, help=_("Every announcement, scheduled or not."))
     @click.pass_obj
     def warm(session: Session, hours: float, every: bool) -> None:
+        from broadcaster.broadcast import announcements_due, warm_cache
+        from broadcaster.station.announcements import list_announcements
+
         station = session.station()
         now = datetime.now(ZoneInfo(station.timezone))
         ids = list_announcements(station) if every else announcements_due(station, now, hours)
@@ -258,6 +255,8 @@ def build_cli(chosen: bool) -> click.Group:
     )
     @click.pass_obj
     def stats(session: Session) -> None:
+        from broadcaster.speech.cache import MEGABYTE, AudioCache
+
         station = session.station()
         numbers = AudioCache.for_station(station).stats()
         click.echo(
@@ -276,6 +275,8 @@ def build_cli(chosen: bool) -> click.Group:
     )
     @click.pass_obj
     def prune(session: Session) -> None:
+        from broadcaster.speech.cache import AudioCache
+
         removed = AudioCache.for_station(session.station()).prune()
         click.echo(_("Removed {count} recordings.").format(count=removed))
 
@@ -308,6 +309,8 @@ def _deliver(station: Station, announcement: Announcement, **options: Any) -> No
         }
         if queue_on_air(station, request):
             return
+    from broadcaster.broadcast import broadcast
+
     click.echo(_("Preparing the broadcast…"), err=True)
     result = broadcast(
         station,
@@ -318,7 +321,7 @@ def _deliver(station: Station, announcement: Announcement, **options: Any) -> No
         emergency=options["emergency"],
         out=options["out"],
     )
-    report(result, options["out"])
+    print_outcome(result, options["out"])
 
 
 def _option(argv: Sequence[str], name: str) -> str | None:

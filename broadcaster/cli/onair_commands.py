@@ -1,27 +1,25 @@
 """`loa run` and the commands that talk to it or read what it aired: status, stop, reload, log,
 report."""
 
-import logging
-import logging.handlers
 import signal
 import sys
 import textwrap
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
 
-from broadcaster.broadcast import cache_coverage, upcoming
 from broadcaster.cli.session import Session, examples, fit_cell
-from broadcaster.control.channel import send
+from broadcaster.core.models import Result
 from broadcaster.core.settings import Station
 from broadcaster.errors import DaemonError, LoaError
 from broadcaster.i18n import _
-from broadcaster.onair.asrun import LOG_FILE, PLAYED, PLAYING, AsRunLog, Row, write_csv
-from broadcaster.onair.daemon import NEXT_DAYS, NEXT_SHOWN, WARM_HOURS, Daemon
+
+if TYPE_CHECKING:
+    from broadcaster.onair.asrun import AsRunLog, Row
 
 LOG_DIR = "logs"
 LOG_BYTES = 1_000_000
@@ -43,6 +41,8 @@ def add_daemon_commands(cli: click.Group) -> None:
     )
     @click.pass_obj
     def run(session: Session) -> None:
+        from broadcaster.onair.daemon import Daemon
+
         station = session.station()
         _log_to(station.directory / LOG_DIR)
         daemon = Daemon(station.directory)
@@ -73,6 +73,9 @@ def add_daemon_commands(cli: click.Group) -> None:
     )
     @click.pass_obj
     def status(session: Session) -> None:
+        from broadcaster.control.channel import send
+        from broadcaster.onair.asrun import PLAYED, PLAYING
+
         station = session.station()
         now = datetime.now(ZoneInfo(station.timezone))
         reply = send(station.directory, {"command": "status"})
@@ -107,6 +110,9 @@ def add_daemon_commands(cli: click.Group) -> None:
                 f"  {_when(row.scheduled)[:16]}  {row.entry_id}: {result_label(row.result)}"
                 f" — {row.error}".rstrip(" —")
             )
+        from broadcaster.broadcast import cache_coverage
+        from broadcaster.onair.daemon import WARM_HOURS
+
         try:
             coverage = cache_coverage(station, now, WARM_HOURS)
         except LoaError:  # a broken schedule, already shown above
@@ -168,6 +174,8 @@ def add_daemon_commands(cli: click.Group) -> None:
             until.replace(tzinfo=zone) if until else None,
         )
         if as_csv:
+            from broadcaster.onair.asrun import write_csv
+
             write_csv(rows, sys.stdout)
             return
         if not rows:
@@ -193,6 +201,8 @@ def add_daemon_commands(cli: click.Group) -> None:
         zone = ZoneInfo(station.timezone)
         first = datetime.combine(month.date(), time(), tzinfo=zone)
         last = datetime.combine((first + timedelta(days=32)).replace(day=1), time(), tzinfo=zone)
+        from broadcaster.onair.asrun import LOG_FILE
+
         aired = station.directory / LOG_FILE
         items = _log(station.directory).report(first, last) if aired.exists() else []
         click.echo(_("Broadcasts in {month}:").format(month=f"{first:%m/%Y}"))
@@ -239,6 +249,9 @@ def _show_running(reply: dict[str, Any]) -> None:
 def _upcoming_from_files(station: Station, now: datetime) -> list[tuple[datetime, str, str]]:
     """The next broadcasts as the files say, when no daemon can say it; a broken schedule is
     shown, not raised, so that status always answers."""
+    from broadcaster.broadcast import upcoming
+    from broadcaster.onair.daemon import NEXT_DAYS, NEXT_SHOWN
+
     try:
         found = upcoming(station, now, NEXT_DAYS * 24)[:NEXT_SHOWN]
     except LoaError as error:
@@ -256,11 +269,13 @@ def result_label(result: str) -> str:
         "skipped-quiet": _("held: quiet hours"),
         "interrupted": _("interrupted"),
         "failed": _("failed"),
-        PLAYING: _("on air"),
+        Result.PLAYING: _("on air"),
     }.get(result, result)
 
 
 def _ask(session: Session, request: dict[str, Any], fail_on_error: bool = True) -> dict[str, Any]:
+    from broadcaster.control.channel import send
+
     reply = send(session.station().directory, request)
     if reply is None:
         raise DaemonError(_("Loa is not running for this station (start it with: loa run)."))
@@ -269,12 +284,16 @@ def _ask(session: Session, request: dict[str, Any], fail_on_error: bool = True) 
     return reply
 
 
-def _log(directory: Path) -> AsRunLog:
+def _log(directory: Path) -> "AsRunLog":
+    from broadcaster.onair.asrun import LOG_FILE, AsRunLog
+
     return AsRunLog(directory / LOG_FILE)
 
 
-def _rows(directory: Path, since: datetime | None, until: datetime | None = None) -> list[Row]:
+def _rows(directory: Path, since: datetime | None, until: datetime | None = None) -> list["Row"]:
     """Rows of the as-run log; none (and no new file) where nothing ever aired."""
+    from broadcaster.onair.asrun import LOG_FILE
+
     if not (directory / LOG_FILE).exists():
         return []
     log = _log(directory)
@@ -284,7 +303,7 @@ def _rows(directory: Path, since: datetime | None, until: datetime | None = None
         log.close()
 
 
-def log_table(rows: list[Row], width: int = TABLE_WIDTH) -> list[str]:
+def log_table(rows: list["Row"], width: int = TABLE_WIDTH) -> list[str]:
     """The as-run log for a terminal of `width` columns: one line per occurrence, its reason
     wrapped on the lines below."""
     headers = (_("SCHEDULED"), _("ENTRY"), _("RESULT"), _("VOICE"))
@@ -320,6 +339,9 @@ def _when(iso: str) -> str:
 def _log_to(folder: Path) -> None:
     """The daemon logs to the terminal (the journal under systemd) and to rotating files in the
     station directory."""
+    import logging
+    import logging.handlers
+
     logger = logging.getLogger("loa")
     logger.setLevel(logging.INFO)
     form = logging.Formatter("%(asctime)s %(levelname)s %(message)s")

@@ -6,35 +6,21 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
 
-from broadcaster.broadcast import Upcoming, upcoming
 from broadcaster.cli.session import Session, examples, fit_cell
-from broadcaster.core.recurrence import Recurrence
+from broadcaster.core.models import Priority, StartPolicy
 from broadcaster.errors import ExitCode
 from broadcaster.i18n import _
-from broadcaster.station.schedule_check import check_schedules, measure
-from broadcaster.station.schedule_edit import (
-    add_entry,
-    change_entry,
-    find_entry,
-    next_id,
-    remove_entry,
-    schedule_path,
-)
-from broadcaster.station.schedules import (
-    PRIORITIES,
-    START_POLICIES,
-    WEEKDAY_NAMES,
-    Entry,
-    load_holidays,
-    read_schedules,
-)
 
-WIDTH = 80
+if TYPE_CHECKING:
+    from broadcaster.broadcast import Upcoming
+    from broadcaster.core.recurrence import Recurrence
+    from broadcaster.station.schedules import Entry
+
 CELL = 9
 """A calendar cell: 5 columns of times, then 7 days of a separator and 9 characters (75)."""
 MARKS = {"emergency": "!", "priority": "+", "normal": ""}
@@ -60,6 +46,9 @@ def add_schedule_commands(cli: click.Group) -> None:
     @click.option("--json", "as_json", is_flag=True, help=_("Print JSON for other programs."))
     @click.pass_obj
     def next_(session: Session, days: int, start: datetime | None, as_json: bool) -> None:
+        from broadcaster.broadcast import upcoming
+        from broadcaster.station.schedules import load_holidays
+
         station = session.station()
         zone = ZoneInfo(station.timezone)
         now = start.replace(tzinfo=zone) if start else datetime.now(zone)
@@ -117,6 +106,9 @@ def add_schedule_commands(cli: click.Group) -> None:
     )
     @click.pass_obj
     def check(session: Session, files: tuple[Path, ...]) -> None:
+        from broadcaster.station.schedule_check import check_schedules, measure
+        from broadcaster.station.schedules import read_schedules
+
         station = session.station()
         schedules = read_schedules(station, files or None)
         timing = measure(station, [entry.announcement for entry in schedules.entries])
@@ -150,6 +142,8 @@ def add_schedule_commands(cli: click.Group) -> None:
     )
     @click.pass_obj
     def list_(session: Session) -> None:
+        from broadcaster.station.schedules import read_schedules
+
         schedules = read_schedules(session.station())
         if schedules.entries:
             for line in entry_table(schedules.entries):
@@ -184,8 +178,8 @@ def add_schedule_commands(cli: click.Group) -> None:
     @click.option("--date", "on", metavar=_("DATE"), help=_("One day only."))
     @click.option("--repeat", type=int, metavar="N", help=_("Plays in each slot, 1 to 10."))
     @click.option("--gap", metavar=_("DURATION"), help=_("Between plays, e.g. 30s, 5m."))
-    @click.option("--priority", type=click.Choice(PRIORITIES))
-    @click.option("--start", type=click.Choice(START_POLICIES))
+    @click.option("--priority", type=click.Choice(tuple(Priority)))
+    @click.option("--start", type=click.Choice(tuple(StartPolicy)))
     @click.option(
         "--file",
         "file_name",
@@ -195,6 +189,8 @@ def add_schedule_commands(cli: click.Group) -> None:
     @click.option("--by", metavar=_("NAME"), help=_("Who adds it (default: the user name)."))
     @click.pass_obj
     def add(session: Session, /, **given: Any) -> None:
+        from broadcaster.station.schedule_edit import add_entry, next_id, schedule_path
+
         station = session.station()
         times = _split(given["times"])
         fields = {
@@ -225,6 +221,8 @@ def add_schedule_commands(cli: click.Group) -> None:
     @click.argument("entry_id", metavar="ID")
     @click.pass_obj
     def remove(session: Session, entry_id: str) -> None:
+        from broadcaster.station.schedule_edit import remove_entry
+
         entry = remove_entry(session.station(), entry_id)
         click.echo(_("Removed '{id}' from {file}.").format(id=entry.id, file=entry.file))
 
@@ -259,6 +257,8 @@ def add_schedule_commands(cli: click.Group) -> None:
     @click.option("--by", metavar=_("NAME"), help=_("Who approves (default: the user name)."))
     @click.pass_obj
     def approve(session: Session, entry_id: str, by: str | None) -> None:
+        from broadcaster.station.schedule_edit import change_entry, find_entry
+
         station = session.station()
         entry = find_entry(station, entry_id)
         if entry.status == "approved":
@@ -272,6 +272,8 @@ def add_schedule_commands(cli: click.Group) -> None:
 
 
 def _switch(session: Session, entry_id: str, on: bool) -> None:
+    from broadcaster.station.schedule_edit import change_entry, find_entry
+
     station = session.station()
     entry = find_entry(station, entry_id)
     if entry.enabled == on:
@@ -287,10 +289,12 @@ def _switch(session: Session, entry_id: str, on: bool) -> None:
 
 
 def week_calendar(
-    items: Sequence[Upcoming], first: date, days: int, holidays: Mapping[date, str]
+    items: Sequence["Upcoming"], first: date, days: int, holidays: Mapping[date, str]
 ) -> list[str]:
     """Weeks of seven day columns (T2 30/11 …) and rows of times, each cell an announcement
     (! emergency, + priority); a time with several items gets several rows. 75 columns."""
+    from broadcaster.station.schedules import WEEKDAY_NAMES
+
     cells: dict[tuple[int, str], list[str]] = defaultdict(list)
     for item in items:
         column = (item.start.date() - first).days
@@ -324,7 +328,7 @@ def week_calendar(
     return lines[:-1] if lines[-1] == "" else lines
 
 
-def entry_table(entries: Sequence[Entry]) -> list[str]:
+def entry_table(entries: Sequence["Entry"]) -> list[str]:
     """One line per entry, at most 78 columns: long values are cut with '…'."""
     widths = (15, 13, 12, 10, 9, 10, 3)
     header = (
@@ -354,8 +358,10 @@ def entry_table(entries: Sequence[Entry]) -> list[str]:
     ]
 
 
-def days_text(rule: Recurrence) -> str:
+def days_text(rule: "Recurrence") -> str:
     """The days of a rule in the officers' own words: T2-T6, 15/m, T2#-1, 01/12/26…"""
+    from broadcaster.station.schedules import WEEKDAY_NAMES
+
     if rule.on is not None:
         return f"{rule.on:%d/%m/%y}"
     if rule.month_day is not None:
@@ -373,6 +379,8 @@ def days_text(rule: Recurrence) -> str:
 
 
 def _weekday_ranges(days: list[int]) -> str:
+    from broadcaster.station.schedules import WEEKDAY_NAMES
+
     runs: list[list[int]] = []
     for day in days:
         if runs and runs[-1][-1] == day - 1:

@@ -4,8 +4,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
-
 from broadcaster.core.settings import Station
 from broadcaster.i18n import _, set_language
 from broadcaster.station.station_file import find_station, load_station
@@ -25,9 +23,6 @@ class Session:
             if not self.language_chosen:
                 set_language(self._station.language)
         return self._station
-
-
-pass_session = click.make_pass_decorator(Session)
 
 
 def examples(*commands: str) -> str:

@@ -11,8 +11,7 @@ from pathlib import Path
 import click
 from click.shell_completion import get_completion_class
 
-from broadcaster.broadcast import broadcast
-from broadcaster.cli.delivery import queue_on_air, report
+from broadcaster.cli.delivery import print_outcome, queue_on_air
 from broadcaster.cli.session import Session, examples
 from broadcaster.core.models import Announcement
 from broadcaster.core.settings import Station
@@ -23,7 +22,6 @@ from broadcaster.errors import (
 )
 from broadcaster.files import write_atomically
 from broadcaster.i18n import _
-from broadcaster.speech import Speaker
 from broadcaster.system.service_unit import (
     AUDIO_GROUP,
     DEDICATED_USER,
@@ -339,6 +337,9 @@ def _list_voices(station: Station | None) -> None:
 
 
 def _play_sample(station: Station, voice: str, out: Path | None) -> None:
+    from broadcaster.broadcast import broadcast
+    from broadcaster.speech import Speaker
+
     Speaker.for_station(station).plan(voice)  # an unknown voice: UnknownVoiceError, listing all
     announcement = Announcement(id=SAMPLE_ID, text=SAMPLE_TEXT)
     if out is None:
@@ -346,7 +347,7 @@ def _play_sample(station: Station, voice: str, out: Path | None) -> None:
         if queue_on_air(station, request):  # the station is on air: never two programs at once
             return
     click.echo(_("A sample of the voice {voice}: {text}").format(voice=voice, text=SAMPLE_TEXT))
-    report(broadcast(station, announcement, voice=voice, out=out), out)
+    print_outcome(broadcast(station, announcement, voice=voice, out=out), out)
 
 
 # loa service -----------------------------------------------------------------------------------
