@@ -143,3 +143,17 @@ def describe_os_error(error: OSError) -> str:
         errno.EISDIR: _("it is a folder"),
     }
     return reasons.get(error.errno or 0, error.strerror or str(error))
+
+
+def caused_by_interrupt(error: BaseException) -> bool:
+    """Whether `error` is Ctrl+C, or came of it: a KeyboardInterrupt that lands while a C
+    extension initialises surfaces as "ImportError: initialization failed", the interrupt kept
+    as its context."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False

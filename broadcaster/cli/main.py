@@ -23,7 +23,7 @@ from broadcaster.core.compose import DEFAULT_GAP_S, clean_text
 from broadcaster.core.models import Announcement
 from broadcaster.core.settings import Station
 from broadcaster.core.voices import VOICES_BY_ENGINE
-from broadcaster.errors import CacheError, ExitCode, LoaError
+from broadcaster.errors import CacheError, ExitCode, LoaError, caused_by_interrupt
 from broadcaster.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -371,7 +371,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.ClickException as error:
         error.show()
         sys.exit(ExitCode.USAGE if isinstance(error, click.UsageError) else ExitCode.FAILURE)
-    except Exception:
+    except Exception as error:
+        if caused_by_interrupt(error):
+            click.echo(_("Stopped."), err=True)
+            sys.exit(ExitCode.INTERRUPTED)
         if debug:
             traceback.print_exc()
         else:
