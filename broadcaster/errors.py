@@ -34,6 +34,8 @@ class ExitCode(IntEnum):
     DAEMON = 18
     CHECKS_FAILED = 19
     QUIET_HOURS = 20
+    EDIT_REFUSED = 21
+    SERVICE = 22
     INTERRUPTED = 130
 
 
@@ -107,6 +109,18 @@ class DaemonError(LoaError):
     """The running `loa run` cannot be started or reached."""
 
     exit_code = ExitCode.DAEMON
+
+
+class EditRefusedError(LoaError):
+    """The running station would not take the edited files; the last good schedule stays."""
+
+    exit_code = ExitCode.EDIT_REFUSED
+
+
+class ServiceError(LoaError):
+    """`loa service install|remove` could not (or must not) install or remove the service."""
+
+    exit_code = ExitCode.SERVICE
 
 
 class QuietHoursError(LoaError):

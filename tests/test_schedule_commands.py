@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from broadcaster.errors import ExitCode
 from tests.schedule_station import run, write_schedule
 
 Capture = pytest.CaptureFixture[str]
@@ -134,3 +135,11 @@ def test_schedule_list_shows_what_it_can_and_fails_on_a_bad_file(
     assert code == 17
     assert len(out.splitlines()) == 5
     assert err.startswith(f"Error: {bad}:3: ")
+
+
+def test_schedule_check_exits_with_the_schedule_code(station: Path, capsys: Capture) -> None:
+    """A script tells a bad schedule (17) from a crash (1)."""
+    write_schedule(station, "- id: a\n  announcement: bluezone\n  times: 25h\n")
+    code, out, err = run(capsys, station, "schedule", "check")
+    assert code == ExitCode.SCHEDULE == 17
+    assert "25" in out and err.startswith("Errors: 1, warnings: 0")

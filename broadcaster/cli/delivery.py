@@ -24,8 +24,10 @@ def queue_on_air(station: Station, request: dict[str, Any]) -> bool:
     if reply is None:
         return False
     if not reply["ok"]:
-        error = DaemonError(reply["error"])
-        error.exit_code = ExitCode(reply.get("exit_code", ExitCode.DAEMON))
+        error = DaemonError(str(reply.get("error", "")))
+        code = reply.get("exit_code")
+        if isinstance(code, int) and code in ExitCode._value2member_map_:
+            error.exit_code = ExitCode(code)
         raise error
     click.echo(
         _("Queued on the running station ({ahead} ahead of it).").format(ahead=reply["ahead"])

@@ -15,7 +15,7 @@ import click
 from broadcaster.cli.session import Session, examples, fit_cell
 from broadcaster.core.models import Result
 from broadcaster.core.settings import Station
-from broadcaster.errors import DaemonError, LoaError
+from broadcaster.errors import DaemonError, EditRefusedError, LoaError
 from broadcaster.i18n import _
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ def add_daemon_commands(cli: click.Group) -> None:
     def reload(session: Session) -> None:
         reply = _ask(session, {"command": "reload"}, fail_on_error=False)
         if not reply["ok"]:
-            raise DaemonError(
+            raise EditRefusedError(
                 _("The edit was not taken; the last good schedule stays on air: {error}").format(
                     error=reply["error"]
                 )

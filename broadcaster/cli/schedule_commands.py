@@ -130,7 +130,7 @@ def add_schedule_commands(cli: click.Group) -> None:
                 "Errors: {errors}, warnings: {warnings} (entries: {entries}, files: {files})"
             )
             click.echo(failed.format(**counts), err=True)
-            click.get_current_context().exit(ExitCode.FAILURE)
+            click.get_current_context().exit(ExitCode.SCHEDULE)
         passed = _("OK: no errors (entries: {entries}, files: {files}, warnings: {warnings}).")
         click.echo(passed.format(**counts))
 

@@ -16,7 +16,7 @@ from broadcaster.cli.session import Session, examples
 from broadcaster.core.models import Announcement
 from broadcaster.core.settings import Station
 from broadcaster.errors import (
-    DaemonError,
+    ServiceError,
     StationNotFoundError,
     describe_os_error,
 )
@@ -213,7 +213,7 @@ def add_setup_commands(cli: click.Group) -> None:
             write_atomically(path, text.encode("utf-8"))
             path.chmod(0o644)
         except OSError as error:
-            raise DaemonError(
+            raise ServiceError(
                 _("Cannot write {file}: {reason}.").format(
                     file=path, reason=describe_os_error(error)
                 )
@@ -283,7 +283,7 @@ def add_setup_commands(cli: click.Group) -> None:
         try:
             path.unlink()
         except OSError as error:
-            raise DaemonError(
+            raise ServiceError(
                 _("Cannot remove {file}: {reason}.").format(
                     file=path, reason=describe_os_error(error)
                 )
@@ -291,7 +291,7 @@ def add_setup_commands(cli: click.Group) -> None:
         click.echo(_("Removed {file}: Loa no longer starts at boot.").format(file=path))
         failure = stopped or _run(systemctl, service, ["daemon-reload"])
         if failure:
-            raise DaemonError(
+            raise ServiceError(
                 _("systemctl failed ({reason}): to finish, run: {commands}").format(
                     reason=failure,
                     commands=" && ".join(systemctl_commands(service, False, _needs_sudo())),
@@ -411,7 +411,7 @@ def _unit_folder(
             *(["--user", account] if account else []),
             *(["--name", name] if name else []),
         ]
-        raise DaemonError(
+        raise ServiceError(
             _("Installing or removing a service needs administrator rights: run {command}").format(
                 command="sudo " + shlex.join(command)
             )
@@ -508,7 +508,7 @@ def _systemctl(systemctl: str, service: Service, install: bool) -> None:
     actions = ["daemon-reload", f"enable --now {service.unit_file}"]
     failure = _run(systemctl, service, actions)
     if failure:
-        raise DaemonError(
+        raise ServiceError(
             _(
                 "The service file is written, but systemctl failed ({reason}): to start the "
                 "service, run: {commands}"
@@ -529,7 +529,7 @@ def _windows_install(service: Service, show: bool) -> None:
         try:
             write_atomically(script, content.encode("utf-8"))
         except OSError as error:
-            raise DaemonError(
+            raise ServiceError(
                 _("Cannot write {file}: {reason}.").format(
                     file=script, reason=describe_os_error(error)
                 )
