@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from broadcaster.cli.session import Session, examples, fit_cell
+from broadcaster.cli.session import Moment, Session, examples, fit_cell, in_zone
 from broadcaster.core.models import Result
 from broadcaster.core.settings import Station
 from broadcaster.errors import DaemonError, EditRefusedError, LoaError
@@ -25,7 +25,6 @@ LOG_DIR = "logs"
 LOG_BYTES = 1_000_000
 LOG_KEPT = 5
 TABLE_WIDTH = 80
-DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
 
 
 def add_daemon_commands(cli: click.Group) -> None:
@@ -159,8 +158,8 @@ def add_daemon_commands(cli: click.Group) -> None:
         help=_("Show what aired (the as-run log): time, entry, result and reason."),
         options_metavar=options,
     )
-    @click.option("--since", type=click.DateTime(DATE_FORMATS), metavar=_("WHEN"))
-    @click.option("--until", type=click.DateTime(DATE_FORMATS), metavar=_("WHEN"))
+    @click.option("--since", type=Moment(), metavar=_("WHEN"))
+    @click.option("--until", type=Moment(), metavar=_("WHEN"))
     @click.option("--csv", "as_csv", is_flag=True, help=_("Print CSV for a spreadsheet."))
     @click.pass_obj
     def log_(
@@ -170,8 +169,8 @@ def add_daemon_commands(cli: click.Group) -> None:
         zone = ZoneInfo(station.timezone)
         rows = _rows(
             station.directory,
-            since.replace(tzinfo=zone) if since else None,
-            until.replace(tzinfo=zone) if until else None,
+            in_zone(since, zone) if since else None,
+            in_zone(until, zone) if until else None,
         )
         if as_csv:
             from broadcaster.onair.asrun import write_csv

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from broadcaster.cli.session import Session, examples, fit_cell
+from broadcaster.cli.session import Moment, Session, examples, fit_cell, in_zone
 from broadcaster.core.models import Priority, StartPolicy
 from broadcaster.errors import ExitCode
 from broadcaster.i18n import _
@@ -39,7 +39,7 @@ def add_schedule_commands(cli: click.Group) -> None:
     @click.option(
         "--from",
         "start",
-        type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]),
+        type=Moment(),
         metavar=_("WHEN"),
         help=_("Start from this date and time (ISO, e.g. 2026-12-01T06:00) instead of now."),
     )
@@ -51,7 +51,7 @@ def add_schedule_commands(cli: click.Group) -> None:
 
         station = session.station()
         zone = ZoneInfo(station.timezone)
-        now = start.replace(tzinfo=zone) if start else datetime.now(zone)
+        now = in_zone(start, zone) if start else datetime.now(zone)
         items = upcoming(station, now, days * 24)
         if as_json:
             click.echo(
