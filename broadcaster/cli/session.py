@@ -38,7 +38,7 @@ def fit_cell(text: str, width: int) -> str:
     return (text if len(text) <= width else text[: width - 1] + "…").ljust(width)
 
 
-class Moment(click.ParamType):
+class Moment(click.ParamType[datetime]):
     """A date and time as ISO 8601 writes it, the way `loa next --json` prints it: a date alone
     (midnight), a time without zone (the station's), or with an offset or `Z`."""
 
