@@ -145,10 +145,11 @@ def build_cli(chosen: bool) -> click.Group:
             "loa play bluezone",
             "loa play bluezone --repeat 2 --gap 30",
             "loa play announcements/ghi-am.m4a",
+            "loa play ~/Downloads/ghi-am.m4a",
         ),
         help=_(
-            "Broadcast ANNOUNCEMENT from the station's announcements/ folder, or an audio file "
-            "of the station."
+            "Broadcast ANNOUNCEMENT from the station's announcements/ folder, or an audio file: "
+            "one from outside the station is first copied into announcements/."
         ),
         options_metavar=options,
     )
@@ -156,15 +157,22 @@ def build_cli(chosen: bool) -> click.Group:
     @broadcast_options
     @click.pass_obj
     def play(session: Session, /, announcement_id: str, **options: Any) -> None:
+        from broadcaster.cli.import_recording import copy_into_station, outside_audio_file
         from broadcaster.station.announcements import announcement_or_recording
 
         station = session.station()
-        _deliver(
-            station,
-            announcement_or_recording(station, announcement_id),
-            announcement_id=announcement_id,
-            **options,
-        )
+        if (outside := outside_audio_file(station, announcement_id)) is not None:
+            copy = copy_into_station(station, outside)
+            click.echo(
+                _("Copied {file} into the station: {copy}").format(file=outside, copy=copy),
+                err=True,
+            )
+            announcement_id = str(copy)
+        announcement = announcement_or_recording(station, announcement_id)
+        if announcement.recording is not None and not announcement.text:
+            # the running station resolves names against its own folder: give it the file
+            announcement_id = str(announcement.recording)
+        _deliver(station, announcement, announcement_id=announcement_id, **options)
 
     @cli.command(
         epilog=examples(
