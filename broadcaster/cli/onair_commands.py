@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from broadcaster.cli.session import Moment, Session, examples, fit_cell, in_zone
+from broadcaster.cli.lazy import N_, command, examples, option
+from broadcaster.cli.session import Moment, Session, fit_cell, in_zone
 from broadcaster.core.models import Result
 from broadcaster.core.settings import Station
 from broadcaster.errors import DaemonError, EditRefusedError, LoaError
@@ -27,191 +28,186 @@ LOG_KEPT = 5
 TABLE_WIDTH = 80
 
 
-def add_daemon_commands(cli: click.Group) -> None:
-    options = _("[OPTIONS]")
+@command(
+    epilog=examples("loa run", "loa --station /srv/loa/xa-an-binh run"),
+    help=N_(
+        "Run the station: broadcast the schedules at their times until stopped "
+        "(Ctrl+C, or systemctl stop)."
+    ),
+)
+@click.pass_obj
+def run(session: Session) -> None:
+    from broadcaster.onair.daemon import Daemon
 
-    @cli.command(
-        epilog=examples("loa run", "loa --station /srv/loa/xa-an-binh run"),
-        help=_(
-            "Run the station: broadcast the schedules at their times until stopped "
-            "(Ctrl+C, or systemctl stop)."
+    station = session.station()
+    _log_to(station.directory / LOG_DIR)
+    daemon = Daemon(station.directory)
+    daemon.start()
+    click.echo(
+        _("Loa is on the air for {station}. Stop with Ctrl+C.").format(
+            station=station.name or station.directory
         ),
-        options_metavar=options,
+        err=True,
     )
-    @click.pass_obj
-    def run(session: Session) -> None:
-        from broadcaster.onair.daemon import Daemon
 
-        station = session.station()
-        _log_to(station.directory / LOG_DIR)
-        daemon = Daemon(station.directory)
-        daemon.start()
+    def stop(_signal: int, _frame: FrameType | None) -> None:
+        daemon.shutdown()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        daemon.wait()
+    finally:
+        daemon.shutdown()
+
+
+@command(
+    epilog=examples("loa status"),
+    help=N_(
+        "Show whether the station is on air, what it plays and what waits, the next "
+        "broadcasts, recent problems and how much speech is ready."
+    ),
+)
+@click.pass_obj
+def status(session: Session) -> None:
+    from broadcaster.control.channel import send
+    from broadcaster.onair.asrun import PLAYED, PLAYING
+
+    station = session.station()
+    now = datetime.now(ZoneInfo(station.timezone))
+    reply = send(station.directory, {"command": "status"})
+    if reply is None:
         click.echo(
-            _("Loa is on the air for {station}. Stop with Ctrl+C.").format(
-                station=station.name or station.directory
-            ),
-            err=True,
-        )
-
-        def stop(_signal: int, _frame: FrameType | None) -> None:
-            daemon.shutdown()
-
-        signal.signal(signal.SIGTERM, stop)
-        try:
-            daemon.wait()
-        finally:
-            daemon.shutdown()
-
-    @cli.command(
-        epilog=examples("loa status"),
-        help=_(
-            "Show whether the station is on air, what it plays and what waits, the next "
-            "broadcasts, recent problems and how much speech is ready."
-        ),
-        options_metavar=options,
-    )
-    @click.pass_obj
-    def status(session: Session) -> None:
-        from broadcaster.control.channel import send
-        from broadcaster.onair.asrun import PLAYED, PLAYING
-
-        station = session.station()
-        now = datetime.now(ZoneInfo(station.timezone))
-        reply = send(station.directory, {"command": "status"})
-        if reply is None:
-            click.echo(
-                _(
-                    "Loa is NOT running for this station: nothing will be broadcast. Start it "
-                    "with: loa run (or install it as a service: loa service install)."
-                )
+            _(
+                "Loa is NOT running for this station: nothing will be broadcast. Start it "
+                "with: loa run (or install it as a service: loa service install)."
             )
-            upcoming_items = _upcoming_from_files(station, now)
-        else:
-            _show_running(reply)
-            upcoming_items = [
-                (datetime.fromisoformat(i["start"]), i["id"], i["announcement"])
-                for i in reply["next"]
-            ]
-        click.echo(
-            _("Next broadcasts:") if upcoming_items else _("Nothing scheduled in the next 7 days.")
         )
-        for start, entry_id, announcement in upcoming_items:
-            click.echo(f"  {start:%d/%m %H:%M}  {entry_id} ({announcement})")
-        problems = [
-            row
-            for row in _rows(station.directory, now - timedelta(hours=24))
-            if row.result not in (*PLAYED, PLAYING)
+        upcoming_items = _upcoming_from_files(station, now)
+    else:
+        _show_running(reply)
+        upcoming_items = [
+            (datetime.fromisoformat(i["start"]), i["id"], i["announcement"]) for i in reply["next"]
         ]
-        if problems:
-            click.echo(_("Not aired in the last 24 hours:"))
-        for row in problems:
-            click.echo(
-                f"  {_when(row.scheduled)[:16]}  {row.entry_id}: {result_label(row.result)}"
-                f" — {row.error}".rstrip(" —")
-            )
-        from broadcaster.broadcast import cache_coverage
-        from broadcaster.onair.daemon import WARM_HOURS
-
-        try:
-            coverage = cache_coverage(station, now, WARM_HOURS)
-        except LoaError:  # a broken schedule, already shown above
-            return
-        if coverage.needed:
-            click.echo(
-                _("Online speech ready for the next 48 hours: {cached} of {needed}.").format(
-                    cached=coverage.cached, needed=coverage.needed
-                )
-                + (" " + _("Run 'loa cache warm' while online.") if coverage.missing else "")
-            )
-
-    @cli.command(help=_("Stop what the running station plays now."), epilog=examples("loa stop"))
-    @click.pass_obj
-    def stop(session: Session) -> None:
-        reply = _ask(session, {"command": "stop"})
-        if reply.get("stopped"):
-            click.echo(_("Stopped {id}.").format(id=reply["stopped"]))
-        else:
-            click.echo(_("Nothing was on air."))
-
-    @cli.command(
-        epilog=examples("loa reload"),
-        help=_("Make the running station read its schedules and announcements again."),
+    click.echo(
+        _("Next broadcasts:") if upcoming_items else _("Nothing scheduled in the next 7 days.")
     )
-    @click.pass_obj
-    def reload(session: Session) -> None:
-        reply = _ask(session, {"command": "reload"}, fail_on_error=False)
-        if not reply["ok"]:
-            raise EditRefusedError(
-                _("The edit was not taken; the last good schedule stays on air: {error}").format(
-                    error=reply["error"]
-                )
-            )
-        click.echo(_("Schedules read again."))
-
-    @cli.command(
-        epilog=examples(
-            "loa log",
-            "loa log --since 2026-12-01 --until 2026-12-08",
-            "loa log --since 2026-12-01 --csv > phat-song.csv",
-        ),
-        name="log",
-        help=_("Show what aired (the as-run log): time, entry, result and reason."),
-        options_metavar=options,
-    )
-    @click.option("--since", type=Moment(), metavar=_("WHEN"))
-    @click.option("--until", type=Moment(), metavar=_("WHEN"))
-    @click.option("--csv", "as_csv", is_flag=True, help=_("Print CSV for a spreadsheet."))
-    @click.pass_obj
-    def log_(
-        session: Session, since: datetime | None, until: datetime | None, as_csv: bool
-    ) -> None:
-        station = session.station()
-        zone = ZoneInfo(station.timezone)
-        rows = _rows(
-            station.directory,
-            in_zone(since, zone) if since else None,
-            in_zone(until, zone) if until else None,
+    for start, entry_id, announcement in upcoming_items:
+        click.echo(f"  {start:%d/%m %H:%M}  {entry_id} ({announcement})")
+    problems = [
+        row
+        for row in _rows(station.directory, now - timedelta(hours=24))
+        if row.result not in (*PLAYED, PLAYING)
+    ]
+    if problems:
+        click.echo(_("Not aired in the last 24 hours:"))
+    for row in problems:
+        click.echo(
+            f"  {_when(row.scheduled)[:16]}  {row.entry_id}: {result_label(row.result)}"
+            f" — {row.error}".rstrip(" —")
         )
-        if as_csv:
-            from broadcaster.onair.asrun import write_csv
+    from broadcaster.broadcast import cache_coverage
+    from broadcaster.onair.daemon import WARM_HOURS
 
-            write_csv(rows, sys.stdout)
-            return
-        if not rows:
-            click.echo(_("Nothing in the as-run log for this time."))
-            return
-        for line in log_table(rows):
-            click.echo(line)
-
-    @cli.command(
-        epilog=examples("loa report --month 2026-12"),
-        help=_("Played/total per entry for a month, for the report to the district."),
-        options_metavar=options,
-    )
-    @click.option(
-        "--month",
-        type=click.DateTime(["%Y-%m"]),
-        required=True,
-        metavar=_("YYYY-MM"),
-    )
-    @click.pass_obj
-    def report(session: Session, month: datetime) -> None:
-        station = session.station()
-        zone = ZoneInfo(station.timezone)
-        first = datetime.combine(month.date(), time(), tzinfo=zone)
-        last = datetime.combine((first + timedelta(days=32)).replace(day=1), time(), tzinfo=zone)
-        from broadcaster.onair.asrun import LOG_FILE
-
-        aired = station.directory / LOG_FILE
-        items = _log(station.directory).report(first, last) if aired.exists() else []
-        click.echo(_("Broadcasts in {month}:").format(month=f"{first:%m/%Y}"))
-        if not items:
-            click.echo(_("Nothing in the as-run log for this time."))
-        for item in items:
-            click.echo(
-                f"  {fit_cell(item.entry_id, 24)} {fit_cell(item.announcement, 40)} "
-                f"{item.played}/{item.total}"
+    try:
+        coverage = cache_coverage(station, now, WARM_HOURS)
+    except LoaError:  # a broken schedule, already shown above
+        return
+    if coverage.needed:
+        click.echo(
+            _("Online speech ready for the next 48 hours: {cached} of {needed}.").format(
+                cached=coverage.cached, needed=coverage.needed
             )
+            + (" " + _("Run 'loa cache warm' while online.") if coverage.missing else "")
+        )
+
+
+@command(help=N_("Stop what the running station plays now."), epilog=examples("loa stop"))
+@click.pass_obj
+def stop(session: Session) -> None:
+    reply = _ask(session, {"command": "stop"})
+    if reply.get("stopped"):
+        click.echo(_("Stopped {id}.").format(id=reply["stopped"]))
+    else:
+        click.echo(_("Nothing was on air."))
+
+
+@command(
+    epilog=examples("loa reload"),
+    help=N_("Make the running station read its schedules and announcements again."),
+)
+@click.pass_obj
+def reload(session: Session) -> None:
+    reply = _ask(session, {"command": "reload"}, fail_on_error=False)
+    if not reply["ok"]:
+        raise EditRefusedError(
+            _("The edit was not taken; the last good schedule stays on air: {error}").format(
+                error=reply["error"]
+            )
+        )
+    click.echo(_("Schedules read again."))
+
+
+@command(
+    epilog=examples(
+        "loa log",
+        "loa log --since 2026-12-01 --until 2026-12-08",
+        "loa log --since 2026-12-01 --csv > phat-song.csv",
+    ),
+    name="log",
+    help=N_("Show what aired (the as-run log): time, entry, result and reason."),
+)
+@option("--since", type=Moment(), metavar=N_("WHEN"))
+@option("--until", type=Moment(), metavar=N_("WHEN"))
+@option("--csv", "as_csv", is_flag=True, help=N_("Print CSV for a spreadsheet."))
+@click.pass_obj
+def log_(session: Session, since: datetime | None, until: datetime | None, as_csv: bool) -> None:
+    station = session.station()
+    zone = ZoneInfo(station.timezone)
+    rows = _rows(
+        station.directory,
+        in_zone(since, zone) if since else None,
+        in_zone(until, zone) if until else None,
+    )
+    if as_csv:
+        from broadcaster.onair.asrun import write_csv
+
+        write_csv(rows, sys.stdout)
+        return
+    if not rows:
+        click.echo(_("Nothing in the as-run log for this time."))
+        return
+    for line in log_table(rows):
+        click.echo(line)
+
+
+@command(
+    epilog=examples("loa report --month 2026-12"),
+    help=N_("Played/total per entry for a month, for the report to the district."),
+)
+@option(
+    "--month",
+    type=click.DateTime(["%Y-%m"]),
+    required=True,
+    metavar=N_("YYYY-MM"),
+)
+@click.pass_obj
+def report(session: Session, month: datetime) -> None:
+    station = session.station()
+    zone = ZoneInfo(station.timezone)
+    first = datetime.combine(month.date(), time(), tzinfo=zone)
+    last = datetime.combine((first + timedelta(days=32)).replace(day=1), time(), tzinfo=zone)
+    from broadcaster.onair.asrun import LOG_FILE
+
+    aired = station.directory / LOG_FILE
+    items = _log(station.directory).report(first, last) if aired.exists() else []
+    click.echo(_("Broadcasts in {month}:").format(month=f"{first:%m/%Y}"))
+    if not items:
+        click.echo(_("Nothing in the as-run log for this time."))
+    for item in items:
+        click.echo(
+            f"  {fit_cell(item.entry_id, 24)} {fit_cell(item.announcement, 40)} "
+            f"{item.played}/{item.total}"
+        )
 
 
 def _show_running(reply: dict[str, Any]) -> None:
@@ -357,3 +353,6 @@ def _log_to(folder: Path) -> None:
         return
     to_file.setFormatter(form)
     logger.addHandler(to_file)
+
+
+ONAIR_COMMANDS = (run, status, stop, reload, log_, report)

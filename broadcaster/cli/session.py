@@ -28,11 +28,6 @@ class Session:
         return self._station
 
 
-def examples(*commands: str) -> str:
-    """A help epilog listing example commands, kept as written (click rewraps other text)."""
-    return "\b\n" + _("Examples:") + "\n" + "\n".join(f"  {command}" for command in commands)
-
-
 def fit_cell(text: str, width: int) -> str:
     """`text` in a table column of `width` characters, cut with an ellipsis when too long."""
     return (text if len(text) <= width else text[: width - 1] + "…").ljust(width)

@@ -12,7 +12,8 @@ import click
 from click.shell_completion import get_completion_class
 
 from broadcaster.cli.delivery import print_outcome, queue_on_air
-from broadcaster.cli.session import Session, examples
+from broadcaster.cli.lazy import N_, argument, command, examples, group, option
+from broadcaster.cli.session import Session
 from broadcaster.core.models import Announcement
 from broadcaster.core.settings import Station
 from broadcaster.errors import (
@@ -58,245 +59,233 @@ SYSTEMCTL_TIMEOUT_S = 90
 SAMPLE_ID = "voice-sample"
 
 
-def add_setup_commands(cli: click.Group) -> None:
-    options = _("[OPTIONS]")
+@command(
+    help=N_(
+        "List the Vietnamese voices of each speech engine, or play a short sample of one "
+        "with --sample."
+    ),
+    epilog=examples(
+        "loa voices",
+        "loa voices --sample vi-VN-NamMinhNeural",
+        "loa voices --sample vi --out thu-giong.wav",
+    ),
+)
+@option(
+    "--sample",
+    metavar=N_("VOICE"),
+    help=N_("Play a short Vietnamese sentence read by VOICE, between the chimes."),
+)
+@option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar=N_("FILE"),
+    help=N_("With --sample: write the sample to this .wav file instead of playing it."),
+)
+@click.pass_obj
+def voices(session: Session, sample: str | None, out: Path | None) -> None:
+    if sample is not None:
+        _play_sample(session.station(), sample, out)
+        return
+    if out is not None:
+        raise click.UsageError(_("--out goes with --sample VOICE."))
+    try:
+        station: Station | None = session.station()
+    except StationNotFoundError:
+        station = None  # the voices of this PC are worth listing outside a station too
+    _list_voices(station)
 
-    @cli.command(
-        help=_(
-            "List the Vietnamese voices of each speech engine, or play a short sample of one "
-            "with --sample."
-        ),
-        options_metavar=options,
-        epilog=examples(
-            "loa voices",
-            "loa voices --sample vi-VN-NamMinhNeural",
-            "loa voices --sample vi --out thu-giong.wav",
-        ),
-    )
-    @click.option(
-        "--sample",
-        metavar=_("VOICE"),
-        help=_("Play a short Vietnamese sentence read by VOICE, between the chimes."),
-    )
-    @click.option(
-        "--out",
-        type=click.Path(path_type=Path, dir_okay=False),
-        metavar=_("FILE"),
-        help=_("With --sample: write the sample to this .wav file instead of playing it."),
-    )
-    @click.pass_obj
-    def voices(session: Session, sample: str | None, out: Path | None) -> None:
-        if sample is not None:
-            _play_sample(session.station(), sample, out)
-            return
-        if out is not None:
-            raise click.UsageError(_("--out goes with --sample VOICE."))
-        try:
-            station: Station | None = session.station()
-        except StationNotFoundError:
-            station = None  # the voices of this PC are worth listing outside a station too
-        _list_voices(station)
 
-    @cli.command(
-        help=_(
-            "Print the script that lets your shell (bash, zsh or fish) complete loa's commands "
-            "and options with the Tab key. Bash: add the first example line to ~/.bashrc. "
-            "Zsh: add the second to the end of ~/.zshrc. Fish: run the third once. The "
-            "completion takes effect in new terminals."
-        ),
-        options_metavar=options,
-        epilog=examples(
-            "echo 'eval \"$(loa completion bash)\"' >> ~/.bashrc",
-            "echo 'eval \"$(loa completion zsh)\"' >> ~/.zshrc",
-            "loa completion fish > ~/.config/fish/completions/loa.fish",
-        ),
-    )
-    @click.argument("shell", type=click.Choice(SHELLS), metavar="{bash|zsh|fish}")
-    @click.pass_context
-    def completion(ctx: click.Context, shell: str) -> None:
-        completer = get_completion_class(shell)
-        assert completer is not None  # click ships all of SHELLS
-        root = ctx.find_root().command
-        click.echo(completer(root, {}, "loa", COMPLETE_VAR).source())
+@command(
+    help=N_(
+        "Print the script that lets your shell (bash, zsh or fish) complete loa's commands "
+        "and options with the Tab key. Bash: add the first example line to ~/.bashrc. "
+        "Zsh: add the second to the end of ~/.zshrc. Fish: run the third once. The "
+        "completion takes effect in new terminals."
+    ),
+    epilog=examples(
+        "echo 'eval \"$(loa completion bash)\"' >> ~/.bashrc",
+        "echo 'eval \"$(loa completion zsh)\"' >> ~/.zshrc",
+        "loa completion fish > ~/.config/fish/completions/loa.fish",
+    ),
+)
+@argument("shell", type=click.Choice(SHELLS), metavar="{bash|zsh|fish}")
+@click.pass_context
+def completion(ctx: click.Context, shell: str) -> None:
+    completer = get_completion_class(shell)
+    assert completer is not None  # click ships all of SHELLS
+    root = ctx.find_root().command
+    click.echo(completer(root, {}, "loa", COMPLETE_VAR).source())
 
-    @cli.group(
-        help=_(
-            "Run the station as a service: on the air from power-on, restarted after a failure "
-            "(systemd on Linux; Task Scheduler or NSSM on Windows)."
-        ),
-        options_metavar=options,
-        subcommand_metavar=_("COMMAND [ARGS]..."),
-        epilog=examples(
-            "sudo .venv/bin/loa service install",
-            "loa service install --print",
-            "sudo .venv/bin/loa service remove",
-        ),
-    )
-    def service() -> None:
-        pass
 
-    name_option = click.option(
-        "--name",
-        metavar=_("NAME"),
-        help=_("Name of the service after 'loa-' (default: the station folder's name)."),
-    )
-    system_option = click.option(
-        "--system/--user-unit",
-        default=True,
-        help=_(
-            "A service of the PC, started at boot (default), or of your own account, started "
-            "when you log in (for a PC where the desktop holds the sound card)."
-        ),
-    )
-    windows_option = click.option(
-        "--windows", is_flag=True, help=_("Show the Windows recipe (the default on Windows).")
-    )
-    unit_dir_option = click.option(
-        "--unit-dir", "unit_folder", type=click.Path(path_type=Path, file_okay=False), hidden=True
-    )
-    systemctl_option = click.option("--systemctl", default="systemctl", hidden=True)
+@group(
+    help=N_(
+        "Run the station as a service: on the air from power-on, restarted after a failure "
+        "(systemd on Linux; Task Scheduler or NSSM on Windows)."
+    ),
+    epilog=examples(
+        "sudo .venv/bin/loa service install",
+        "loa service install --print",
+        "sudo .venv/bin/loa service remove",
+    ),
+)
+def service() -> None:
+    pass
 
-    @service.command(
-        help=_(
-            "Install and start the service that runs 'loa run' for this station: it starts at "
-            "boot and restarts 5 s after a failure. Needs administrator rights (sudo). It runs "
-            "as the user 'loa' when the PC has one, else as you (--user to choose); that user "
-            "must be in the 'audio' group to use the sound card, which the service grants."
-        ),
-        options_metavar=options,
-        epilog=examples(
-            "sudo .venv/bin/loa service install",
-            "sudo .venv/bin/loa --station /srv/loa/xa-an-binh service install --user loa",
-            "loa service install --print",
-            "loa service install --windows",
-        ),
-    )
-    @click.option(
-        "--user", "account", metavar=_("NAME"), help=_("The account the service runs as.")
-    )
-    @name_option
-    @click.option(
-        "--print", "show", is_flag=True, help=_("Only print the service file, write nothing.")
-    )
-    @system_option
-    @windows_option
-    @unit_dir_option
-    @systemctl_option
-    @click.pass_obj
-    def install(
-        session: Session,
-        account: str | None,
-        name: str | None,
-        show: bool,
-        system: bool,
-        windows: bool,
-        unit_folder: Path | None,
-        systemctl: str,
-    ) -> None:
-        station = session.station()
-        service = _service(station, name, system)
-        if windows or _on_windows():
-            _windows_install(service, show)
-            return
-        if account is not None and not system:
-            raise click.UsageError(_("--user goes with system services: a user unit runs as you."))
-        if system:
-            service = _with_user(service, account)
-        text = systemd_unit(service)
-        if show:
-            click.echo(text, nl=False)
-            return
-        folder = _unit_folder(service, unit_folder, "install", account, name)
-        path = folder / service.unit_file
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            write_atomically(path, text.encode("utf-8"))
-            path.chmod(0o644)
-        except OSError as error:
-            raise ServiceError(
-                _("Cannot write {file}: {reason}.").format(
-                    file=path, reason=describe_os_error(error)
-                )
-            ) from error
-        click.echo(_("Wrote {file}.").format(file=path))
-        _explain_user(service, account)
-        _systemctl(systemctl, service, install=True)
-        status = f"systemctl {'' if system else '--user '}status {service.name}"
-        if system:
-            started = _(
-                "The service {service} is running: it starts at boot and restarts {seconds} s "
-                "after a failure. Check it with: {status}"
+
+name_option = option(
+    "--name",
+    metavar=N_("NAME"),
+    help=N_("Name of the service after 'loa-' (default: the station folder's name)."),
+)
+system_option = option(
+    "--system/--user-unit",
+    default=True,
+    help=N_(
+        "A service of the PC, started at boot (default), or of your own account, started "
+        "when you log in (for a PC where the desktop holds the sound card)."
+    ),
+)
+windows_option = option(
+    "--windows", is_flag=True, help=N_("Show the Windows recipe (the default on Windows).")
+)
+unit_dir_option = option(
+    "--unit-dir", "unit_folder", type=click.Path(path_type=Path, file_okay=False), hidden=True
+)
+systemctl_option = option("--systemctl", default="systemctl", hidden=True)
+
+
+@service.command(
+    help=N_(
+        "Install and start the service that runs 'loa run' for this station: it starts at "
+        "boot and restarts 5 s after a failure. Needs administrator rights (sudo). It runs "
+        "as the user 'loa' when the PC has one, else as you (--user to choose); that user "
+        "must be in the 'audio' group to use the sound card, which the service grants."
+    ),
+    epilog=examples(
+        "sudo .venv/bin/loa service install",
+        "sudo .venv/bin/loa --station /srv/loa/xa-an-binh service install --user loa",
+        "loa service install --print",
+        "loa service install --windows",
+    ),
+)
+@option("--user", "account", metavar=N_("NAME"), help=N_("The account the service runs as."))
+@name_option
+@option("--print", "show", is_flag=True, help=N_("Only print the service file, write nothing."))
+@system_option
+@windows_option
+@unit_dir_option
+@systemctl_option
+@click.pass_obj
+def install(
+    session: Session,
+    account: str | None,
+    name: str | None,
+    show: bool,
+    system: bool,
+    windows: bool,
+    unit_folder: Path | None,
+    systemctl: str,
+) -> None:
+    station = session.station()
+    service = _service(station, name, system)
+    if windows or _on_windows():
+        _windows_install(service, show)
+        return
+    if account is not None and not system:
+        raise click.UsageError(_("--user goes with system services: a user unit runs as you."))
+    if system:
+        service = _with_user(service, account)
+    text = systemd_unit(service)
+    if show:
+        click.echo(text, nl=False)
+        return
+    folder = _unit_folder(service, unit_folder, "install", account, name)
+    path = folder / service.unit_file
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, text.encode("utf-8"))
+        path.chmod(0o644)
+    except OSError as error:
+        raise ServiceError(
+            _("Cannot write {file}: {reason}.").format(file=path, reason=describe_os_error(error))
+        ) from error
+    click.echo(_("Wrote {file}.").format(file=path))
+    _explain_user(service, account)
+    _systemctl(systemctl, service, install=True)
+    status = f"systemctl {'' if system else '--user '}status {service.name}"
+    if system:
+        started = _(
+            "The service {service} is running: it starts at boot and restarts {seconds} s "
+            "after a failure. Check it with: {status}"
+        )
+    else:
+        started = _(
+            "The service {service} is running: it starts when you log in and restarts "
+            "{seconds} s after a failure. Check it with: {status}"
+        )
+    click.echo(started.format(service=service.name, seconds=RESTART_SEC, status=status))
+    if not system:
+        click.echo(
+            _(
+                "To start it at boot without anyone logging in, run once: sudo loginctl "
+                "enable-linger {user}"
+            ).format(user=invoking_user(os.environ))
+        )
+    _explain_logs(service)
+
+
+@service.command(
+    help=N_("Stop and remove the service that 'loa service install' made for this station."),
+    epilog=examples("sudo .venv/bin/loa service remove", "loa service remove --windows"),
+)
+@name_option
+@system_option
+@windows_option
+@unit_dir_option
+@systemctl_option
+@click.pass_obj
+def remove(
+    session: Session,
+    name: str | None,
+    system: bool,
+    windows: bool,
+    unit_folder: Path | None,
+    systemctl: str,
+) -> None:
+    station = session.station()
+    service = _service(station, name, system)
+    if windows or _on_windows():
+        click.echo(windows_removal(service), nl=False)
+        script = service.station_dir / WINDOWS_SCRIPT
+        if _on_windows() and script.exists():
+            script.unlink()
+            click.echo(_("Removed {file}.").format(file=script))
+        return
+    folder = _unit_folder(service, unit_folder, "remove", None, name)
+    path = folder / service.unit_file
+    if not path.exists():
+        click.echo(
+            _("No service {service} is installed ({file} does not exist).").format(
+                service=service.name, file=path
             )
-        else:
-            started = _(
-                "The service {service} is running: it starts when you log in and restarts "
-                "{seconds} s after a failure. Check it with: {status}"
+        )
+        return
+    stopped = _run(systemctl, service, [f"disable --now {service.unit_file}"])
+    try:
+        path.unlink()
+    except OSError as error:
+        raise ServiceError(
+            _("Cannot remove {file}: {reason}.").format(file=path, reason=describe_os_error(error))
+        ) from error
+    click.echo(_("Removed {file}: Loa no longer starts at boot.").format(file=path))
+    failure = stopped or _run(systemctl, service, ["daemon-reload"])
+    if failure:
+        raise ServiceError(
+            _("systemctl failed ({reason}): to finish, run: {commands}").format(
+                reason=failure,
+                commands=" && ".join(systemctl_commands(service, False, _needs_sudo())),
             )
-        click.echo(started.format(service=service.name, seconds=RESTART_SEC, status=status))
-        if not system:
-            click.echo(
-                _(
-                    "To start it at boot without anyone logging in, run once: sudo loginctl "
-                    "enable-linger {user}"
-                ).format(user=invoking_user(os.environ))
-            )
-        _explain_logs(service)
-
-    @service.command(
-        help=_("Stop and remove the service that 'loa service install' made for this station."),
-        options_metavar=options,
-        epilog=examples("sudo .venv/bin/loa service remove", "loa service remove --windows"),
-    )
-    @name_option
-    @system_option
-    @windows_option
-    @unit_dir_option
-    @systemctl_option
-    @click.pass_obj
-    def remove(
-        session: Session,
-        name: str | None,
-        system: bool,
-        windows: bool,
-        unit_folder: Path | None,
-        systemctl: str,
-    ) -> None:
-        station = session.station()
-        service = _service(station, name, system)
-        if windows or _on_windows():
-            click.echo(windows_removal(service), nl=False)
-            script = service.station_dir / WINDOWS_SCRIPT
-            if _on_windows() and script.exists():
-                script.unlink()
-                click.echo(_("Removed {file}.").format(file=script))
-            return
-        folder = _unit_folder(service, unit_folder, "remove", None, name)
-        path = folder / service.unit_file
-        if not path.exists():
-            click.echo(
-                _("No service {service} is installed ({file} does not exist).").format(
-                    service=service.name, file=path
-                )
-            )
-            return
-        stopped = _run(systemctl, service, [f"disable --now {service.unit_file}"])
-        try:
-            path.unlink()
-        except OSError as error:
-            raise ServiceError(
-                _("Cannot remove {file}: {reason}.").format(
-                    file=path, reason=describe_os_error(error)
-                )
-            ) from error
-        click.echo(_("Removed {file}: Loa no longer starts at boot.").format(file=path))
-        failure = stopped or _run(systemctl, service, ["daemon-reload"])
-        if failure:
-            raise ServiceError(
-                _("systemctl failed ({reason}): to finish, run: {commands}").format(
-                    reason=failure,
-                    commands=" && ".join(systemctl_commands(service, False, _needs_sudo())),
-                )
-            )
+        )
 
 
 # loa voices ------------------------------------------------------------------------------------
@@ -536,3 +525,6 @@ def _windows_install(service: Service, show: bool) -> None:
             ) from error
         click.echo(_("Wrote {file}.").format(file=script))
     click.echo(windows_recipe(service, script), nl=False)
+
+
+SETUP_COMMANDS = (voices, completion, service)
