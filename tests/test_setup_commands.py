@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from broadcaster.cli import setup_commands
+from broadcaster.cli import service_commands, voices_commands
 from broadcaster.errors import ExitCode
 from broadcaster.onair.daemon import Daemon
 from broadcaster.system.voice_list import parse_espeak_voices
@@ -137,7 +137,7 @@ def test_voices_marks_an_espeak_voice_that_is_not_installed(
 ) -> None:
     only_northern = ESPEAK_LISTING.splitlines()[:2]
     monkeypatch.setattr(
-        setup_commands,
+        voices_commands,
         "read_espeak_voices",
         lambda: parse_espeak_voices("\n".join(only_northern)),
     )
@@ -355,7 +355,7 @@ def test_install_chooses_the_dedicated_user_then_the_officer(
     units = tmp_path / "units"
     unit = units / "loa-station.service"
     monkeypatch.setattr(
-        setup_commands, "user_exists", lambda name: name in ("loa", "root", "nobody")
+        service_commands, "user_exists", lambda name: name in ("loa", "root", "nobody")
     )
     code, out, _ = install(capsys, station, units, program)
     assert code == ExitCode.OK
@@ -364,7 +364,7 @@ def test_install_chooses_the_dedicated_user_then_the_officer(
     assert "'audio' group" in out and "SupplementaryGroups=audio" in out
     assert "sudo -u loa" in out, "officers learn how to reach the running station"
 
-    monkeypatch.setattr(setup_commands, "user_exists", lambda name: name in ("root", "nobody"))
+    monkeypatch.setattr(service_commands, "user_exists", lambda name: name in ("root", "nobody"))
     monkeypatch.setenv("SUDO_USER", "nobody")
     code, out, _ = install(capsys, station, units, program)
     assert code == ExitCode.OK
@@ -439,7 +439,7 @@ def test_install_without_systemctl_says_what_to_run(
 def test_install_as_an_officer_asks_for_sudo(
     station: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(setup_commands, "_needs_sudo", lambda: True)
+    monkeypatch.setattr(service_commands, "_needs_sudo", lambda: True)
     code, _, err = run(capsys, station, "service", "install", "--user", "nobody")
     assert code == ExitCode.SERVICE
     assert "needs administrator rights" in err
@@ -503,7 +503,7 @@ def test_the_windows_recipe(station: Path, capsys: pytest.CaptureFixture[str]) -
 def test_on_windows_the_script_is_written_and_removed(
     station: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(setup_commands, "_on_windows", lambda: True)
+    monkeypatch.setattr(service_commands, "_on_windows", lambda: True)
     code, out, _ = run(capsys, station, "service", "install")
     assert code == ExitCode.OK
     script = station / "loa-service.cmd"

@@ -13,13 +13,15 @@ from zoneinfo import ZoneInfo
 import click
 
 from broadcaster import __version__
+from broadcaster.cli.completion_commands import completion
 from broadcaster.cli.delivery import print_outcome, queue_on_air
 from broadcaster.cli.doctor_commands import doctor
 from broadcaster.cli.lazy import N_, ClickMessage, LoaOption, argument, examples, group, option
 from broadcaster.cli.onair_commands import ONAIR_COMMANDS
 from broadcaster.cli.schedule_commands import SCHEDULE_COMMANDS
+from broadcaster.cli.service_commands import service
 from broadcaster.cli.session import Session
-from broadcaster.cli.setup_commands import SETUP_COMMANDS
+from broadcaster.cli.voices_commands import voices
 from broadcaster.core.compose import DEFAULT_GAP_S, clean_text
 from broadcaster.core.models import Announcement
 from broadcaster.core.settings import Station
@@ -204,7 +206,9 @@ for command_ in (
     *SCHEDULE_COMMANDS,
     *ONAIR_COMMANDS,
     doctor,
-    *SETUP_COMMANDS,
+    voices,
+    completion,
+    service,
 ):
     cli.add_command(command_)
 

@@ -1,6 +1,6 @@
 """Running `loa run` as a service: the systemd unit, the Windows recipe, and who runs it.
 
-Pure text and look-ups: `loa service install` (setup_commands) writes, enables and words it.
+Pure text and look-ups: `loa service install` (cli/service_commands) writes, enables and words it.
 """
 
 import os

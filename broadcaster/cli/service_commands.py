@@ -1,4 +1,4 @@
-"""loa voices, loa completion and loa service: setting the station PC up."""
+"""`loa service install|remove`: `loa run` as a service of the PC (systemd; a recipe on Windows)."""
 
 import os
 import shlex
@@ -9,16 +9,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import click
-from click.shell_completion import get_completion_class
 
-from broadcaster.cli.delivery import print_outcome, queue_on_air
-from broadcaster.cli.lazy import N_, argument, command, examples, group, option
+from broadcaster.cli.lazy import N_, examples, group, option
 from broadcaster.cli.session import Session
-from broadcaster.core.models import Announcement
 from broadcaster.core.settings import Station
 from broadcaster.errors import (
     ServiceError,
-    StationNotFoundError,
     describe_os_error,
 )
 from broadcaster.files import write_atomically
@@ -44,77 +40,8 @@ from broadcaster.system.service_unit import (
     windows_removal,
     windows_script,
 )
-from broadcaster.system.voice_list import (
-    SAMPLE_TEXT,
-    Voice,
-    edge_voices,
-    espeak_voices,
-    read_espeak_voices,
-)
 
-SHELLS = ("bash", "zsh", "fish")
-COMPLETE_VAR = "_LOA_COMPLETE"
-"""What click's completion scripts set when they call `loa` back (`_{PROG}_COMPLETE`)."""
 SYSTEMCTL_TIMEOUT_S = 90
-SAMPLE_ID = "voice-sample"
-
-
-@command(
-    help=N_(
-        "List the Vietnamese voices of each speech engine, or play a short sample of one "
-        "with --sample."
-    ),
-    epilog=examples(
-        "loa voices",
-        "loa voices --sample vi-VN-NamMinhNeural",
-        "loa voices --sample vi --out thu-giong.wav",
-    ),
-)
-@option(
-    "--sample",
-    metavar=N_("VOICE"),
-    help=N_("Play a short Vietnamese sentence read by VOICE, between the chimes."),
-)
-@option(
-    "--out",
-    type=click.Path(path_type=Path, dir_okay=False),
-    metavar=N_("FILE"),
-    help=N_("With --sample: write the sample to this .wav file instead of playing it."),
-)
-@click.pass_obj
-def voices(session: Session, sample: str | None, out: Path | None) -> None:
-    if sample is not None:
-        _play_sample(session.station(), sample, out)
-        return
-    if out is not None:
-        raise click.UsageError(_("--out goes with --sample VOICE."))
-    try:
-        station: Station | None = session.station()
-    except StationNotFoundError:
-        station = None  # the voices of this PC are worth listing outside a station too
-    _list_voices(station)
-
-
-@command(
-    help=N_(
-        "Print the script that lets your shell (bash, zsh or fish) complete loa's commands "
-        "and options with the Tab key. Bash: add the first example line to ~/.bashrc. "
-        "Zsh: add the second to the end of ~/.zshrc. Fish: run the third once. The "
-        "completion takes effect in new terminals."
-    ),
-    epilog=examples(
-        "echo 'eval \"$(loa completion bash)\"' >> ~/.bashrc",
-        "echo 'eval \"$(loa completion zsh)\"' >> ~/.zshrc",
-        "loa completion fish > ~/.config/fish/completions/loa.fish",
-    ),
-)
-@argument("shell", type=click.Choice(SHELLS), metavar="{bash|zsh|fish}")
-@click.pass_context
-def completion(ctx: click.Context, shell: str) -> None:
-    completer = get_completion_class(shell)
-    assert completer is not None  # click ships all of SHELLS
-    root = ctx.find_root().command
-    click.echo(completer(root, {}, "loa", COMPLETE_VAR).source())
 
 
 @group(
@@ -286,60 +213,6 @@ def remove(
                 commands=" && ".join(systemctl_commands(service, False, _needs_sudo())),
             )
         )
-
-
-# loa voices ------------------------------------------------------------------------------------
-
-
-def _list_voices(station: Station | None) -> None:
-    chosen = station.speech.voice if station else None
-    fallback = station.speech.fallback_voice if station else None
-
-    def show(voice: Voice) -> None:
-        notes = []
-        if not voice.installed:
-            notes.append(_("not installed"))
-        if voice.name == chosen:
-            notes.append(_("the station's voice"))
-        if voice.name == fallback:
-            notes.append(_("the fallback voice"))
-        mark = f"  ← {', '.join(notes)}" if notes else ""
-        click.echo(f"  {voice.name:<22}{voice.description:<24}{mark}".rstrip())
-
-    click.echo(_("Online voices (Microsoft Edge, need the Internet):"))
-    for voice in edge_voices():
-        show(voice)
-    click.echo(_("Offline voices (espeak-ng, work without the Internet):"))
-    installed = read_espeak_voices()
-    if installed is None:
-        click.echo(
-            "  " + _("espeak-ng is not installed (on Debian/Ubuntu: sudo apt install espeak-ng).")
-        )
-    else:
-        for voice in espeak_voices(installed):
-            show(voice)
-    click.echo(
-        _("Hear one: {command}  ·  choose it: speech.voice in station.yaml").format(
-            command="loa voices --sample vi-VN-NamMinhNeural"
-        )
-    )
-
-
-def _play_sample(station: Station, voice: str, out: Path | None) -> None:
-    from broadcaster.broadcast import broadcast
-    from broadcaster.speech import Speaker
-
-    Speaker.for_station(station).plan(voice)  # an unknown voice: UnknownVoiceError, listing all
-    announcement = Announcement(id=SAMPLE_ID, text=SAMPLE_TEXT)
-    if out is None:
-        request = {"command": "say", "text": SAMPLE_TEXT, "voice": voice, "priority": "priority"}
-        if queue_on_air(station, request):  # the station is on air: never two programs at once
-            return
-    click.echo(_("A sample of the voice {voice}: {text}").format(voice=voice, text=SAMPLE_TEXT))
-    print_outcome(broadcast(station, announcement, voice=voice, out=out), out)
-
-
-# loa service -----------------------------------------------------------------------------------
 
 
 def _on_windows() -> bool:
@@ -525,6 +398,3 @@ def _windows_install(service: Service, show: bool) -> None:
             ) from error
         click.echo(_("Wrote {file}.").format(file=script))
     click.echo(windows_recipe(service, script), nl=False)
-
-
-SETUP_COMMANDS = (voices, completion, service)
