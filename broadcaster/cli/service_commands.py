@@ -296,7 +296,7 @@ def _explain_user(service: Service, account: str | None) -> None:
         )
     else:
         click.echo(_("The service runs as {user}.").format(user=user))
-    if user not in ("root", invoking_user(os.environ)):
+    if user != invoking_user(os.environ):
         click.echo(
             _(
                 "The running station answers its own user only: run loa status, loa stop and "
@@ -307,7 +307,7 @@ def _explain_user(service: Service, account: str | None) -> None:
                 f"-m broadcaster --station {shlex.quote(str(service.station_dir))} status",
             )
         )
-    if service.audio_group and user != "root":
+    if service.audio_group:
         click.echo(
             _(
                 "{user} must be in the 'audio' group to open the sound card (ALSA): the service "
@@ -321,7 +321,7 @@ def _explain_user(service: Service, account: str | None) -> None:
                 )
             )
     owner = owner_of(service.station_dir)
-    if owner is not None and owner != user and user != "root":
+    if owner is not None and owner != user:
         click.echo(
             _(
                 "The station folder belongs to {owner}, not {user}: Loa must write there (logs, "
