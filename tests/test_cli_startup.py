@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from broadcaster.errors import ExitCode
 from tests.conftest import ROOT
 
 HEAVY = ("numpy", "scipy", "edge_tts", "aiohttp", "apscheduler")
@@ -42,20 +43,24 @@ def loaded_after(loa_env: dict[str, str], *args: str) -> dict[str, object]:
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("args", "code"),
     [
-        ["--version"],
-        ["--help"],
-        ["schedule", "--help"],
-        ["service", "install", "--help"],
-        ["completion", "bash"],
+        (["--version"], ExitCode.OK),
+        (["--help"], ExitCode.OK),
+        (["schedule", "--help"], ExitCode.OK),
+        (["service", "install", "--help"], ExitCode.OK),
+        (["completion", "bash"], ExitCode.OK),
+        (["log"], ExitCode.OK),
+        (["report", "--month", "2026-12"], ExitCode.OK),
+        (["stop"], ExitCode.DAEMON),  # no station running: it says so, at once
+        (["reload"], ExitCode.DAEMON),
     ],
 )
 def test_commands_without_audio_leave_the_audio_stack_unloaded(
-    loa_env: dict[str, str], station: Path, args: list[str]
+    loa_env: dict[str, str], station: Path, args: list[str], code: ExitCode
 ) -> None:
     report = loaded_after(loa_env, "--station", str(station), *args)
-    assert report == {"exit": 0, "heavy": []}
+    assert report == {"exit": code, "heavy": []}
 
 
 def test_the_probe_sees_a_heavy_import(loa_env: dict[str, str], station: Path) -> None:
