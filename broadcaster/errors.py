@@ -34,6 +34,8 @@ class ExitCode(IntEnum):
     DAEMON = 18
     CHECKS_FAILED = 19
     QUIET_HOURS = 20
+    EDIT_REFUSED = 21
+    SERVICE = 22
     INTERRUPTED = 130
 
 
@@ -109,6 +111,18 @@ class DaemonError(LoaError):
     exit_code = ExitCode.DAEMON
 
 
+class EditRefusedError(LoaError):
+    """The running station would not take the edited files; the last good schedule stays."""
+
+    exit_code = ExitCode.EDIT_REFUSED
+
+
+class ServiceError(LoaError):
+    """`loa service install|remove` could not (or must not) install or remove the service."""
+
+    exit_code = ExitCode.SERVICE
+
+
 class QuietHoursError(LoaError):
     """A request the running station would only hold back: quiet hours are on."""
 
@@ -143,3 +157,17 @@ def describe_os_error(error: OSError) -> str:
         errno.EISDIR: _("it is a folder"),
     }
     return reasons.get(error.errno or 0, error.strerror or str(error))
+
+
+def caused_by_interrupt(error: BaseException) -> bool:
+    """Whether `error` is Ctrl+C, or came of it: a KeyboardInterrupt that lands while a C
+    extension initialises surfaces as "ImportError: initialization failed", the interrupt kept
+    as its context."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False

@@ -231,25 +231,48 @@ def test_a_station_in_english_speaks_english(station: Path, run_loa: RunLoa) -> 
     assert "Nội dung bản tin đang trống" in chosen.stderr, "the officer's choice wins"
 
 
+def default_sigint() -> None:
+    """In the child: Ctrl+C as a shell gives it, whatever this process inherited (a suite
+    started in the background of a non-interactive shell runs with SIGINT ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def heard_so_far(pulse: PulseRig) -> np.ndarray:
+    """What the rig's running recording holds now (Capture is filled only when it ends)."""
+    raw = max(pulse.root.glob("capture-*.raw"), key=lambda path: path.stat().st_mtime_ns)
+    data = raw.read_bytes()
+    return np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2").astype(np.float64) / 32768
+
+
 def test_ctrl_c_stops_the_broadcast_cleanly(
-    pulse: PulseRig, run_loa: RunLoa, loa_env: dict[str, str]
+    pulse: PulseRig, station: Path, loa_env: dict[str, str]
 ) -> None:
+    intro, _ = read_wav(bundled_jingle("intro"))
+    outro, _ = read_wav(bundled_jingle("outro"))
     with pulse.record() as capture:
         process = subprocess.Popen(
-            [sys.executable, str(ROOT / "cli.py"), "play", "bluezone"],
+            [sys.executable, str(ROOT / "cli.py"), "--station", str(station), "play", "bluezone"],
             env={**loa_env, **pulse.env},
-            cwd=ROOT,
+            cwd=station,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=default_sigint,
         )
-        time.sleep(4)
+        deadline = time.monotonic() + 60
+        while locate(heard_so_far(pulse), intro)[1] < 0.9:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the intro was never heard"
+            time.sleep(0.1)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
-    assert process.returncode == ExitCode.INTERRUPTED
+    assert process.returncode == ExitCode.INTERRUPTED, stderr
     assert "Đã dừng." in stderr
     assert_no_traceback(stderr)
-    assert capture.seconds < 10, "playback stopped at Ctrl+C, not at the end of the bulletin"
+    intro_at, intro_match = locate(capture.samples, intro)
+    assert intro_match > 0.9, "the intro was heard before the stop"
+    assert locate(capture.samples, outro)[1] < 0.5, "playback stopped at Ctrl+C, before the outro"
+    assert capture.seconds < intro_at / RATE + 10, "and the sound stopped with it"
 
 
 def test_the_installed_loa_command_runs(loa_env: dict[str, str]) -> None:
@@ -327,13 +350,14 @@ def test_play_an_audio_file_of_the_station(station: Path, tmp_path: Path, run_lo
     assert len(read_wav(out)[0]) > 44100
 
 
-def test_audio_outside_the_station_is_refused(
+def test_a_link_leading_out_of_the_station_is_refused(
     station: Path, tmp_path: Path, run_loa: RunLoa
 ) -> None:
     outside = tmp_path / "ngoai.wav"
     shutil.copy(ROOT / "tests" / "data" / "xin-chao.wav", outside)
-    (station / "announcements" / "lien-ket.wav").symlink_to(outside)
-    for name in (str(outside), str(station / "announcements" / "lien-ket.wav")):
+    link = station / "announcements" / "lien-ket.wav"
+    link.symlink_to(outside)
+    for name in (str(link), "lien-ket.wav"):
         result = run_loa("--station", str(station), "play", name, "--out", str(tmp_path / "x.wav"))
         assert result.returncode == ExitCode.ANNOUNCEMENT, result.stderr
         assert "ngoài thư mục đài" in result.stderr

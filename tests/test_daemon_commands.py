@@ -196,7 +196,7 @@ def test_reload_reports_a_bad_edit_and_keeps_running(
     bad = station / "schedules" / "lich.yaml"
     bad.write_text("- id: a\n  announcement: bluezone\n  times: ['6h70']\n", encoding="utf-8")
     code, _, err = run(capsys, station, "reload")
-    assert code == ExitCode.DAEMON and f"{bad}:3" in err
+    assert code == ExitCode.EDIT_REFUSED and f"{bad}:3" in err
     bad.write_text("- id: a\n  announcement: bluezone\n  times: ['6h30']\n", encoding="utf-8")
     code, out, _ = run(capsys, station, "reload")
     assert (code, out.strip()) == (0, "Schedules read again.")

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import click
 import pytest
 
-from broadcaster.cli.main import build_cli
+from broadcaster.cli.main import cli
 from broadcaster.i18n import DEFAULT_LANGUAGE, set_language
 from tests.schedule_station import run
 
@@ -23,7 +23,7 @@ def command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[
 def every_command() -> list[tuple[str, ...]]:
     set_language("en")
     try:
-        return list(command_paths(build_cli(True)))
+        return list(command_paths(cli))
     finally:
         set_language(DEFAULT_LANGUAGE)
 

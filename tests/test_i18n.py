@@ -36,7 +36,7 @@ def extracted(tmp_path: Path, sources: list[str]) -> set[str]:
     if shutil.which("xgettext") is None:
         pytest.fail("xgettext is missing: apt install gettext (./setup.sh installs it)")
     pot, po, mo = tmp_path / "x.pot", tmp_path / "x.po", tmp_path / "x.mo"
-    keywords = ["--keyword=_", "--keyword=ngettext:1,2"]
+    keywords = ["--keyword=_", "--keyword=N_", "--keyword=ngettext:1,2"]
     subprocess.run(
         ["xgettext", "--language=Python", *keywords, "--from-code=UTF-8", "-o", str(pot), *sources],
         check=True,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from broadcaster.errors import ExitCode
 from tests.schedule_station import run, write_schedule
 
 Capture = pytest.CaptureFixture[str]
@@ -134,3 +135,37 @@ def test_schedule_list_shows_what_it_can_and_fails_on_a_bad_file(
     assert code == 17
     assert len(out.splitlines()) == 5
     assert err.startswith(f"Error: {bad}:3: ")
+
+
+def test_schedule_check_exits_with_the_schedule_code(station: Path, capsys: Capture) -> None:
+    """A script tells a bad schedule (17) from a crash (1)."""
+    write_schedule(station, "- id: a\n  announcement: bluezone\n  times: 25h\n")
+    code, out, err = run(capsys, station, "schedule", "check")
+    assert code == ExitCode.SCHEDULE == 17
+    assert "25" in out and err.startswith("Errors: 1, warnings: 0")
+
+
+@pytest.mark.parametrize(
+    "given", ["2026-12-01", "2026-12-01T00:00:00+07:00", "2026-11-30T17:00:00Z", "2026-12-01 00:00"]
+)
+def test_next_from_takes_what_next_json_prints(
+    scheduled: Path, capsys: Capture, given: str
+) -> None:
+    code, out, err = run(capsys, scheduled, "next", "--from", given, "--days", "1", "--json")
+    assert code == 0, err
+    starts = [item["start"] for item in json.loads(out)]
+    assert starts == [
+        "2026-12-01T06:30:00+07:00",
+        "2026-12-01T06:30:00+07:00",
+        "2026-12-01T17:00:00+07:00",
+    ]
+    code, again, _ = run(capsys, scheduled, "next", "--from", starts[0], "--days", "1", "--json")
+    assert code == 0 and [item["start"] for item in json.loads(again)] == starts
+
+
+def test_a_moment_that_is_not_iso_is_a_usage_error(scheduled: Path, capsys: Capture) -> None:
+    code, _, err = run(capsys, scheduled, "next", "--from", "01/12/2026")
+    assert code == ExitCode.USAGE
+    assert "'01/12/2026' is not a date and time" in err and "2026-12-01T06:30:00+07:00" in err
+    code, _, err = run(capsys, scheduled, "log", "--since", "hôm qua")
+    assert code == ExitCode.USAGE and "'hôm qua' is not a date and time" in err

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from broadcaster.cli import setup_commands
+from broadcaster.cli import service_commands, voices_commands
 from broadcaster.errors import ExitCode
 from broadcaster.onair.daemon import Daemon
 from broadcaster.system.voice_list import parse_espeak_voices
@@ -137,7 +137,7 @@ def test_voices_marks_an_espeak_voice_that_is_not_installed(
 ) -> None:
     only_northern = ESPEAK_LISTING.splitlines()[:2]
     monkeypatch.setattr(
-        setup_commands,
+        voices_commands,
         "read_espeak_voices",
         lambda: parse_espeak_voices("\n".join(only_northern)),
     )
@@ -306,12 +306,14 @@ def test_the_bash_script_completes_in_bash(tmp_path: Path, loa_env: dict[str, st
 def test_print_shows_the_unit_and_writes_nothing(
     station: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    code, out, _ = run(capsys, station, "service", "install", "--print", "--user", "root")
+    code, out, _ = run(capsys, station, "service", "install", "--print", "--user", "nobody")
     assert code == ExitCode.OK
-    assert "User=root" in out and "Restart=on-failure" in out
+    assert "User=nobody" in out and "Restart=on-failure" in out
     assert f"--station {station.resolve()} run" in out
     assert out.startswith("# Loa: the station in")
-    code, out, _ = run(capsys, station, "service", "install", "--print", language="vi")
+    code, out, _ = run(
+        capsys, station, "service", "install", "--print", "--user", "nobody", language="vi"
+    )
     assert code == ExitCode.OK and out.startswith("# Loa: phát sóng cho đài")
     assert not list(tmp_path.rglob("*.service"))
 
@@ -324,7 +326,7 @@ def test_install_writes_the_unit_and_enables_it(
 ) -> None:
     program, notes = systemctl
     units = tmp_path / "units"
-    code, out, err = install(capsys, station, units, program, "--user", "root")
+    code, out, err = install(capsys, station, units, program, "--user", "nobody")
     assert code == ExitCode.OK, err
     unit = units / "loa-station.service"
     assert unit.read_text(encoding="utf-8").count("ExecStart=") == 1
@@ -337,7 +339,7 @@ def test_install_writes_the_unit_and_enables_it(
     assert f"Wrote {unit}." in out
     assert "journalctl -u loa-station -f" in out
     assert "starts at boot and restarts 5 s after a failure" in out
-    code, out, _ = install(capsys, station, units, program, "--user", "root", language="vi")
+    code, out, _ = install(capsys, station, units, program, "--user", "nobody", language="vi")
     assert code == ExitCode.OK
     assert f"Đã ghi {unit}." in out and "tự chạy lại 5 giây" in out
 
@@ -352,7 +354,9 @@ def test_install_chooses_the_dedicated_user_then_the_officer(
     program, _ = systemctl
     units = tmp_path / "units"
     unit = units / "loa-station.service"
-    monkeypatch.setattr(setup_commands, "user_exists", lambda name: name in ("loa", "root"))
+    monkeypatch.setattr(
+        service_commands, "user_exists", lambda name: name in ("loa", "root", "nobody")
+    )
     code, out, _ = install(capsys, station, units, program)
     assert code == ExitCode.OK
     assert "User=loa\n" in unit.read_text()
@@ -360,13 +364,51 @@ def test_install_chooses_the_dedicated_user_then_the_officer(
     assert "'audio' group" in out and "SupplementaryGroups=audio" in out
     assert "sudo -u loa" in out, "officers learn how to reach the running station"
 
-    monkeypatch.setattr(setup_commands, "user_exists", lambda name: name == "root")
+    monkeypatch.setattr(service_commands, "user_exists", lambda name: name in ("root", "nobody"))
     monkeypatch.setenv("SUDO_USER", "nobody")
     code, out, _ = install(capsys, station, units, program)
     assert code == ExitCode.OK
     assert "User=nobody\n" in unit.read_text()
     assert "no user 'loa'" in out and "sudo useradd --system --groups audio" in out
     assert "sudo chown -R nobody:" in out, "the station folder is not nobody's"
+
+    monkeypatch.delenv("SUDO_USER")  # root itself, in a root shell
+    code, _, err = install(capsys, station, units, program, language="vi")
+    assert code == ExitCode.SERVICE
+    assert "User=nobody\n" in unit.read_text(), "the unit that runs as root is not written"
+    assert "sudo useradd --system --home-dir" in err and "--shell /usr/sbin/nologin" in err
+
+
+def test_install_never_writes_a_unit_that_runs_as_root(
+    station: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, systemctl: tuple[Path, Path]
+) -> None:
+    program, notes = systemctl
+    units = tmp_path / "units"
+    for args in (["--print", "--user", "root"], ["--user", "root"]):
+        code, out, err = install(capsys, station, units, program, *args)
+        assert code == ExitCode.SERVICE
+        assert "must not run as root" in err
+        assert f"sudo useradd --system --home-dir {station.resolve()}" in err
+        assert "User=" not in out
+    assert not units.exists() and not notes.exists()
+
+
+def test_a_station_name_cannot_add_lines_to_the_unit(
+    station: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, systemctl: tuple[Path, Path]
+) -> None:
+    program, notes = systemctl
+    config = station / "station.yaml"
+    injected = 'name: "Xã An Bình\\nExecStartPre=+/bin/sh -c id"'
+    text = config.read_text(encoding="utf-8").replace("name: Đài truyền thanh xã (ví dụ)", injected)
+    assert injected in text
+    config.write_text(text, encoding="utf-8")
+    units = tmp_path / "units"
+    for args in (["--print"], []):
+        code, out, err = install(capsys, station, units, program, "--user", "nobody", *args)
+        assert code == ExitCode.SERVICE, err
+        assert "ExecStartPre" not in out
+        assert "control character (U+000A)" in err and "name: in station.yaml" in err
+    assert not units.exists() and not notes.exists()
 
 
 def test_install_refuses_an_unknown_user(
@@ -375,7 +417,7 @@ def test_install_refuses_an_unknown_user(
     code, _, err = run(capsys, station, "service", "install", "--print", "--user", "nosuchuser")
     assert code == ExitCode.USAGE and "no user 'nosuchuser'" in err
     code, _, err = run(
-        capsys, station, "service", "install", "--user", "root", "--user-unit", "--print"
+        capsys, station, "service", "install", "--user", "nobody", "--user-unit", "--print"
     )
     assert code == ExitCode.USAGE
 
@@ -384,27 +426,27 @@ def test_install_without_systemctl_says_what_to_run(
     station: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     units = tmp_path / "units"
-    code, _, err = install(capsys, station, units, tmp_path / "no-systemctl", "--user", "root")
-    assert code == ExitCode.DAEMON
+    code, _, err = install(capsys, station, units, tmp_path / "no-systemctl", "--user", "nobody")
+    assert code == ExitCode.SERVICE
     assert (units / "loa-station.service").exists(), "the unit is written all the same"
     assert "no-systemctl was not found" in err
     assert "systemctl daemon-reload && systemctl enable --now loa-station.service" in err
-    code, _, err = install(capsys, station, units, "false", "--user", "root", language="vi")
-    assert code == ExitCode.DAEMON
+    code, _, err = install(capsys, station, units, "false", "--user", "nobody", language="vi")
+    assert code == ExitCode.SERVICE
     assert "systemctl bị lỗi (systemctl daemon-reload: 1)" in err
 
 
 def test_install_as_an_officer_asks_for_sudo(
     station: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(setup_commands, "_needs_sudo", lambda: True)
-    code, _, err = run(capsys, station, "service", "install", "--user", "root")
-    assert code == ExitCode.DAEMON
+    monkeypatch.setattr(service_commands, "_needs_sudo", lambda: True)
+    code, _, err = run(capsys, station, "service", "install", "--user", "nobody")
+    assert code == ExitCode.SERVICE
     assert "needs administrator rights" in err
     assert f"sudo {Path(sys.executable).absolute()} -m broadcaster --station" in err
-    assert err.rstrip().endswith("service install --user root")
+    assert err.rstrip().endswith("service install --user nobody")
     code, _, err = run(capsys, station, "service", "remove", language="vi")
-    assert code == ExitCode.DAEMON and "cần quyền quản trị" in err and "service remove" in err
+    assert code == ExitCode.SERVICE and "cần quyền quản trị" in err and "service remove" in err
 
 
 def test_a_user_unit_goes_to_the_home_folder(
@@ -434,7 +476,7 @@ def test_remove_disables_and_deletes_the_unit(
 ) -> None:
     program, notes = systemctl
     units = tmp_path / "units"
-    install(capsys, station, units, program, "--user", "root")
+    install(capsys, station, units, program, "--user", "nobody")
     notes.unlink()
     remove = ("service", "remove", "--unit-dir", str(units), "--systemctl", str(program))
     code, out, _ = run(capsys, station, *remove)
@@ -461,7 +503,7 @@ def test_the_windows_recipe(station: Path, capsys: pytest.CaptureFixture[str]) -
 def test_on_windows_the_script_is_written_and_removed(
     station: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(setup_commands, "_on_windows", lambda: True)
+    monkeypatch.setattr(service_commands, "_on_windows", lambda: True)
     code, out, _ = run(capsys, station, "service", "install")
     assert code == ExitCode.OK
     script = station / "loa-service.cmd"

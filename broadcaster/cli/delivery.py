@@ -3,27 +3,31 @@ that two programs never play at once, else straight to the output; and how it te
 what happened."""
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from broadcaster.broadcast import BroadcastResult
-from broadcaster.control.channel import send
 from broadcaster.core.settings import Station
 from broadcaster.errors import DaemonError, ExitCode
 from broadcaster.i18n import _, format_decimal
-from broadcaster.speech.chain import RECORDING
+
+if TYPE_CHECKING:
+    from broadcaster.broadcast import BroadcastResult
 
 
 def queue_on_air(station: Station, request: dict[str, Any]) -> bool:
     """Hand `request` (say or play) to the running station; False when none runs. A refusal
     keeps the exit code the station gave it."""
+    from broadcaster.control.channel import send
+
     reply = send(station.directory, request)
     if reply is None:
         return False
     if not reply["ok"]:
-        error = DaemonError(reply["error"])
-        error.exit_code = ExitCode(reply.get("exit_code", ExitCode.DAEMON))
+        error = DaemonError(str(reply.get("error", "")))
+        code = reply.get("exit_code")
+        if isinstance(code, int) and code in ExitCode._value2member_map_:
+            error.exit_code = ExitCode(code)
         raise error
     click.echo(
         _("Queued on the running station ({ahead} ahead of it).").format(ahead=reply["ahead"])
@@ -31,8 +35,10 @@ def queue_on_air(station: Station, request: dict[str, Any]) -> bool:
     return True
 
 
-def report(result: BroadcastResult, out: Path | None) -> None:
+def print_outcome(result: "BroadcastResult", out: Path | None) -> None:
     """What failed on the way (as warnings), what read instead, and how long it lasted."""
+    from broadcaster.speech.chain import RECORDING
+
     for speech in result.speech:
         for reason in speech.failures:
             click.echo(_("Warning: {reason}").format(reason=reason), err=True)

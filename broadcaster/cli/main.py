@@ -13,21 +13,20 @@ from zoneinfo import ZoneInfo
 import click
 
 from broadcaster import __version__
-from broadcaster.broadcast import (
-    announcements_due,
-    broadcast,
-    warm_cache,
-)
-from broadcaster.cli.delivery import queue_on_air, report
-from broadcaster.cli.doctor_commands import add_doctor_commands
-from broadcaster.cli.onair_commands import add_daemon_commands
-from broadcaster.cli.schedule_commands import add_schedule_commands
-from broadcaster.cli.session import Session, examples
-from broadcaster.cli.setup_commands import add_setup_commands
+from broadcaster.cli.completion_commands import completion
+from broadcaster.cli.delivery import print_outcome, queue_on_air
+from broadcaster.cli.doctor_commands import doctor
+from broadcaster.cli.lazy import N_, ClickMessage, LoaOption, argument, examples, group, option
+from broadcaster.cli.onair_commands import ONAIR_COMMANDS
+from broadcaster.cli.schedule_commands import SCHEDULE_COMMANDS
+from broadcaster.cli.service_commands import service
+from broadcaster.cli.session import Session
+from broadcaster.cli.voices_commands import voices
 from broadcaster.core.compose import DEFAULT_GAP_S, clean_text
 from broadcaster.core.models import Announcement
 from broadcaster.core.settings import Station
-from broadcaster.errors import CacheError, ExitCode, LoaError
+from broadcaster.core.voices import VOICES_BY_ENGINE
+from broadcaster.errors import CacheError, ExitCode, LoaError, caused_by_interrupt
 from broadcaster.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -36,12 +35,6 @@ from broadcaster.i18n import (
     click_ngettext,
     format_decimal,
     set_language,
-)
-from broadcaster.speech import ENGINES, Speaker
-from broadcaster.speech.cache import MEGABYTE, AudioCache
-from broadcaster.station.announcements import (
-    announcement_or_recording,
-    list_announcements,
 )
 from broadcaster.station.station_file import find_station, load_station
 
@@ -73,213 +66,236 @@ def translate_click() -> None:
             module.ngettext = click_ngettext  # type: ignore[attr-defined]
 
 
-def build_cli(chosen: bool) -> click.Group:
-    """Build the commands after the language is set, so their help is in that language."""
-    options = _("[OPTIONS]")
+@group(
+    help=N_("Loa: broadcasts for commune loudspeaker stations."),
+)
+@click.version_option(
+    __version__,
+    prog_name="loa",
+    cls=LoaOption,
+    help="Show the version and exit.",  # click's message, translated through LoaOption
+    message=ClickMessage("%(prog)s, version %(version)s"),
+)
+@option(
+    "--station",
+    "station_dir",
+    type=click.Path(path_type=Path),
+    metavar=N_("FOLDER"),
+    help=N_("Station directory (default: LOA_STATION, or the current folder)."),
+)
+@option("--lang", type=click.Choice(LANGUAGES), help=N_("Language of messages."))
+@option("--debug", is_flag=True, help=N_("Show the full traceback of errors."))
+@click.pass_context
+def cli(ctx: click.Context, station_dir: Path | None, lang: str | None, debug: bool) -> None:
+    # main() hands over whether the officer chose the language (--lang, LOA_LANG)
+    ctx.obj = Session(station_dir, language_chosen=bool(ctx.obj))
 
-    @click.group(
-        help=_("Loa: broadcasts for commune loudspeaker stations."),
-        options_metavar=options,
-        subcommand_metavar=_("COMMAND [ARGS]..."),
-    )
-    @click.version_option(__version__, prog_name="loa")
-    @click.option(
-        "--station",
-        "station_dir",
-        type=click.Path(path_type=Path),
-        metavar=_("FOLDER"),
-        help=_("Station directory (default: LOA_STATION, or the current folder)."),
-    )
-    @click.option("--lang", type=click.Choice(LANGUAGES), help=_("Language of messages."))
-    @click.option("--debug", is_flag=True, help=_("Show the full traceback of errors."))
-    @click.pass_context
-    def cli(ctx: click.Context, station_dir: Path | None, lang: str | None, debug: bool) -> None:
-        ctx.obj = Session(station_dir, language_chosen=chosen)
 
-    voice_option = click.option(
-        "--voice", metavar=_("VOICE"), help=_("Voice to read with, e.g. vi-VN-NamMinhNeural.")
-    )
-    out_option = click.option(
-        "--out",
-        type=click.Path(path_type=Path, dir_okay=False),
-        metavar=_("FILE"),
-        help=_(
-            "Write the broadcast to this .wav (or .mp3, with ffmpeg) file instead of playing it."
-        ),
-    )
-    repeat_option = click.option(
-        "--repeat",
-        type=int,
-        default=1,
-        show_default=True,
-        metavar="N",
-        help=_("Play the message N times (1 to 10)."),
-    )
-    gap_option = click.option(
-        "--gap",
-        type=float,
-        default=DEFAULT_GAP_S,
-        show_default=True,
-        metavar=_("SECONDS"),
-        help=_("Silence between repeats, in seconds."),
-    )
-    emergency_option = click.option(
-        "--emergency",
-        is_flag=True,
-        help=_("Open with the attention tone (emergencies)."),
-    )
+voice_option = option(
+    "--voice", metavar=N_("VOICE"), help=N_("Voice to read with, e.g. vi-VN-NamMinhNeural.")
+)
+out_option = option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar=N_("FILE"),
+    help=N_("Write the broadcast to this .wav (or .mp3, with ffmpeg) file instead of playing it."),
+)
+repeat_option = option(
+    "--repeat",
+    type=int,
+    default=1,
+    show_default=True,
+    metavar="N",
+    help=N_("Play the message N times (1 to 10)."),
+)
+gap_option = option(
+    "--gap",
+    type=float,
+    default=DEFAULT_GAP_S,
+    show_default=True,
+    metavar=N_("SECONDS"),
+    help=N_("Silence between repeats, in seconds."),
+)
+emergency_option = option(
+    "--emergency",
+    is_flag=True,
+    help=N_("Open with the attention tone (emergencies)."),
+)
 
-    def broadcast_options(command: Callable[..., None]) -> Callable[..., None]:
-        """The options `say` and `play` share, in the order their help lists them."""
-        for option in (out_option, emergency_option, gap_option, repeat_option, voice_option):
-            command = option(command)
-        return command
 
-    @cli.command(
-        epilog=examples(
-            'loa say "Kính thưa bà con, chiều nay xã tổ chức tiêm phòng."',
-            'loa say "Cháy ở chợ xã, bà con tránh xa khu vực chợ." --emergency --repeat 3',
-            'loa say "Xin chào bà con" --out ban-tin.wav',
-        ),
-        help=_("Read TEXT aloud on the loudspeakers now, between the chimes."),
-        options_metavar=options,
-    )
-    @click.argument("text", metavar=_("TEXT"))
-    @broadcast_options
-    @click.pass_obj
-    def say(session: Session, /, text: str, **options: Any) -> None:
-        _deliver(session.station(), Announcement(id="say", text=text), **options)
+def broadcast_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options `say` and `play` share, in the order their help lists them."""
+    for add in (out_option, emergency_option, gap_option, repeat_option, voice_option):
+        command = add(command)
+    return command
 
-    @cli.command(
-        epilog=examples(
-            "loa play bluezone",
-            "loa play bluezone --repeat 2 --gap 30",
-            "loa play announcements/ghi-am.m4a",
-        ),
-        help=_(
-            "Broadcast ANNOUNCEMENT from the station's announcements/ folder, or an audio file "
-            "of the station."
-        ),
-        options_metavar=options,
-    )
-    @click.argument("announcement_id", metavar=_("ANNOUNCEMENT"))
-    @broadcast_options
-    @click.pass_obj
-    def play(session: Session, /, announcement_id: str, **options: Any) -> None:
-        station = session.station()
-        _deliver(
-            station,
-            announcement_or_recording(station, announcement_id),
-            announcement_id=announcement_id,
-            **options,
-        )
 
-    @cli.command(
-        epilog=examples(
-            'loa text "UBND xã họp lúc 14h30 ngày 01/12"',
-            'loa text "Liên hệ 0912 345 678" --engine espeak',
-        ),
-        help=_("Show exactly what a voice engine will read for TEXT (abbreviations, numbers…)."),
-        options_metavar=options,
-    )
-    @click.argument("text", metavar=_("TEXT"))
-    @click.option(
-        "--engine",
-        type=click.Choice(tuple(ENGINES)),
-        default="edge",
-        show_default=True,
-        help=_("The engine whose reading to show."),
-    )
-    @click.pass_obj
-    def text(session: Session, text: str, engine: str) -> None:
-        speaker = Speaker.for_station(session.station())
-        click.echo(speaker.prepared_text(clean_text(text), engine))
+@cli.command(
+    epilog=examples(
+        'loa say "Kính thưa bà con, chiều nay xã tổ chức tiêm phòng."',
+        'loa say "Cháy ở chợ xã, bà con tránh xa khu vực chợ." --emergency --repeat 3',
+        'loa say "Xin chào bà con" --out ban-tin.wav',
+    ),
+    help=N_("Read TEXT aloud on the loudspeakers now, between the chimes."),
+)
+@argument("text", metavar=N_("TEXT"))
+@broadcast_options
+@click.pass_obj
+def say(session: Session, /, text: str, **options: Any) -> None:
+    _deliver(session.station(), Announcement(id="say", text=text), **options)
 
-    add_schedule_commands(cli)
-    add_daemon_commands(cli)
-    add_doctor_commands(cli)
-    add_setup_commands(cli)
 
-    @cli.group(
-        epilog=examples("loa cache warm", "loa cache stats"),
-        help=_("The cache of speech rendered ahead (audio_cache/)."),
-        options_metavar=options,
-        subcommand_metavar=_("COMMAND [ARGS]..."),
-    )
-    def cache() -> None:
-        pass
+@cli.command(
+    epilog=examples(
+        "loa play bluezone",
+        "loa play bluezone --repeat 2 --gap 30",
+        "loa play announcements/ghi-am.m4a",
+        "loa play ~/Downloads/ghi-am.m4a",
+    ),
+    help=N_(
+        "Broadcast ANNOUNCEMENT from the station's announcements/ folder, or an audio file: "
+        "one from outside the station is first copied into announcements/."
+    ),
+)
+@argument("announcement_id", metavar=N_("ANNOUNCEMENT"))
+@broadcast_options
+@click.pass_obj
+def play(session: Session, /, announcement_id: str, **options: Any) -> None:
+    from broadcaster.cli.import_recording import copy_into_station, outside_audio_file
+    from broadcaster.station.announcements import announcement_or_recording
 
-    @cache.command(
-        epilog=examples("loa cache warm", "loa cache warm --hours 72", "loa cache warm --all"),
-        help=_(
-            "Render ahead the online speech of what the schedules air in the next HOURS hours "
-            "(or of every announcement)."
-        ),
-        options_metavar=options,
-    )
-    @click.option(
-        "--hours",
-        type=click.FloatRange(min=0),
-        default=WARM_HOURS,
-        show_default=True,
-        metavar=_("HOURS"),
-    )
-    @click.option("--all", "every", is_flag=True, help=_("Every announcement, scheduled or not."))
-    @click.pass_obj
-    def warm(session: Session, hours: float, every: bool) -> None:
-        station = session.station()
-        now = datetime.now(ZoneInfo(station.timezone))
-        ids = list_announcements(station) if every else announcements_due(station, now, hours)
-        if not ids:
-            click.echo(
-                _("Nothing is scheduled in the next {hours} hours.").format(
-                    hours=format_decimal(hours, 0)
-                )
-            )
-            return
-        with click.progressbar(length=len(ids), label=_("Rendering"), file=sys.stderr) as bar:
-            results = warm_cache(station, ids, lambda _result: bar.update(1))
-        for result in results:
-            click.echo(
-                f"{result.announcement}: {_warm_outcome(result.outcome)} {result.detail}".rstrip()
-            )
-        if any(r.outcome in ("failed", "offline") for r in results):
-            raise CacheError(
-                _(
-                    "Some announcements could not be rendered ahead: the offline voice will read "
-                    "them unless you run this again once the Internet works."
-                )
-            )
-
-    @cache.command(
-        epilog=examples("loa cache stats"),
-        help=_("Show how much speech the cache holds."),
-        options_metavar=options,
-    )
-    @click.pass_obj
-    def stats(session: Session) -> None:
-        station = session.station()
-        numbers = AudioCache.for_station(station).stats()
+    station = session.station()
+    if (outside := outside_audio_file(station, announcement_id)) is not None:
+        copy = copy_into_station(station, outside)
         click.echo(
-            _("{entries} recordings, {size} MB of {limit} MB, in {folder}").format(
-                entries=numbers.entries,
-                size=format_decimal(numbers.size_bytes / MEGABYTE),
-                limit=numbers.max_bytes // MEGABYTE,
-                folder=station.cache_dir,
+            _("Copied {file} into the station: {copy}").format(file=outside, copy=copy),
+            err=True,
+        )
+        announcement_id = str(copy)
+    announcement = announcement_or_recording(station, announcement_id)
+    if announcement.recording is not None and not announcement.text:
+        # the running station resolves names against its own folder: give it the file
+        announcement_id = str(announcement.recording)
+    _deliver(station, announcement, announcement_id=announcement_id, **options)
+
+
+@cli.command(
+    epilog=examples(
+        'loa text "UBND xã họp lúc 14h30 ngày 01/12"',
+        'loa text "Liên hệ 0912 345 678" --engine espeak',
+    ),
+    help=N_("Show exactly what a voice engine will read for TEXT (abbreviations, numbers…)."),
+)
+@argument("text", metavar=N_("TEXT"))
+@option(
+    "--engine",
+    type=click.Choice(tuple(VOICES_BY_ENGINE)),
+    default="edge",
+    show_default=True,
+    help=N_("The engine whose reading to show."),
+)
+@click.pass_obj
+def text(session: Session, text: str, engine: str) -> None:
+    from broadcaster.speech import Speaker
+
+    speaker = Speaker.for_station(session.station())
+    click.echo(speaker.prepared_text(clean_text(text), engine))
+
+
+for command_ in (
+    *SCHEDULE_COMMANDS,
+    *ONAIR_COMMANDS,
+    doctor,
+    voices,
+    completion,
+    service,
+):
+    cli.add_command(command_)
+
+
+@cli.group(
+    epilog=examples("loa cache warm", "loa cache stats"),
+    help=N_("The cache of speech rendered ahead (audio_cache/)."),
+)
+def cache() -> None:
+    pass
+
+
+@cache.command(
+    epilog=examples("loa cache warm", "loa cache warm --hours 72", "loa cache warm --all"),
+    help=N_(
+        "Render ahead the online speech of what the schedules air in the next HOURS hours "
+        "(or of every announcement)."
+    ),
+)
+@option(
+    "--hours",
+    type=click.FloatRange(min=0),
+    default=WARM_HOURS,
+    show_default=True,
+    metavar=N_("HOURS"),
+)
+@option("--all", "every", is_flag=True, help=N_("Every announcement, scheduled or not."))
+@click.pass_obj
+def warm(session: Session, hours: float, every: bool) -> None:
+    from broadcaster.broadcast import announcements_due, warm_cache
+    from broadcaster.station.announcements import list_announcements
+
+    station = session.station()
+    now = datetime.now(ZoneInfo(station.timezone))
+    ids = list_announcements(station) if every else announcements_due(station, now, hours)
+    if not ids:
+        click.echo(
+            _("Nothing is scheduled in the next {hours} hours.").format(
+                hours=format_decimal(hours, 0)
+            )
+        )
+        return
+    with click.progressbar(length=len(ids), label=_("Rendering"), file=sys.stderr) as bar:
+        results = warm_cache(station, ids, lambda _result: bar.update(1))
+    for result in results:
+        click.echo(
+            f"{result.announcement}: {_warm_outcome(result.outcome)} {result.detail}".rstrip()
+        )
+    if any(r.outcome in ("failed", "offline") for r in results):
+        raise CacheError(
+            _(
+                "Some announcements could not be rendered ahead: the offline voice will read "
+                "them unless you run this again once the Internet works."
             )
         )
 
-    @cache.command(
-        epilog=examples("loa cache prune"),
-        help=_("Remove the least recently used speech beyond the size limit."),
-        options_metavar=options,
-    )
-    @click.pass_obj
-    def prune(session: Session) -> None:
-        removed = AudioCache.for_station(session.station()).prune()
-        click.echo(_("Removed {count} recordings.").format(count=removed))
 
-    return cli
+@cache.command(
+    epilog=examples("loa cache stats"),
+    help=N_("Show how much speech the cache holds."),
+)
+@click.pass_obj
+def stats(session: Session) -> None:
+    from broadcaster.speech.cache import MEGABYTE, AudioCache
+
+    station = session.station()
+    numbers = AudioCache.for_station(station).stats()
+    click.echo(
+        _("{entries} recordings, {size} MB of {limit} MB, in {folder}").format(
+            entries=numbers.entries,
+            size=format_decimal(numbers.size_bytes / MEGABYTE),
+            limit=numbers.max_bytes // MEGABYTE,
+            folder=station.cache_dir,
+        )
+    )
+
+
+@cache.command(
+    epilog=examples("loa cache prune"),
+    help=N_("Remove the least recently used speech beyond the size limit."),
+)
+@click.pass_obj
+def prune(session: Session) -> None:
+    from broadcaster.speech.cache import AudioCache
+
+    removed = AudioCache.for_station(session.station()).prune()
+    click.echo(_("Removed {count} recordings.").format(count=removed))
 
 
 def _warm_outcome(outcome: str) -> str:
@@ -308,6 +324,8 @@ def _deliver(station: Station, announcement: Announcement, **options: Any) -> No
         }
         if queue_on_air(station, request):
             return
+    from broadcaster.broadcast import broadcast
+
     click.echo(_("Preparing the broadcast…"), err=True)
     result = broadcast(
         station,
@@ -318,7 +336,7 @@ def _deliver(station: Station, announcement: Announcement, **options: Any) -> No
         emergency=options["emergency"],
         out=options["out"],
     )
-    report(result, options["out"])
+    print_outcome(result, options["out"])
 
 
 def _option(argv: Sequence[str], name: str) -> str | None:
@@ -356,7 +374,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     translate_click()
     debug = "--debug" in args
     try:
-        result = build_cli(chosen).main(args=args, prog_name="loa", standalone_mode=False)
+        result = cli.main(args=args, prog_name="loa", standalone_mode=False, obj=chosen)
     except LoaError as error:
         click.echo(_("Error: {message}").format(message=error.message), err=True)
         if debug:
@@ -368,7 +386,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.ClickException as error:
         error.show()
         sys.exit(ExitCode.USAGE if isinstance(error, click.UsageError) else ExitCode.FAILURE)
-    except Exception:
+    except Exception as error:
+        if caused_by_interrupt(error):
+            click.echo(_("Stopped."), err=True)
+            sys.exit(ExitCode.INTERRUPTED)
         if debug:
             traceback.print_exc()
         else:

@@ -6,272 +6,265 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
 
-from broadcaster.broadcast import Upcoming, upcoming
-from broadcaster.cli.session import Session, examples, fit_cell
-from broadcaster.core.recurrence import Recurrence
+from broadcaster.cli.lazy import N_, argument, command, examples, group, option
+from broadcaster.cli.session import Moment, Session, fit_cell, in_zone
+from broadcaster.core.models import Priority, StartPolicy
 from broadcaster.errors import ExitCode
 from broadcaster.i18n import _
-from broadcaster.station.schedule_check import check_schedules, measure
-from broadcaster.station.schedule_edit import (
-    add_entry,
-    change_entry,
-    find_entry,
-    next_id,
-    remove_entry,
-    schedule_path,
-)
-from broadcaster.station.schedules import (
-    PRIORITIES,
-    START_POLICIES,
-    WEEKDAY_NAMES,
-    Entry,
-    load_holidays,
-    read_schedules,
-)
 
-WIDTH = 80
+if TYPE_CHECKING:
+    from broadcaster.broadcast import Upcoming
+    from broadcaster.core.recurrence import Recurrence
+    from broadcaster.station.schedules import Entry
+
 CELL = 9
 """A calendar cell: 5 columns of times, then 7 days of a separator and 9 characters (75)."""
 MARKS = {"emergency": "!", "priority": "+", "normal": ""}
 
 
-def add_schedule_commands(cli: click.Group) -> None:
-    options = _("[OPTIONS]")
+@command(
+    epilog=examples("loa next", "loa next --days 14", "loa next --from 2026-12-01 --json"),
+    name="next",
+    help=N_("Show what the schedules air next. The days are shown as a week calendar."),
+)
+@option("--days", type=click.IntRange(1, 366), default=7, show_default=True, metavar="N")
+@option(
+    "--from",
+    "start",
+    type=Moment(),
+    metavar=N_("WHEN"),
+    help=N_("Start from this date and time (ISO, e.g. 2026-12-01T06:00) instead of now."),
+)
+@option("--json", "as_json", is_flag=True, help=N_("Print JSON for other programs."))
+@click.pass_obj
+def next_(session: Session, days: int, start: datetime | None, as_json: bool) -> None:
+    from broadcaster.broadcast import upcoming
+    from broadcaster.station.schedules import load_holidays
 
-    @cli.command(
-        epilog=examples("loa next", "loa next --days 14", "loa next --from 2026-12-01 --json"),
-        name="next",
-        help=_("Show what the schedules air next. The days are shown as a week calendar."),
-        options_metavar=options,
-    )
-    @click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True, metavar="N")
-    @click.option(
-        "--from",
-        "start",
-        type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]),
-        metavar=_("WHEN"),
-        help=_("Start from this date and time (ISO, e.g. 2026-12-01T06:00) instead of now."),
-    )
-    @click.option("--json", "as_json", is_flag=True, help=_("Print JSON for other programs."))
-    @click.pass_obj
-    def next_(session: Session, days: int, start: datetime | None, as_json: bool) -> None:
-        station = session.station()
-        zone = ZoneInfo(station.timezone)
-        now = start.replace(tzinfo=zone) if start else datetime.now(zone)
-        items = upcoming(station, now, days * 24)
-        if as_json:
-            click.echo(
-                json.dumps(
-                    [
-                        {
-                            "id": item.entry.id,
-                            "announcement": item.entry.announcement,
-                            "start": item.start.isoformat(),
-                            "priority": item.entry.priority,
-                        }
-                        for item in items
-                    ],
-                    ensure_ascii=False,
-                    indent=2,
-                )
+    station = session.station()
+    zone = ZoneInfo(station.timezone)
+    now = in_zone(start, zone) if start else datetime.now(zone)
+    items = upcoming(station, now, days * 24)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": item.entry.id,
+                        "announcement": item.entry.announcement,
+                        "start": item.start.isoformat(),
+                        "priority": item.entry.priority,
+                    }
+                    for item in items
+                ],
+                ensure_ascii=False,
+                indent=2,
             )
-            return
-        if not items:
-            click.echo(_("Nothing is scheduled in the next {hours} hours.").format(hours=days * 24))
-            return
-        for line in week_calendar(items, now.date(), days, load_holidays(station)):
+        )
+        return
+    if not items:
+        click.echo(_("Nothing is scheduled in the next {hours} hours.").format(hours=days * 24))
+        return
+    for line in week_calendar(items, now.date(), days, load_holidays(station)):
+        click.echo(line)
+
+
+@group(
+    epilog=examples(
+        "loa schedule check",
+        "loa schedule list",
+        "loa schedule add --announcement bluezone --times 06:30,17h --days T2-T6",
+    ),
+    help=N_("Check and edit the schedules (schedules/*.yaml)."),
+)
+def schedule() -> None:
+    pass
+
+
+@schedule.command(
+    epilog=examples("loa schedule check", "loa schedule check schedules/lich.yaml"),
+    help=N_(
+        "Check the schedules for errors and clashes. FILES (by default every file in "
+        "schedules/) are checked for errors, clashes, quiet hours and session caps, each "
+        "reported at its file:line."
+    ),
+)
+@argument(
+    "files",
+    nargs=-1,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar=N_("[FILES]..."),
+)
+@click.pass_obj
+def check(session: Session, files: tuple[Path, ...]) -> None:
+    from broadcaster.station.schedule_check import check_schedules, measure
+    from broadcaster.station.schedules import read_schedules
+
+    station = session.station()
+    schedules = read_schedules(station, files or None)
+    timing = measure(station, [entry.announcement for entry in schedules.entries])
+    today = datetime.now(ZoneInfo(station.timezone)).date()
+    findings = check_schedules(schedules, timing, station, today)
+    for problem in schedules.problems:
+        click.echo(problem)
+    for finding in findings:
+        click.echo(str(finding))
+    errors = len(schedules.problems) + sum(not finding.warning for finding in findings)
+    counts = {
+        "errors": errors,
+        "warnings": sum(finding.warning for finding in findings),
+        "entries": len(schedules.entries),
+        "files": len(schedules.files),
+    }
+    if errors:
+        failed = _("Errors: {errors}, warnings: {warnings} (entries: {entries}, files: {files})")
+        click.echo(failed.format(**counts), err=True)
+        click.get_current_context().exit(ExitCode.SCHEDULE)
+    passed = _("OK: no errors (entries: {entries}, files: {files}, warnings: {warnings}).")
+    click.echo(passed.format(**counts))
+
+
+@schedule.command(
+    epilog=examples("loa schedule list"),
+    name="list",
+    help=N_("List the schedule entries in a table."),
+)
+@click.pass_obj
+def list_(session: Session) -> None:
+    from broadcaster.station.schedules import read_schedules
+
+    schedules = read_schedules(session.station())
+    if schedules.entries:
+        for line in entry_table(schedules.entries):
             click.echo(line)
+    else:
+        click.echo(_("No schedule entries."))
+    schedules.raise_problems()
 
-    @cli.group(
-        epilog=examples(
-            "loa schedule check",
-            "loa schedule list",
-            "loa schedule add --announcement bluezone --times 06:30,17h --days T2-T6",
-        ),
-        help=_("Check and edit the schedules (schedules/*.yaml)."),
-        options_metavar=options,
-        subcommand_metavar=_("COMMAND [ARGS]..."),
-    )
-    def schedule() -> None:
-        pass
 
-    @schedule.command(
-        epilog=examples("loa schedule check", "loa schedule check schedules/lich.yaml"),
-        help=_(
-            "Check the schedules for errors and clashes. FILES (by default every file in "
-            "schedules/) are checked for errors, clashes, quiet hours and session caps, each "
-            "reported at its file:line."
-        ),
-        options_metavar=options,
-    )
-    @click.argument(
-        "files",
-        nargs=-1,
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        metavar=_("[FILES]..."),
-    )
-    @click.pass_obj
-    def check(session: Session, files: tuple[Path, ...]) -> None:
-        station = session.station()
-        schedules = read_schedules(station, files or None)
-        timing = measure(station, [entry.announcement for entry in schedules.entries])
-        today = datetime.now(ZoneInfo(station.timezone)).date()
-        findings = check_schedules(schedules, timing, station, today)
-        for problem in schedules.problems:
-            click.echo(problem)
-        for finding in findings:
-            click.echo(str(finding))
-        errors = len(schedules.problems) + sum(not finding.warning for finding in findings)
-        counts = {
-            "errors": errors,
-            "warnings": sum(finding.warning for finding in findings),
-            "entries": len(schedules.entries),
-            "files": len(schedules.files),
-        }
-        if errors:
-            failed = _(
-                "Errors: {errors}, warnings: {warnings} (entries: {entries}, files: {files})"
-            )
-            click.echo(failed.format(**counts), err=True)
-            click.get_current_context().exit(ExitCode.FAILURE)
-        passed = _("OK: no errors (entries: {entries}, files: {files}, warnings: {warnings}).")
-        click.echo(passed.format(**counts))
+@schedule.command(
+    epilog=examples(
+        "loa schedule add --announcement bluezone --times 06:30,17h --days T2-T6",
+        "loa schedule add --id hop-to --announcement hop-to-dan-pho --date 2026-12-05 --times 19h",
+    ),
+    help=N_("Add an entry to a schedule file. It is checked before the file is saved."),
+)
+@option("--announcement", required=True, metavar=N_("ANNOUNCEMENT"))
+@option(
+    "--times",
+    required=True,
+    multiple=True,
+    metavar=N_("TIMES"),
+    help=N_("Times of day, e.g. 06:30,17h."),
+)
+@option("--id", "entry_id", metavar="ID", help=N_("Default: the announcement and its first time."))
+@option("--days", multiple=True, metavar=N_("DAYS"), help=N_("e.g. T2-T6,CN."))
+@option("--from", "first", metavar=N_("DATE"), help=N_("First day, e.g. 2026-12-01."))
+@option("--until", "last", metavar=N_("DATE"), help=N_("Last day."))
+@option("--date", "on", metavar=N_("DATE"), help=N_("One day only."))
+@option("--repeat", type=int, metavar="N", help=N_("Plays in each slot, 1 to 10."))
+@option("--gap", metavar=N_("DURATION"), help=N_("Between plays, e.g. 30s, 5m."))
+@option("--priority", type=click.Choice([p.value for p in Priority]))
+@option("--start", type=click.Choice([s.value for s in StartPolicy]))
+@option(
+    "--file",
+    "file_name",
+    metavar=N_("FILE"),
+    help=N_("Schedule file in schedules/ (default: lich.yaml)."),
+)
+@option("--by", metavar=N_("NAME"), help=N_("Who adds it (default: the user name)."))
+@click.pass_obj
+def add(session: Session, /, **given: Any) -> None:
+    from broadcaster.station.schedule_edit import add_entry, next_id, schedule_path
 
-    @schedule.command(
-        epilog=examples("loa schedule list"),
-        name="list",
-        help=_("List the schedule entries in a table."),
-        options_metavar=options,
-    )
-    @click.pass_obj
-    def list_(session: Session) -> None:
-        schedules = read_schedules(session.station())
-        if schedules.entries:
-            for line in entry_table(schedules.entries):
-                click.echo(line)
-        else:
-            click.echo(_("No schedule entries."))
-        schedules.raise_problems()
+    station = session.station()
+    times = _split(given["times"])
+    fields = {
+        "id": given["entry_id"] or next_id(station, given["announcement"], "".join(times[:1])),
+        "announcement": given["announcement"],
+        "times": times,
+        "days": _split(given["days"]),
+        "from": given["first"],
+        "until": given["last"],
+        "date": given["on"],
+        "repeat": given["repeat"],
+        "gap": given["gap"],
+        "priority": given["priority"],
+        "start": given["start"],
+        "status": "draft" if station.require_approval else None,
+        "created_by": given["by"] or _user(),
+    }
+    entry = add_entry(station, fields, schedule_path(station, given["file_name"]))
+    click.echo(_("Added '{id}' at {place}.").format(id=entry.id, place=entry.place))
+    if entry.status == "draft":
+        click.echo(_("It is a draft: 'loa approve {id}' puts it on air.").format(id=entry.id))
 
-    @schedule.command(
-        epilog=examples(
-            "loa schedule add --announcement bluezone --times 06:30,17h --days T2-T6",
-            "loa schedule add --id hop-to --announcement hop-to-dan-pho --date 2026-12-05 "
-            "--times 19h",
-        ),
-        help=_("Add an entry to a schedule file. It is checked before the file is saved."),
-        options_metavar=options,
-    )
-    @click.option("--announcement", required=True, metavar=_("ANNOUNCEMENT"))
-    @click.option(
-        "--times",
-        required=True,
-        multiple=True,
-        metavar=_("TIMES"),
-        help=_("Times of day, e.g. 06:30,17h."),
-    )
-    @click.option(
-        "--id", "entry_id", metavar="ID", help=_("Default: the announcement and its first time.")
-    )
-    @click.option("--days", multiple=True, metavar=_("DAYS"), help=_("e.g. T2-T6,CN."))
-    @click.option("--from", "first", metavar=_("DATE"), help=_("First day, e.g. 2026-12-01."))
-    @click.option("--until", "last", metavar=_("DATE"), help=_("Last day."))
-    @click.option("--date", "on", metavar=_("DATE"), help=_("One day only."))
-    @click.option("--repeat", type=int, metavar="N", help=_("Plays in each slot, 1 to 10."))
-    @click.option("--gap", metavar=_("DURATION"), help=_("Between plays, e.g. 30s, 5m."))
-    @click.option("--priority", type=click.Choice(PRIORITIES))
-    @click.option("--start", type=click.Choice(START_POLICIES))
-    @click.option(
-        "--file",
-        "file_name",
-        metavar=_("FILE"),
-        help=_("Schedule file in schedules/ (default: lich.yaml)."),
-    )
-    @click.option("--by", metavar=_("NAME"), help=_("Who adds it (default: the user name)."))
-    @click.pass_obj
-    def add(session: Session, /, **given: Any) -> None:
-        station = session.station()
-        times = _split(given["times"])
-        fields = {
-            "id": given["entry_id"] or next_id(station, given["announcement"], "".join(times[:1])),
-            "announcement": given["announcement"],
-            "times": times,
-            "days": _split(given["days"]),
-            "from": given["first"],
-            "until": given["last"],
-            "date": given["on"],
-            "repeat": given["repeat"],
-            "gap": given["gap"],
-            "priority": given["priority"],
-            "start": given["start"],
-            "status": "draft" if station.require_approval else None,
-            "created_by": given["by"] or _user(),
-        }
-        entry = add_entry(station, fields, schedule_path(station, given["file_name"]))
-        click.echo(_("Added '{id}' at {place}.").format(id=entry.id, place=entry.place))
-        if entry.status == "draft":
-            click.echo(_("It is a draft: 'loa approve {id}' puts it on air.").format(id=entry.id))
 
-    @schedule.command(
-        epilog=examples("loa schedule remove hop-to"),
-        help=_("Remove the entry ID from its schedule file."),
-        options_metavar=options,
-    )
-    @click.argument("entry_id", metavar="ID")
-    @click.pass_obj
-    def remove(session: Session, entry_id: str) -> None:
-        entry = remove_entry(session.station(), entry_id)
-        click.echo(_("Removed '{id}' from {file}.").format(id=entry.id, file=entry.file))
+@schedule.command(
+    epilog=examples("loa schedule remove hop-to"),
+    help=N_("Remove the entry ID from its schedule file."),
+)
+@argument("entry_id", metavar="ID")
+@click.pass_obj
+def remove(session: Session, entry_id: str) -> None:
+    from broadcaster.station.schedule_edit import remove_entry
 
-    @schedule.command(
-        epilog=examples("loa schedule enable bluezone-sang"),
-        help=_("Put the entry ID back on air."),
-        options_metavar=options,
-    )
-    @click.argument("entry_id", metavar="ID")
-    @click.pass_obj
-    def enable(session: Session, entry_id: str) -> None:
-        _switch(session, entry_id, True)
+    entry = remove_entry(session.station(), entry_id)
+    click.echo(_("Removed '{id}' from {file}.").format(id=entry.id, file=entry.file))
 
-    @schedule.command(
-        epilog=examples("loa schedule disable bluezone-sang"),
-        help=_("Take the entry ID off the air; it stays in its file."),
-        options_metavar=options,
-    )
-    @click.argument("entry_id", metavar="ID")
-    @click.pass_obj
-    def disable(session: Session, entry_id: str) -> None:
-        _switch(session, entry_id, False)
 
-    @cli.command(
-        epilog=examples('loa approve bluezone-0630 --by "Nguyễn Văn An"'),
-        help=_(
-            "Approve the schedule entry ID. Where approval is required, only approved entries air."
-        ),
-        options_metavar=options,
-    )
-    @click.argument("entry_id", metavar="ID")
-    @click.option("--by", metavar=_("NAME"), help=_("Who approves (default: the user name)."))
-    @click.pass_obj
-    def approve(session: Session, entry_id: str, by: str | None) -> None:
-        station = session.station()
-        entry = find_entry(station, entry_id)
-        if entry.status == "approved":
-            click.echo(_("'{id}' is already approved.").format(id=entry.id))
-            return
-        changes: dict[str, object] = {"status": "approved"}
-        if name := by or _user():
-            changes["approved_by"] = name
-        change_entry(station, entry.id, changes)
-        click.echo(_("'{id}' is approved: it airs as scheduled.").format(id=entry.id))
+@schedule.command(
+    epilog=examples("loa schedule enable bluezone-sang"),
+    help=N_("Put the entry ID back on air."),
+)
+@argument("entry_id", metavar="ID")
+@click.pass_obj
+def enable(session: Session, entry_id: str) -> None:
+    _switch(session, entry_id, True)
+
+
+@schedule.command(
+    epilog=examples("loa schedule disable bluezone-sang"),
+    help=N_("Take the entry ID off the air; it stays in its file."),
+)
+@argument("entry_id", metavar="ID")
+@click.pass_obj
+def disable(session: Session, entry_id: str) -> None:
+    _switch(session, entry_id, False)
+
+
+@command(
+    epilog=examples('loa approve bluezone-0630 --by "Nguyễn Văn An"'),
+    help=N_(
+        "Approve the schedule entry ID. Where approval is required, only approved entries air."
+    ),
+)
+@argument("entry_id", metavar="ID")
+@option("--by", metavar=N_("NAME"), help=N_("Who approves (default: the user name)."))
+@click.pass_obj
+def approve(session: Session, entry_id: str, by: str | None) -> None:
+    from broadcaster.station.schedule_edit import change_entry, find_entry
+
+    station = session.station()
+    entry = find_entry(station, entry_id)
+    if entry.status == "approved":
+        click.echo(_("'{id}' is already approved.").format(id=entry.id))
+        return
+    changes: dict[str, object] = {"status": "approved"}
+    if name := by or _user():
+        changes["approved_by"] = name
+    change_entry(station, entry.id, changes)
+    click.echo(_("'{id}' is approved: it airs as scheduled.").format(id=entry.id))
 
 
 def _switch(session: Session, entry_id: str, on: bool) -> None:
+    from broadcaster.station.schedule_edit import change_entry, find_entry
+
     station = session.station()
     entry = find_entry(station, entry_id)
     if entry.enabled == on:
@@ -287,10 +280,12 @@ def _switch(session: Session, entry_id: str, on: bool) -> None:
 
 
 def week_calendar(
-    items: Sequence[Upcoming], first: date, days: int, holidays: Mapping[date, str]
+    items: Sequence["Upcoming"], first: date, days: int, holidays: Mapping[date, str]
 ) -> list[str]:
     """Weeks of seven day columns (T2 30/11 …) and rows of times, each cell an announcement
     (! emergency, + priority); a time with several items gets several rows. 75 columns."""
+    from broadcaster.station.schedules import WEEKDAY_NAMES
+
     cells: dict[tuple[int, str], list[str]] = defaultdict(list)
     for item in items:
         column = (item.start.date() - first).days
@@ -324,7 +319,7 @@ def week_calendar(
     return lines[:-1] if lines[-1] == "" else lines
 
 
-def entry_table(entries: Sequence[Entry]) -> list[str]:
+def entry_table(entries: Sequence["Entry"]) -> list[str]:
     """One line per entry, at most 78 columns: long values are cut with '…'."""
     widths = (15, 13, 12, 10, 9, 10, 3)
     header = (
@@ -354,8 +349,10 @@ def entry_table(entries: Sequence[Entry]) -> list[str]:
     ]
 
 
-def days_text(rule: Recurrence) -> str:
+def days_text(rule: "Recurrence") -> str:
     """The days of a rule in the officers' own words: T2-T6, 15/m, T2#-1, 01/12/26…"""
+    from broadcaster.station.schedules import WEEKDAY_NAMES
+
     if rule.on is not None:
         return f"{rule.on:%d/%m/%y}"
     if rule.month_day is not None:
@@ -373,6 +370,8 @@ def days_text(rule: Recurrence) -> str:
 
 
 def _weekday_ranges(days: list[int]) -> str:
+    from broadcaster.station.schedules import WEEKDAY_NAMES
+
     runs: list[list[int]] = []
     for day in days:
         if runs and runs[-1][-1] == day - 1:
@@ -405,3 +404,6 @@ def _user() -> str | None:
         return getpass.getuser()
     except (OSError, KeyError, ImportError):
         return None
+
+
+SCHEDULE_COMMANDS = (next_, schedule, approve)

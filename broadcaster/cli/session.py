@@ -2,6 +2,7 @@
 
 import os
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 import click
@@ -27,14 +28,35 @@ class Session:
         return self._station
 
 
-pass_session = click.make_pass_decorator(Session)
-
-
-def examples(*commands: str) -> str:
-    """A help epilog listing example commands, kept as written (click rewraps other text)."""
-    return "\b\n" + _("Examples:") + "\n" + "\n".join(f"  {command}" for command in commands)
-
-
 def fit_cell(text: str, width: int) -> str:
     """`text` in a table column of `width` characters, cut with an ellipsis when too long."""
     return (text if len(text) <= width else text[: width - 1] + "…").ljust(width)
+
+
+class Moment(click.ParamType[datetime]):
+    """A date and time as ISO 8601 writes it, the way `loa next --json` prints it: a date alone
+    (midnight), a time without zone (the station's), or with an offset or `Z`."""
+
+    name = "moment"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail(
+                _(
+                    "'{value}' is not a date and time: write it as ISO 8601, e.g. 2026-12-01, "
+                    "2026-12-01T06:30 or 2026-12-01T06:30:00+07:00."
+                ).format(value=value),
+                param,
+                ctx,
+            )
+
+
+def in_zone(moment: datetime, zone: tzinfo) -> datetime:
+    """`moment` in the station's zone: a time without zone is the station's own."""
+    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)

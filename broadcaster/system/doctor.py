@@ -41,6 +41,7 @@ from broadcaster.speech.espeak import EspeakEngine
 from broadcaster.station.announcements import OTHER_AUDIO_SUFFIXES, announcement_or_recording
 from broadcaster.station.schedules import read_schedules
 from broadcaster.station.station_file import EDGE_ENDPOINT_ENV, STATION_FILE, load_station
+from broadcaster.system.voice_list import read_espeak_voices
 
 OK = "ok"
 WARNING = "warning"
@@ -229,14 +230,7 @@ def check_espeak(station: Station) -> Result:
         engine = EspeakEngine(station.speech)
     except SpeechUnavailable as error:
         return Result(FAILED, error.reason)
-    answer = subprocess.run(
-        [engine.executable, "--voices=vi"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=TOOL_TIMEOUT_S,
-    )
-    known = {line.split()[1].lower() for line in answer.stdout.splitlines()[1:] if line.split()}
+    known = read_espeak_voices(engine.executable) or {}
     wanted = [station.speech.fallback_voice]
     if engine_for(station.speech.voice) == "espeak":
         wanted.append(station.speech.voice)

@@ -1,16 +1,18 @@
 """Running `loa run` as a service: the systemd unit, the Windows recipe, and who runs it.
 
-Pure text and look-ups: `loa service install` (setup_commands) writes, enables and words it.
+Pure text and look-ups: `loa service install` (cli/service_commands) writes, enables and words it.
 """
 
 import os
 import re
+import shlex
 import textwrap
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from broadcaster.errors import ServiceError
 from broadcaster.i18n import _
 
 UNIT_PREFIX = "loa-"
@@ -18,7 +20,10 @@ DEDICATED_USER = "loa"
 """The account the service runs as when the PC has it (`useradd --system loa`)."""
 AUDIO_GROUP = "audio"
 """Members may open the sound card directly (ALSA), which a service without a desktop needs."""
+ROOT = "root"
 RESTART_SEC = 5
+HOME_DIRS = (Path("/home"), Path("/root"), Path("/run/user"))
+"""What ProtectHome= hides."""
 SYSTEM_UNIT_DIR = Path("/etc/systemd/system")
 USER_UNIT_DIR = Path(".config") / "systemd" / "user"
 """Under the home folder."""
@@ -76,6 +81,21 @@ def _escape_specifiers(text: str) -> str:
     return text.replace("%", "%%")
 
 
+def refuse_control_characters(what: str, text: str) -> str:
+    """`text` unchanged, or ServiceError when it holds a control character: a line break in a
+    unit file starts a new setting (`ExecStartPre=+…` would run as root), in a batch file a new
+    command."""
+    bad = next((c for c in text if unicodedata.category(c) in ("Cc", "Zl", "Zp")), None)
+    if bad is not None:
+        raise ServiceError(
+            _(
+                "{what} contains a control character ({code}), which would change the service "
+                "file: {text}. Remove it and install again."
+            ).format(what=what, code=f"U+{ord(bad):04X}", text=repr(text))
+        )
+    return text
+
+
 def exec_word(word: str) -> str:
     """One word of ExecStart=: specifiers and variables escaped, quoted when it has blanks,
     quotes or backslashes (systemd unquotes C-style)."""
@@ -85,18 +105,80 @@ def exec_word(word: str) -> str:
     return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def path_word(path: Path) -> str:
+    """A path in a space-separated list setting (ReadWritePaths=): specifiers escaped, quoted
+    C-style when it has blanks, quotes or backslashes."""
+    escaped = _escape_specifiers(str(path))
+    if not re.search(r"[\s\"'\\]", escaped):
+        return escaped
+    return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _under_home(path: Path) -> bool:
+    return any(path.is_relative_to(home) for home in HOME_DIRS)
+
+
+def hardening(service: Service) -> list[str]:
+    """The sandbox of a system unit: the station folder is all it may write; the sound card
+    stays reachable (no PrivateDevices, realtime scheduling allowed), and nothing else of the
+    PC is. `systemd-analyze security` scores the result."""
+    home = _under_home(service.station_dir) or _under_home(service.python)
+    return [
+        "UMask=0027",
+        "NoNewPrivileges=yes",
+        "CapabilityBoundingSet=",
+        "ProtectSystem=strict",
+        # a station or a virtualenv under /home must stay readable; the station stays writable
+        f"ProtectHome={'read-only' if home else 'yes'}",
+        f"ReadWritePaths={path_word(service.station_dir)}",
+        "PrivateTmp=yes",
+        "PrivateMounts=yes",
+        "DevicePolicy=closed",
+        "DeviceAllow=char-alsa rw",
+        "ProtectKernelTunables=yes",
+        "ProtectKernelModules=yes",
+        "ProtectKernelLogs=yes",
+        "ProtectControlGroups=yes",
+        "ProtectClock=yes",
+        "ProtectHostname=yes",
+        "ProtectProc=invisible",
+        "RestrictSUIDSGID=yes",
+        "RestrictNamespaces=yes",
+        "LockPersonality=yes",
+        "RemoveIPC=yes",
+        "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK",
+        "SystemCallArchitectures=native",
+        "SystemCallFilter=@system-service",
+        "SystemCallFilter=~@privileged",
+        "SystemCallErrorNumber=EPERM",
+    ]
+
+
 def systemd_unit(service: Service) -> str:
     """The unit file: starts at boot (or at the user's login), after the sound cards and the
-    network, restarted 5 s after a failure, its output in the journal."""
+    network, restarted 5 s after a failure, its output in the journal. A system unit never runs
+    as root and is sandboxed; every text in it is checked, so that no station name or folder can
+    add a line of its own."""
+    refuse_control_characters(_("The station's name (name: in station.yaml)"), service.description)
+    refuse_control_characters(_("The station folder"), str(service.station_dir))
+    refuse_control_characters(_("The path of Python"), str(service.python))
+    if service.system and (service.user is None or is_root(service.user)):
+        raise ServiceError(
+            _(
+                "The service must not run as root. Create the user '{user}' for it and give it "
+                "the station folder, then install again: {command}"
+            ).format(user=DEDICATED_USER, command=create_user_command(service.station_dir))
+        )
     directory = _escape_specifiers(str(service.station_dir))
     header = _(
         "Loa: the station in {folder} on the air.\n"
         'Written by "loa service install"; remove it with "loa service remove".'
     ).format(folder=service.station_dir)
+    description = _escape_specifiers(service.description).strip().rstrip("\\")
     lines = [
         *(f"# {line}" for line in header.splitlines()),
         "[Unit]",
-        f"Description={_escape_specifiers(service.description)}",
+        f"Description={description}",
     ]
     if service.system:
         lines += ["After=sound.target network-online.target", "Wants=network-online.target"]
@@ -113,12 +195,23 @@ def systemd_unit(service: Service) -> str:
         f"RestartSec={RESTART_SEC}",
         "StandardOutput=journal",
         "StandardError=journal",
+        *(hardening(service) if service.system else []),
         "",
         "[Install]",
         f"WantedBy={'multi-user.target' if service.system else 'default.target'}",
         "",
     ]
     return "\n".join(lines)
+
+
+def create_user_command(station_dir: Path) -> str:
+    """What makes the dedicated account: a system user without a login, at home in the station,
+    in the audio group, owning the station folder."""
+    folder = shlex.quote(str(station_dir))
+    return (
+        f"sudo useradd --system --home-dir {folder} --shell /usr/sbin/nologin --groups "
+        f"{AUDIO_GROUP} {DEDICATED_USER} && sudo chown -R {DEDICATED_USER}: {folder}"
+    )
 
 
 def journal_command(service: Service) -> str:
@@ -147,6 +240,8 @@ def _cmd_quote(text: str) -> str:
 def windows_script(service: Service) -> str:
     """The batch file the Windows task runs: Loa, and Loa again 5 s after it stops (Task
     Scheduler itself restarts a task only when it cannot start it, not when it fails later)."""
+    refuse_control_characters(_("The station folder"), str(service.station_dir))
+    refuse_control_characters(_("The path of Python"), str(service.python))
     folder = str(service.station_dir).replace("%", "%%")
     python = str(service.python).replace("%", "%%")
     comment = _("Written by loa service install: runs Loa, and again 5 s after it stops.")
@@ -301,6 +396,16 @@ def in_group(user: str, group: str) -> bool:
     except KeyError:
         return False
     return user in entry.gr_mem or account.pw_gid == entry.gr_gid
+
+
+def is_root(user: str) -> bool:
+    """`root`, or another name for it (uid 0)."""
+    import pwd
+
+    try:
+        return user == ROOT or pwd.getpwnam(user).pw_uid == 0
+    except KeyError:
+        return False
 
 
 def owner_of(path: Path) -> str | None:

@@ -47,9 +47,10 @@ def parse_espeak_voices(listing: str) -> dict[str, tuple[str, str]]:
     return found
 
 
-def read_espeak_voices() -> dict[str, tuple[str, str]] | None:
-    """The Vietnamese voices espeak-ng has installed, or None when espeak-ng is missing."""
-    executable = shutil.which("espeak-ng")
+def read_espeak_voices(executable: str | None = None) -> dict[str, tuple[str, str]] | None:
+    """The Vietnamese voices espeak-ng (`executable`, else the one on the PATH) has installed,
+    or None when espeak-ng is missing or does not answer."""
+    executable = executable or shutil.which("espeak-ng")
     if executable is None:
         return None
     try:
