@@ -218,6 +218,11 @@ def test_text_shows_what_each_engine_receives(run_loa: RunLoa) -> None:
     for_espeak = run_loa("text", spoken, "--engine", "espeak")
     assert for_edge.stdout.strip() == "Ủy ban nhân dân xã họp lúc 14h30."
     assert for_espeak.stdout.strip() == "Ủy ban nhân dân xã họp lúc mười bốn giờ ba mươi phút."
+    both = run_loa("text", spoken, "--engine", "all")
+    assert both.stdout.splitlines() == [
+        f"edge: {for_edge.stdout.strip()}",
+        f"espeak: {for_espeak.stdout.strip()}",
+    ]
 
 
 def test_a_station_in_english_speaks_english(station: Path, run_loa: RunLoa) -> None:

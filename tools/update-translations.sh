@@ -10,7 +10,7 @@ locale=broadcaster/i18n/locale
 extract() {  # extract POT SOURCES...
   local pot=$1
   shift
-  xgettext --language=Python --keyword=_ --keyword=ngettext:1,2 --from-code=UTF-8 \
+  xgettext --language=Python --keyword=_ --keyword=N_ --keyword=ngettext:1,2 --from-code=UTF-8 \
     --no-location --sort-output --package-name=Loa --msgid-bugs-address=loa -o "$pot" "$@"
 }
 extract "$locale/loa.pot" $(git ls-files --cached --others --exclude-standard 'broadcaster/*.py')

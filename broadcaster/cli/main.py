@@ -183,23 +183,29 @@ def play(session: Session, /, announcement_id: str, **options: Any) -> None:
     epilog=examples(
         'loa text "UBND xã họp lúc 14h30 ngày 01/12"',
         'loa text "Liên hệ 0912 345 678" --engine espeak',
+        'loa text "Mưa 100-200mm, gió cấp 8-9" --engine all',
     ),
     help=N_("Show exactly what a voice engine will read for TEXT (abbreviations, numbers…)."),
 )
 @argument("text", metavar=N_("TEXT"))
 @option(
     "--engine",
-    type=click.Choice(tuple(VOICES_BY_ENGINE)),
+    type=click.Choice((*VOICES_BY_ENGINE, "all")),
     default="edge",
     show_default=True,
-    help=N_("The engine whose reading to show."),
+    help=N_("The engine whose reading to show ('all': each one, labelled)."),
 )
 @click.pass_obj
 def text(session: Session, text: str, engine: str) -> None:
     from broadcaster.speech import Speaker
 
     speaker = Speaker.for_station(session.station())
-    click.echo(speaker.prepared_text(clean_text(text), engine))
+    cleaned = clean_text(text)
+    if engine != "all":
+        click.echo(speaker.prepared_text(cleaned, engine))
+        return
+    for name in VOICES_BY_ENGINE:
+        click.echo(f"{name}: {speaker.prepared_text(cleaned, name)}")
 
 
 for command_ in (
