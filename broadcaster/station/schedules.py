@@ -213,6 +213,8 @@ class ScheduleCache:
         if known is not None and known[0] == raw and known[1] == context:
             return known[2]
         found = _read_file(path, actual, raw, context)
+        if len(self._files) >= MAX_CACHED_FILES:
+            self._files.clear()  # many stations in one process (tests): start again
         self._files[(path, actual)] = (raw, context, found)
         return found
 
@@ -224,6 +226,7 @@ class ScheduleCache:
 
 
 SCHEDULE_CACHE = ScheduleCache()
+MAX_CACHED_FILES = 1000
 
 
 def _read_bytes(path: Path) -> bytes:
