@@ -166,7 +166,7 @@ def read_schedules(
     holidays = read_holidays(station, problems)
     context = (known, frozenset(holidays), station.require_approval, current_language())
     entries: list[Entry] = []
-    where: dict[str, str] = {}
+    where: dict[str, Entry] = {}
     paths = tuple(schedule_files(station) if files is None else files)
     for path in paths:
         actual = (reading or {}).get(path, path)
@@ -178,10 +178,10 @@ def read_schedules(
                     f"{found.place}: "
                     + _(
                         "the id '{id}' is already used at {place}: give each entry its own id."
-                    ).format(id=found.id, place=where[found.id])
+                    ).format(id=found.id, place=where[found.id].place)
                 )
             else:
-                where[found.id] = found.place
+                where[found.id] = found
                 entries.append(found)
     if files is None:
         cache.keep_only(paths)
