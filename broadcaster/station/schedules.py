@@ -166,7 +166,7 @@ def read_schedules(
     holidays = read_holidays(station, problems)
     context = (known, frozenset(holidays), station.require_approval, current_language())
     entries: list[Entry] = []
-    where: dict[str, str] = {}
+    where: dict[str, Entry] = {}
     paths = tuple(schedule_files(station) if files is None else files)
     for path in paths:
         actual = (reading or {}).get(path, path)
@@ -178,10 +178,10 @@ def read_schedules(
                     f"{found.place}: "
                     + _(
                         "the id '{id}' is already used at {place}: give each entry its own id."
-                    ).format(id=found.id, place=where[found.id])
+                    ).format(id=found.id, place=where[found.id].place)
                 )
             else:
-                where[found.id] = found.place
+                where[found.id] = found
                 entries.append(found)
     if files is None:
         cache.keep_only(paths)
@@ -213,6 +213,8 @@ class ScheduleCache:
         if known is not None and known[0] == raw and known[1] == context:
             return known[2]
         found = _read_file(path, actual, raw, context)
+        if len(self._files) >= MAX_CACHED_FILES:
+            self._files.clear()  # many stations in one process (tests): start again
         self._files[(path, actual)] = (raw, context, found)
         return found
 
@@ -224,6 +226,7 @@ class ScheduleCache:
 
 
 SCHEDULE_CACHE = ScheduleCache()
+MAX_CACHED_FILES = 1000
 
 
 def _read_bytes(path: Path) -> bytes:
