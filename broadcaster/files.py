@@ -1,5 +1,6 @@
-"""Writing files so that a reader sees the old content or the new one, never a half-written file,
-whatever interrupts the write: a full disk, a power cut, or Ctrl+C."""
+"""Files as a station needs them: written so that a reader sees the old content or the new one,
+never a half-written file, whatever interrupts the write (a full disk, a power cut, Ctrl+C); and
+read only from inside the station, as UTF-8 text whose faults are located."""
 
 import contextlib
 import os
@@ -7,6 +8,9 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+from broadcaster.errors import LoaError, describe_os_error
+from broadcaster.i18n import _
 
 PARTIAL_SUFFIX = ".part"
 
@@ -54,3 +58,39 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
 def write_atomically(path: Path, data: bytes | memoryview) -> None:
     with atomic_file(path) as out:
         out.write(data)
+
+
+def read_text(path: Path, error: type[LoaError], inside: Path | None = None) -> str:
+    """The file's text; a byte order mark is dropped, bytes that are not UTF-8 are located. With
+    `inside`, a file that leads outside that directory (through a link) is refused."""
+    if inside is not None:
+        refuse_outside(path, inside, error)
+    try:
+        raw = path.read_bytes()
+    except OSError as problem:
+        raise error(
+            _("Cannot read {file}: {reason}.").format(file=path, reason=describe_os_error(problem))
+        ) from problem
+    return decode_text(raw, path, error)
+
+
+def decode_text(raw: bytes, path: Path, error: type[LoaError]) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as problem:
+        line = raw[: problem.start].count(b"\n") + 1
+        raise error(
+            f"{path}:{line}: " + _("this line is not UTF-8 text; save the file as UTF-8.")
+        ) from problem
+
+
+def refuse_outside(path: Path, directory: Path, error: type[LoaError]) -> None:
+    """Raise `error` naming the file if it leads outside `directory`."""
+    if not inside(path, directory):
+        raise error(
+            f"{path}: "
+            + _(
+                "this file leads outside the station directory {folder} (a link?): Loa reads only "
+                "files inside the station; copy the file into it."
+            ).format(folder=directory)
+        )

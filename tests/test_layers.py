@@ -36,7 +36,7 @@ ALLOWED: dict[str, set[str]] = {
     "launch": {"cli", *SHARED},
     "__main__": {"launch"},
     "errors": {"i18n"},
-    "files": set(),
+    "files": {"errors", "i18n"},
     "programs": set(),
     "i18n": set(),
     "__init__": set(),

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from broadcaster.errors import LexiconError
+from broadcaster.files import read_text
 from broadcaster.i18n import _
 from broadcaster.speech.measures import say_measures
 from broadcaster.speech.numbers import (
@@ -28,7 +29,6 @@ from broadcaster.speech.numbers import (
     read_number,
     read_ordinal,
 )
-from broadcaster.station.yamlfile import read_text
 
 __all__ = [
     "LEXICON_FILE",

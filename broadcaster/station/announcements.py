@@ -12,9 +12,9 @@ from broadcaster.core.models import AUDIO_SUFFIXES, Announcement
 from broadcaster.core.settings import Station
 from broadcaster.core.voices import all_voices, engine_for
 from broadcaster.errors import AnnouncementError, LexiconError
-from broadcaster.files import inside, is_file
+from broadcaster.files import inside, is_file, read_text, refuse_outside
 from broadcaster.i18n import _
-from broadcaster.station.yamlfile import YamlMap, key_line, load_yaml, read_text, refuse_outside
+from broadcaster.station.yamlfile import YamlMap, key_line, load_yaml
 
 ANNOUNCEMENT_ID = re.compile(r"\w[\w .-]{0,99}")
 """Letters (Vietnamese too), digits, spaces, dots and dashes: any file name an officer gives, but

@@ -19,7 +19,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from broadcaster.core.settings import Station
 from broadcaster.core.timeofday import parse_time
 from broadcaster.errors import ScheduleError, describe_os_error
-from broadcaster.files import atomic_file, is_file
+from broadcaster.files import atomic_file, is_file, read_text
 from broadcaster.i18n import _
 from broadcaster.station.schedules import (
     ENTRY_KEYS,
@@ -28,7 +28,7 @@ from broadcaster.station.schedules import (
     read_schedules,
     schedule_files,
 )
-from broadcaster.station.yamlfile import load_yaml, read_text
+from broadcaster.station.yamlfile import load_yaml
 
 DEFAULT_FILE = "lich.yaml"
 """Where `loa schedule add` writes when no file is named ("lịch" is "schedule")."""

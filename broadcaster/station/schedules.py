@@ -19,6 +19,7 @@ from broadcaster.core.recurrence import Recurrence
 from broadcaster.core.settings import DEFAULT_LATE_LIMIT_S, Station
 from broadcaster.core.timeofday import parse_time
 from broadcaster.errors import ScheduleError, describe_os_error
+from broadcaster.files import decode_text, refuse_outside
 from broadcaster.i18n import _, current_language
 from broadcaster.station.announcements import list_announcements, list_recordings
 from broadcaster.station.holidays import as_date, read_holidays
@@ -26,12 +27,10 @@ from broadcaster.station.holidays import load_holidays as load_holidays
 from broadcaster.station.yamlfile import (
     YamlList,
     YamlMap,
-    decode_text,
     item_line,
     key_line,
     node_line,
     parse_yaml,
-    refuse_outside,
 )
 
 ENTRY_KEYS = (

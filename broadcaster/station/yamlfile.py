@@ -24,8 +24,8 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
-from broadcaster import files
-from broadcaster.errors import LoaError, describe_os_error
+from broadcaster.errors import LoaError
+from broadcaster.files import read_text
 from broadcaster.i18n import _
 
 MAX_DEPTH = 100
@@ -50,42 +50,6 @@ class YamlList(list[Any]):
         self.line = line
         self.item_lines: list[int] = []
         self.comments: dict[int, str] = {}
-
-
-def read_text(path: Path, error: type[LoaError], inside: Path | None = None) -> str:
-    """The file's text; a byte order mark is dropped, bytes that are not UTF-8 are located. With
-    `inside`, a file that leads outside that directory (through a link) is refused."""
-    if inside is not None:
-        refuse_outside(path, inside, error)
-    try:
-        raw = path.read_bytes()
-    except OSError as problem:
-        raise error(
-            _("Cannot read {file}: {reason}.").format(file=path, reason=describe_os_error(problem))
-        ) from problem
-    return decode_text(raw, path, error)
-
-
-def decode_text(raw: bytes, path: Path, error: type[LoaError]) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as problem:
-        line = raw[: problem.start].count(b"\n") + 1
-        raise error(
-            f"{path}:{line}: " + _("this line is not UTF-8 text; save the file as UTF-8.")
-        ) from problem
-
-
-def refuse_outside(path: Path, directory: Path, error: type[LoaError]) -> None:
-    """Raise `error` naming the file if it leads outside `directory`."""
-    if not files.inside(path, directory):
-        raise error(
-            f"{path}: "
-            + _(
-                "this file leads outside the station directory {folder} (a link?): Loa reads only "
-                "files inside the station; copy the file into it."
-            ).format(folder=directory)
-        )
 
 
 def load_yaml(path: Path, error: type[LoaError], inside: Path | None = None) -> Any:
