@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from broadcaster.core.recurrence import Recurrence, occurrences
+from broadcaster.errors import ExitCode
 from broadcaster.station.schedule_check import (
     CHARS_PER_SECOND,
     check_schedules,
@@ -181,7 +182,7 @@ def test_every_error_of_every_file_is_reported_and_the_check_fails(
         f"{third}:2",
     ]
     assert "25:00" in lines[0] and "khong-co" in lines[1] and f"{first}:8" in lines[3]
-    assert code == 1
+    assert code == ExitCode.SCHEDULE
     assert err.strip() == "Errors: 5, warnings: 0 (entries: 1, files: 3)"
 
 
@@ -288,5 +289,5 @@ def test_an_announcement_that_cannot_air_is_an_error_at_its_first_entry(station:
 def test_the_check_speaks_vietnamese(station: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_schedule(station, "- id: a\n  announcement: bluezone\n  times: 25:00\n")
     code, out, _err = run(capsys, station, "schedule", "check", language="vi")
-    assert code == 1
+    assert code == ExitCode.SCHEDULE
     assert out.endswith(":3: '25:00' không phải giờ; hãy viết 06:30, 6h30 hoặc 17h.\n")

@@ -44,7 +44,7 @@ MARKS = {"emergency": "!", "priority": "+", "normal": ""}
 @click.pass_obj
 def next_(session: Session, days: int, start: datetime | None, as_json: bool) -> None:
     from broadcaster.broadcast import upcoming
-    from broadcaster.station.schedules import load_holidays
+    from broadcaster.station.holidays import load_holidays
 
     station = session.station()
     zone = ZoneInfo(station.timezone)
@@ -110,10 +110,9 @@ def check(session: Session, files: tuple[Path, ...]) -> None:
     timing = measure(station, [entry.announcement for entry in schedules.entries])
     today = datetime.now(ZoneInfo(station.timezone)).date()
     findings = check_schedules(schedules, timing, station, today)
-    for problem in schedules.problems:
-        click.echo(problem)
-    for finding in findings:
-        click.echo(str(finding))
+    lines = [*schedules.problems, *(str(finding) for finding in findings)]
+    if lines:
+        click.echo("\n".join(lines))  # one write: a large station has tens of thousands
     errors = len(schedules.problems) + sum(not finding.warning for finding in findings)
     counts = {
         "errors": errors,

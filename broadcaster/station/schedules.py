@@ -23,7 +23,6 @@ from broadcaster.files import decode_text, refuse_outside
 from broadcaster.i18n import _, current_language
 from broadcaster.station.announcements import list_announcements, list_recordings
 from broadcaster.station.holidays import as_date, read_holidays
-from broadcaster.station.holidays import load_holidays as load_holidays
 from broadcaster.station.yamlfile import (
     YamlList,
     YamlMap,
