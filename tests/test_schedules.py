@@ -12,9 +12,9 @@ import pytest
 from broadcaster.broadcast import announcements_due
 from broadcaster.core.settings import Station
 from broadcaster.errors import ScheduleError
+from broadcaster.station.holidays import load_holidays
 from broadcaster.station.schedules import (
     airs,
-    load_holidays,
     load_schedules,
     read_schedules,
 )
