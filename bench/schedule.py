@@ -178,7 +178,7 @@ def measure(count: int = 10_000, files: int = 20, full: bool = True) -> dict[str
             started = time.perf_counter()
             daemon.sweep(now)
             found["first_sweep"] = time.perf_counter() - started
-            found["planned"] = planned = len(daemon._plan)
+            found["planned"] = planned = daemon.planner.planned
             line(f"first sweep: plan {PLAN_HOURS:g} h", found["first_sweep"], count)
             print(f"  {'':<38} {planned:9,} occurrences planned, {len(daemon.queue)} queued")
             clock[0] = CLOCK + timedelta(seconds=1)

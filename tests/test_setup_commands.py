@@ -405,9 +405,11 @@ def test_a_station_name_cannot_add_lines_to_the_unit(
     units = tmp_path / "units"
     for args in (["--print"], []):
         code, out, err = install(capsys, station, units, program, "--user", "nobody", *args)
-        assert code == ExitCode.SERVICE, err
+        # The station file refuses it first, at its line; the unit's own check (tested with
+        # unit texts in test_service_unit.py) is the second defence.
+        assert code == ExitCode.STATION_CONFIG, err
         assert "ExecStartPre" not in out
-        assert "control character (U+000A)" in err and "name: in station.yaml" in err
+        assert f"{config}:5:" in err and "line breaks or other control characters" in err
     assert not units.exists() and not notes.exists()
 
 

@@ -2,8 +2,10 @@
 that two programs never play at once, else straight to the output; and how it tells the officer
 what happened."""
 
+import uuid
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,25 +15,28 @@ from broadcaster.i18n import _, format_decimal
 
 if TYPE_CHECKING:
     from broadcaster.broadcast import BroadcastResult
+    from broadcaster.control.protocol import Play, Say
 
 
-def queue_on_air(station: Station, request: dict[str, Any]) -> bool:
-    """Hand `request` (say or play) to the running station; False when none runs. A refusal
-    keeps the exit code the station gave it."""
-    from broadcaster.control.channel import send
+def queue_on_air(station: Station, request: "Say | Play") -> bool:
+    """Hand `request` to the running station; False when none runs. The request carries an id of
+    its own, so that whatever happens to the reply the station airs it once. A refusal keeps the
+    exit code the station gave it (the protocol has checked that it is one of ours)."""
+    from broadcaster.control.channel import ask
+    from broadcaster.control.protocol import Queued
 
-    reply = send(station.directory, request)
+    reply = ask(station.directory, replace(request, request_id=uuid.uuid4().hex))
     if reply is None:
         return False
-    if not reply["ok"]:
-        error = DaemonError(str(reply.get("error", "")))
-        code = reply.get("exit_code")
-        if isinstance(code, int) and code in ExitCode._value2member_map_:
-            error.exit_code = ExitCode(code)
+    if not isinstance(reply, Queued):
+        error = DaemonError(getattr(reply, "error", ""))
+        error.exit_code = ExitCode(getattr(reply, "exit_code", ExitCode.DAEMON))
         raise error
-    click.echo(
-        _("Queued on the running station ({ahead} ahead of it).").format(ahead=reply["ahead"])
-    )
+    if reply.already_queued:
+        message = _("Already queued on the running station ({ahead} ahead of it).")
+    else:
+        message = _("Queued on the running station ({ahead} ahead of it).")
+    click.echo(message.format(ahead=reply.ahead))
     return True
 
 

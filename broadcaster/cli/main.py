@@ -23,7 +23,7 @@ from broadcaster.cli.service_commands import service
 from broadcaster.cli.session import Session
 from broadcaster.cli.voices_commands import voices
 from broadcaster.core.compose import DEFAULT_GAP_S, clean_text
-from broadcaster.core.models import Announcement
+from broadcaster.core.models import Announcement, Priority
 from broadcaster.core.settings import Station
 from broadcaster.core.voices import VOICES_BY_ENGINE
 from broadcaster.errors import CacheError, ExitCode, LoaError, caused_by_interrupt
@@ -319,15 +319,19 @@ def _deliver(station: Station, announcement: Announcement, **options: Any) -> No
     """Through the running station's queue when there is one (so two programs never play at
     once), else directly."""
     if options["out"] is None:
-        request = {
-            "command": "say" if announcement.id == "say" else "play",
-            "text": announcement.text,
-            "announcement": options.get("announcement_id", ""),
+        from broadcaster.control.protocol import Play, Say
+
+        details = {
             "voice": options["voice"],
             "repeat": options["repeat"],
-            "gap": options["gap"],
-            "priority": "emergency" if options["emergency"] else "priority",
+            "gap_s": float(options["gap"]),
+            "priority": Priority.EMERGENCY if options["emergency"] else Priority.PRIORITY,
         }
+        request = (
+            Say(announcement.text, **details)
+            if announcement.id == "say"
+            else Play(options.get("announcement_id", ""), **details)
+        )
         if queue_on_air(station, request):
             return
     from broadcaster.broadcast import broadcast

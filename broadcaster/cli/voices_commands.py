@@ -101,8 +101,11 @@ def _play_sample(station: Station, voice: str, out: Path | None) -> None:
     Speaker.for_station(station).plan(voice)  # an unknown voice: UnknownVoiceError, listing all
     announcement = Announcement(id=SAMPLE_ID, text=SAMPLE_TEXT)
     if out is None:
-        request = {"command": "say", "text": SAMPLE_TEXT, "voice": voice, "priority": "priority"}
-        if queue_on_air(station, request):  # the station is on air: never two programs at once
+        from broadcaster.control.protocol import Say
+
+        if queue_on_air(
+            station, Say(SAMPLE_TEXT, voice=voice)
+        ):  # the station is on air: never two programs at once
             return
     click.echo(_("A sample of the voice {voice}: {text}").format(voice=voice, text=SAMPLE_TEXT))
     print_outcome(broadcast(station, announcement, voice=voice, out=out), out)
