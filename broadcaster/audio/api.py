@@ -1,7 +1,8 @@
 """What an output is: where a rendered program goes, chunk by chunk, and the outputs by name.
 
 Outputs are chosen by name (`output.device` in station.yaml); `--out FILE` picks a file output by
-the file's extension (audio/outputs/files.py). Each implementation is imported when it is chosen.
+the file's extension (audio/outputs/files.py). No implementation is imported here: OUTPUTS
+imports each when it is chosen.
 """
 
 import threading
