@@ -5,19 +5,21 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from broadcaster.audio.outputs import OUTPUTS, AudioOutput, Chunk, file_output
 from broadcaster.core.compose import DEFAULT_GAP_S, clean_text, compose_program
 from broadcaster.core.models import Announcement, Program
-from broadcaster.core.recurrence import occurrences
 from broadcaster.core.settings import Station
 from broadcaster.errors import DiskError, LoaError
 from broadcaster.speech import Speaker, SpeechResult
 from broadcaster.speech.registry import ENGINES
 from broadcaster.station.announcements import announcement_or_recording
-from broadcaster.station.schedules import Entry, airs, load_schedules
+
+if TYPE_CHECKING:
+    from broadcaster.audio.api import AudioOutput, Chunk
+from broadcaster.station.lookahead import announcements_due
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ def broadcast(
     gap_s: float = DEFAULT_GAP_S,
     emergency: bool = False,
     out: Path | None = None,
-    output: AudioOutput | None = None,
+    output: "AudioOutput | None" = None,
     stop: threading.Event | None = None,
     start_at: float | None = None,
 ) -> BroadcastResult:
@@ -46,6 +48,7 @@ def broadcast(
     ends playback early; `start_at` (time.time()) holds the first sample until then.
     """
     # numpy and miniaudio (~25 MB) are loaded by the first broadcast, not by an idle station
+    from broadcaster.audio.outputs import OUTPUTS, file_output
     from broadcaster.audio.render import render_program
 
     speaker = Speaker.for_station(station)
@@ -72,7 +75,7 @@ def broadcast(
             program, {s: r.path for s, r in spoken.items()}, station.jingles, station.output
         )
 
-        def counted() -> Iterator[Chunk]:
+        def counted() -> "Iterator[Chunk]":
             nonlocal played_ms
             for segment in segments:
                 played_ms += len(segment)
@@ -163,30 +166,6 @@ def warm_cache(
             results.append(result)
             on_done(result)
     return results
-
-
-@dataclass(frozen=True)
-class Upcoming:
-    entry: Entry
-    start: datetime
-
-
-def upcoming(station: Station, now: datetime, hours: float) -> list[Upcoming]:
-    """What the schedules air in the next `hours` after `now`, in order; drafts and disabled
-    entries do not air."""
-    end = now + timedelta(hours=hours)
-    found = [
-        Upcoming(entry, start)
-        for entry in load_schedules(station)
-        if airs(entry)
-        for start in occurrences(entry.rule, now, end)
-    ]
-    return sorted(found, key=lambda item: (item.start, item.entry.id))
-
-
-def announcements_due(station: Station, now: datetime, hours: float) -> list[str]:
-    """The announcements aired in the next `hours`, first due first, each once."""
-    return list(dict.fromkeys(item.entry.announcement for item in upcoming(station, now, hours)))
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from broadcaster.broadcast import announcements_due
 from broadcaster.core.settings import Station
 from broadcaster.errors import ScheduleError
 from broadcaster.station.holidays import load_holidays
+from broadcaster.station.lookahead import announcements_due
 from broadcaster.station.schedules import (
     airs,
     load_schedules,

@@ -15,8 +15,9 @@ from broadcaster.core.settings import Station
 from broadcaster.core.timeofday import QuietHours, parse_time
 from broadcaster.errors import AnnouncementError, LexiconError, ScheduleError, StationConfigError
 from broadcaster.i18n import set_language
+from broadcaster.speech.chain import Speaker
 from broadcaster.station import yamlfile
-from broadcaster.station.announcements import lexicon_path, load_announcement
+from broadcaster.station.announcements import load_announcement
 from broadcaster.station.holidays import load_holidays
 from broadcaster.station.schedules import ScheduleCache, read_schedules
 from broadcaster.station.station_file import load_station
@@ -66,13 +67,13 @@ def test_the_lexicon_linked_from_outside_is_refused(
     path.unlink(missing_ok=True)
     link(path, outside / "lexicon.txt", f"UBND = {SECRET}\n")
     with pytest.raises(LexiconError) as caught:
-        lexicon_path(load_station(station, environ={}))
+        Speaker.for_station(load_station(station, environ={}))  # what every broadcast reads
     refused(caught.value.message, path)
 
 
-def test_the_lexicon_inside_the_station_is_found(station: Path) -> None:
-    loaded = load_station(station, environ={})
-    assert lexicon_path(loaded) == station / "announcements" / "lexicon.txt"
+def test_the_lexicon_inside_the_station_is_read(station: Path) -> None:
+    speaker = Speaker.for_station(load_station(station, environ={}))
+    assert speaker.lexicon.entries["UBND"] == "Ủy ban nhân dân"
 
 
 def test_a_schedule_file_linked_from_outside_is_refused(

@@ -244,8 +244,9 @@ def cache() -> None:
 @option("--all", "every", is_flag=True, help=N_("Every announcement, scheduled or not."))
 @click.pass_obj
 def warm(session: Session, hours: float, every: bool) -> None:
-    from broadcaster.broadcast import announcements_due, warm_cache
+    from broadcaster.broadcast import warm_cache
     from broadcaster.station.announcements import list_announcements
+    from broadcaster.station.lookahead import announcements_due
 
     station = session.station()
     now = datetime.now(ZoneInfo(station.timezone))

@@ -244,8 +244,8 @@ def _show_running(reply: dict[str, Any]) -> None:
 def _upcoming_from_files(station: Station, now: datetime) -> list[tuple[datetime, str, str]]:
     """The next broadcasts as the files say, when no daemon can say it; a broken schedule is
     shown, not raised, so that status always answers."""
-    from broadcaster.broadcast import upcoming
     from broadcaster.onair.daemon import NEXT_DAYS, NEXT_SHOWN
+    from broadcaster.station.lookahead import upcoming
 
     try:
         found = upcoming(station, now, NEXT_DAYS * 24)[:NEXT_SHOWN]

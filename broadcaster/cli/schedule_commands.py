@@ -18,8 +18,8 @@ from broadcaster.errors import ExitCode
 from broadcaster.i18n import _
 
 if TYPE_CHECKING:
-    from broadcaster.broadcast import Upcoming
     from broadcaster.core.recurrence import Recurrence
+    from broadcaster.station.lookahead import Upcoming
     from broadcaster.station.schedules import Entry
 
 CELL = 9
@@ -43,8 +43,8 @@ MARKS = {"emergency": "!", "priority": "+", "normal": ""}
 @option("--json", "as_json", is_flag=True, help=N_("Print JSON for other programs."))
 @click.pass_obj
 def next_(session: Session, days: int, start: datetime | None, as_json: bool) -> None:
-    from broadcaster.broadcast import upcoming
     from broadcaster.station.holidays import load_holidays
+    from broadcaster.station.lookahead import upcoming
 
     station = session.station()
     zone = ZoneInfo(station.timezone)

@@ -23,6 +23,8 @@ DEFAULT_LATE_LIMIT_S = 300.0
 OUTPUT_DEVICES = ("simpleaudio", "silent")
 """`silent` renders everything and plays nothing: for trying a station without an amplifier."""
 
+LEXICON_FILE = "lexicon.txt"
+
 
 @dataclass(frozen=True)
 class SpeechSettings:
@@ -91,6 +93,11 @@ class Station:
     @property
     def announcements_dir(self) -> Path:
         return self.directory / "announcements"
+
+    @property
+    def lexicon_file(self) -> Path:
+        """The abbreviations officers extend, read by both voices."""
+        return self.announcements_dir / LEXICON_FILE
 
     @property
     def cache_dir(self) -> Path:

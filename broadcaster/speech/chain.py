@@ -11,7 +11,7 @@ from broadcaster.errors import CacheError, EmptyTextError, SpeechFailedError, Un
 from broadcaster.i18n import _
 from broadcaster.speech.base import SpeechEngine, SpeechUnavailable, save_speech
 from broadcaster.speech.cache import AudioCache, CacheKey
-from broadcaster.speech.normalize import LEXICON_FILE, Lexicon, load_lexicon
+from broadcaster.speech.normalize import Lexicon, load_lexicon
 from broadcaster.speech.registry import ENGINES, create_engine
 
 CACHED_ENGINES = tuple(name for name, spec in ENGINES.items() if spec.cacheable)
@@ -48,7 +48,7 @@ class Speaker:
     def for_station(cls, station: Station) -> "Speaker":
         return cls(
             station.speech,
-            load_lexicon(station.announcements_dir / LEXICON_FILE),
+            load_lexicon(station.lexicon_file, inside=station.directory),
             AudioCache.for_station(station),
         )
 

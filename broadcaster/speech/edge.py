@@ -17,8 +17,6 @@ from contextlib import contextmanager
 from importlib.metadata import version as package_version
 from pathlib import Path
 
-import miniaudio
-
 from broadcaster.core.settings import SpeechSettings
 from broadcaster.i18n import _
 from broadcaster.speech.base import SpeechUnavailable, save_speech
@@ -125,6 +123,8 @@ class EdgeEngine:
     def _complete(self, audio: bytes, spoken_s: float | None, text: str) -> bool:
         """Whether the audio decodes and lasts as long as the service said the speech would,
         or, without that, at least as long as the fastest reading of the text."""
+        import miniaudio  # with the first online speech, like edge-tts: a cache hit needs neither
+
         try:
             decoded = miniaudio.decode(audio, nchannels=1, sample_rate=SERVICE_RATE)
         except miniaudio.MiniaudioError:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from broadcaster.core.settings import LEXICON_FILE
 from broadcaster.errors import LexiconError
 from broadcaster.files import read_text
 from broadcaster.i18n import _
@@ -39,8 +40,6 @@ __all__ = [
     "read_number",
 ]
 
-LEXICON_FILE = "lexicon.txt"
-"""Lives in the station's announcements/ folder, next to the texts it is used for."""
 
 _EXAMPLE_ENTRY = "UBND = Ủy ban nhân dân"
 
@@ -67,13 +66,15 @@ class Lexicon:
         return self._pattern.sub(lambda found: self.entries[found[0]], text)
 
 
-def load_lexicon(path: Path) -> Lexicon:
-    """The station's lexicon; a station without the file simply has no abbreviations."""
+def load_lexicon(path: Path, inside: Path | None = None) -> Lexicon:
+    """The station's lexicon; a station without the file simply has no abbreviations. With
+    `inside` (the station), a file that a link leads outside it is refused: its lines would be
+    read out on the loudspeakers and sent to the online voice."""
     if not path.exists():
         return Lexicon()
     entries: dict[str, str] = {}
     lines: dict[str, int] = {}
-    for number, raw in enumerate(read_text(path, LexiconError).split("\n"), start=1):
+    for number, raw in enumerate(read_text(path, LexiconError, inside).split("\n"), start=1):
         line = _fold_space(_canonical(raw.split("#", 1)[0]))
         if not line:
             continue

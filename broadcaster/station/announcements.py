@@ -9,10 +9,10 @@ import unicodedata
 from pathlib import Path
 
 from broadcaster.core.models import AUDIO_SUFFIXES, Announcement
-from broadcaster.core.settings import Station
+from broadcaster.core.settings import LEXICON_FILE, Station
 from broadcaster.core.voices import all_voices, engine_for
-from broadcaster.errors import AnnouncementError, LexiconError
-from broadcaster.files import inside, is_file, read_text, refuse_outside
+from broadcaster.errors import AnnouncementError
+from broadcaster.files import inside, is_file, read_text
 from broadcaster.i18n import _
 from broadcaster.station.yamlfile import YamlMap, key_line, load_yaml
 
@@ -23,17 +23,6 @@ ANNOUNCEMENT_KEYS = ("title", "text", "voice", "recording")
 SUFFIXES = (".yaml", ".txt")
 OTHER_AUDIO_SUFFIXES = (".m4a", ".aac", ".amr", ".opus", ".wma", ".3gp")
 """Phone recordings, played through ffmpeg."""
-LEXICON_FILE = "lexicon.txt"
-"""The station's abbreviations (announcements/lexicon.txt), read by speech/normalize."""
-
-
-def lexicon_path(station: Station) -> Path:
-    """The station's lexicon file; refused if it leads outside the station (through a link), so
-    that no file of the PC is read out or sent to the online voice."""
-    path = station.announcements_dir / LEXICON_FILE
-    if path.exists():
-        refuse_outside(path, station.directory, LexiconError)
-    return path
 
 
 def list_announcements(station: Station) -> list[str]:

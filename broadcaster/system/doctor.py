@@ -27,7 +27,6 @@ from pydub import AudioSegment
 from pydub.generators import Sine
 
 from broadcaster.audio.outputs import SimpleaudioOutput
-from broadcaster.broadcast import announcements_due
 from broadcaster.control.channel import send
 from broadcaster.core.compose import clean_text
 from broadcaster.core.settings import OutputSettings, SpeechSettings, Station
@@ -39,6 +38,7 @@ from broadcaster.speech.chain import CACHED_ENGINES, Speaker
 from broadcaster.speech.edge import EdgeEngine
 from broadcaster.speech.espeak import EspeakEngine
 from broadcaster.station.announcements import OTHER_AUDIO_SUFFIXES, announcement_or_recording
+from broadcaster.station.lookahead import announcements_due
 from broadcaster.station.schedules import read_schedules
 from broadcaster.station.station_file import EDGE_ENDPOINT_ENV, STATION_FILE, load_station
 from broadcaster.system.voice_list import read_espeak_voices
@@ -70,7 +70,6 @@ DEPENDENCIES = (
     "click",
     "miniaudio",
     "numpy",
-    "scipy",
     "ruamel.yaml",
     "yaml",
 )
