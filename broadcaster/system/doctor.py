@@ -27,18 +27,17 @@ from pydub import AudioSegment
 from pydub.generators import Sine
 
 from broadcaster.audio.outputs import SimpleaudioOutput
+from broadcaster.broadcast import cache_coverage
 from broadcaster.control.channel import send
-from broadcaster.core.compose import clean_text
 from broadcaster.core.settings import OutputSettings, SpeechSettings, Station
 from broadcaster.core.voices import engine_for
 from broadcaster.errors import ExitCode, LoaError, StationConfigError, describe_os_error
 from broadcaster.i18n import _, format_decimal
+from broadcaster.programs import find_program
 from broadcaster.speech.base import SpeechUnavailable
-from broadcaster.speech.chain import CACHED_ENGINES, Speaker
 from broadcaster.speech.edge import EdgeEngine
 from broadcaster.speech.espeak import EspeakEngine
-from broadcaster.station.announcements import OTHER_AUDIO_SUFFIXES, announcement_or_recording
-from broadcaster.station.lookahead import announcements_due
+from broadcaster.station.announcements import OTHER_AUDIO_SUFFIXES
 from broadcaster.station.schedules import read_schedules
 from broadcaster.station.station_file import EDGE_ENDPOINT_ENV, STATION_FILE, load_station
 from broadcaster.system.voice_list import read_espeak_voices
@@ -249,7 +248,7 @@ def check_espeak(station: Station) -> Result:
 
 
 def check_ffmpeg(station: Station) -> Result:
-    found = shutil.which("ffmpeg")
+    found = find_program("ffmpeg")
     needed_for = _(
         "only phone recordings ({suffixes}) and MP3 files need it; install it with: "
         "sudo apt install ffmpeg."
@@ -355,49 +354,26 @@ def check_schedules(station: Station) -> Result:
     )
 
 
-@dataclass(frozen=True)
-class Coverage:
-    cached: int
-    online: int
-    """Announcements due whose speech comes from an online voice, and so can be cached."""
-    due: int
-
-
-def cache_coverage(station: Station, now: datetime, hours: float = COVERAGE_HOURS) -> Coverage:
-    """How many of the announcements due in the next `hours` have their online speech cached."""
-    ids = announcements_due(station, now, hours)
-    speaker = Speaker.for_station(station)
-    cached = online = 0
-    for announcement_id in ids:
-        announcement = announcement_or_recording(station, announcement_id)
-        voice = announcement.voice or station.speech.voice
-        if not announcement.text.strip() or speaker.plan(voice)[0][0] not in CACHED_ENGINES:
-            continue
-        online += 1
-        cached += speaker.is_cached(clean_text(announcement.text), voice)
-    return Coverage(cached, online, len(ids))
-
-
 def check_cache(station: Station) -> Result:
     hours = format_decimal(COVERAGE_HOURS, 0)
     try:
-        coverage = cache_coverage(station, datetime.now(ZoneInfo(station.timezone)))
+        coverage = cache_coverage(station, datetime.now(ZoneInfo(station.timezone)), COVERAGE_HOURS)
     except LoaError as error:
         return Result(
             WARNING,
             _("cannot tell: {reason}").format(reason=error.message),
             _("correct the schedules and announcements first."),
         )
-    if coverage.online == 0:
+    if coverage.needed == 0:
         return Result(
             OK, _("nothing needs the online voice in the next {hours} h.").format(hours=hours)
         )
-    percent = round(100 * coverage.cached / coverage.online)
+    percent = round(100 * coverage.cached / coverage.needed)
     detail = _(
         "{cached}/{total} of the announcements due in the next {hours} h are in the cache "
         "({percent}%)."
-    ).format(cached=coverage.cached, total=coverage.online, hours=hours, percent=percent)
-    if coverage.cached < coverage.online:
+    ).format(cached=coverage.cached, total=coverage.needed, hours=hours, percent=percent)
+    if coverage.cached < coverage.needed:
         return Result(
             WARNING,
             detail,

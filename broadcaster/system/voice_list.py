@@ -4,12 +4,12 @@ The online voices are fixed; the offline ones are those espeak-ng really has ins
 `espeak-ng --voices=vi`. Nothing here prints: the CLI words the list.
 """
 
-import shutil
 import subprocess
 from dataclasses import dataclass
 
 from broadcaster.core.voices import EDGE_VOICES, ESPEAK_VOICES
 from broadcaster.i18n import _
+from broadcaster.programs import find_program
 
 SAMPLE_TEXT = (
     "Kính thưa bà con, đây là giọng đọc thử của đài truyền thanh. "
@@ -50,7 +50,7 @@ def parse_espeak_voices(listing: str) -> dict[str, tuple[str, str]]:
 def read_espeak_voices(executable: str | None = None) -> dict[str, tuple[str, str]] | None:
     """The Vietnamese voices espeak-ng (`executable`, else the one on the PATH) has installed,
     or None when espeak-ng is missing or does not answer."""
-    executable = executable or shutil.which("espeak-ng")
+    executable = executable or find_program("espeak-ng")
     if executable is None:
         return None
     try:
