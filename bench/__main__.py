@@ -3,14 +3,13 @@
     .venv/bin/python -m bench [--quick] [--starts N] [--entries N] [--idle-seconds S]
                               [--trials N]
 
-Runs, one after the other (so they do not disturb each other): bench.schedule, bench.render,
-bench.speech, bench.start_error, bench.adhoc and bench.daemon. Their own reports go to stderr as
-they run; stdout gets the machine, the date and the table. Defaults match issue 7 (20 starts,
-10,000 entries, a 60 s idle window); --quick uses 5 starts, 2,000 entries, a 15 s window and two
-ad-hoc trials (about 5 minutes instead of 15). A measurement that fails is reported as such in
-the table, the others still run. Needs espeak-ng, ffmpeg, pulseaudio and parec; never touches
-the Internet (the online voice goes to the test suite's local Edge endpoint, or to a closed
-loopback port).
+Runs, one after the other (so they do not disturb each other): bench.cli, bench.schedule,
+bench.render, bench.speech, bench.start_error, bench.adhoc and bench.daemon. Their own reports go
+to stderr as they run; stdout gets the machine, the date and the table. Defaults: 20 starts,
+10,000 entries, a 60 s window for each daemon case; --quick uses 5 starts, 2,000 entries, a 15 s
+window and two ad-hoc trials. A measurement that fails is reported as such in the table, the
+others still run. Needs espeak-ng, ffmpeg, pulseaudio and parec; never touches the Internet (the
+online voice goes to the test suite's local Edge endpoint, or to a closed loopback port).
 """
 
 import argparse
@@ -23,7 +22,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from bench import adhoc, daemon, render, schedule, speech, start_error
+from bench import adhoc, cli, daemon, render, schedule, speech, start_error
 from bench.stations import machine
 
 Row = tuple[str, str]
@@ -47,6 +46,7 @@ def main() -> None:
     began = time.monotonic()
     rows: list[Row] = []
     sections: list[tuple[str, Callable[[], list[Row]]]] = [
+        ("cli", cli_rows),
         ("schedule", lambda: schedule_rows(entries)),
         ("render", render_rows),
         ("speech", lambda: speech_rows(speech_runs)),
@@ -83,9 +83,13 @@ def schedule_rows(entries: int) -> list[Row]:
     load, peer = found["load"], found["peer"]
     return [
         (
-            f"load {entries:,} entries (20 files, {found['yaml_mb']:.1f} MB YAML: parse + check)",
-            f"{load:.2f} s ({entries / load:,.0f} entries/s); ruamel.yaml safe load alone "
+            f"read and check {entries:,} entries (20 files, {found['yaml_mb']:.1f} MB YAML)",
+            f"{load:.2f} s ({found['load_cpu']:.2f} s CPU); ruamel.yaml safe load alone "
             f"{peer:.2f} s, ratio {load / peer:.2f}",
+        ),
+        (
+            f"read {entries:,} entries again after one file of 20 changed",
+            f"{ms(found['reload_one'])} ({ms(found['reload_one_cpu'])} CPU)",
         ),
         (
             f"expand {entries:,} entries over 30 days",
@@ -93,12 +97,13 @@ def schedule_rows(entries: int) -> list[Row]:
         ),
         (
             f"daemon with {entries:,} entries: open / plan 6 h / next sweep",
-            f"{found['open']:.1f} s / {ms(found['first_sweep'])} / "
+            f"{found['open']:.2f} s / {ms(found['first_sweep'])} / "
             f"{found['next_sweep'] * 1000:.2f} ms",
         ),
         (
-            f"`loa schedule check`, {entries:,} entries",
-            f"{found['check']:.1f} s, peak RSS {found['check_rss_mb']:.0f} MB",
+            f"`loa schedule check`, {entries:,} entries (a process)",
+            f"{found['check']:.1f} s ({found['check_cpu']:.1f} s CPU), "
+            f"peak RSS {found['check_rss_mb']:.0f} MB",
         ),
     ]
 
@@ -130,12 +135,13 @@ def start_error_rows(starts: int) -> list[Row]:
     found = start_error.measure(starts)
     return [
         (
-            f"scheduled start error from the capture, {starts} starts",
-            f"p50 {found['p50']:.1f} ms, p95 {found['p95']:.1f} ms, max {found['max']:.1f} ms "
-            f"({found['found']:.0f}/{found['expected']:.0f} heard, "
-            f"{found['unexpected']:.0f} unexpected)",
+            f"start error to the first audible sample, {starts} starts: {name}",
+            f"p50 {found[name + '_p50']:.1f} ms, p95 {found[name + '_p95']:.1f} ms, "
+            f"max {found[name + '_max']:.1f} ms ({found['found']:.0f}/{found['expected']:.0f} "
+            f"heard, {found['unexpected']:.0f} unexpected)",
         )
-    ]
+        for name in ("raw", "drift-corrected")
+    ] + [("the recorder's clock against the wall clock", f"{found['ppm']:+.0f} ppm")]
 
 
 def adhoc_rows(trials: int) -> list[Row]:
@@ -162,18 +168,35 @@ def adhoc_rows(trials: int) -> list[Row]:
 
 def daemon_rows(seconds: float, entries: int) -> list[Row]:
     found: dict[str, Any] = daemon.run(seconds, entries)
+    labels = {
+        "example": "`loa run`, example schedule, one ad-hoc say in the window",
+        "large": f"idle `loa run`, {entries:,} entries",
+        "playing": "`loa run` playing a 60-minute program",
+    }
     rows = []
-    for key, label in (("example", "example schedule"), ("large", f"{entries:,} entries")):
+    for key, label in labels.items():
         if key in found:
             one = found[key]
             rows.append(
                 (
-                    f"idle `loa run`, {label} ({one['window']:.0f} s window)",
-                    f"RSS {one['rss_mb']:.0f} MB, CPU {one['cpu_ms_per_min']:.0f} ms per minute "
-                    f"({one['cpu_percent']:.2f} %); on the air {one['startup']:.1f} s after launch",
+                    f"{label} ({one['window']:.0f} s window)",
+                    f"RSS median {one['rss_mb']:.0f} MB, peak {one['peak_mb']:.0f} MB; CPU "
+                    f"{one['cpu_ms_per_min']:.0f} ms per minute ({one['cpu_percent']:.2f} %); "
+                    f"on the air {one['startup']:.1f} s after launch",
                 )
             )
     return rows
+
+
+def cli_rows() -> list[Row]:
+    found = cli.measure()
+    return [
+        (
+            f"`loa {' '.join(args)}`, wall time (median of {cli.RUNS})",
+            f"{ms(statistics.median(times))} (min {ms(min(times))}, max {ms(max(times))})",
+        )
+        for args, times in found.items()
+    ]
 
 
 if __name__ == "__main__":

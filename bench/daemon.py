@@ -1,19 +1,22 @@
-"""Memory and CPU of an idle `loa run`: a real daemon process on the bundled example schedule,
-then on 10,000 generated entries (none due during the measurement).
+"""Memory and CPU of `loa run`: a real daemon process on the bundled example schedule, with one
+ad-hoc broadcast in the middle of the window (its cache-warm round runs at start); then on 10,000
+generated entries (none due during the measurement); then while it plays a 60-minute program.
 
     .venv/bin/python -m bench.daemon [SECONDS] [ENTRIES]
 
 SECONDS (default 60) is the measuring window, after the daemon opened its control channel and
 settled for SETTLE_S; ENTRIES (default 10000, 0 to skip) sizes the second case. RSS is sampled
-every second from /proc/PID/status, CPU time (user + system) read from /proc/PID/stat at both
-ends of the window. The output device is `silent` and the voice espeak-ng, so no sound card and
-no network are needed; everything lives in a temporary folder.
+every second from /proc/PID/status (the peak is VmHWM), CPU time (user + system) read from
+/proc/PID/stat at both ends of the window. The output device is `silent` (it takes the program's
+real time) and the voice espeak-ng, so no sound card and no network are needed; everything lives
+in a temporary folder.
 """
 
 import os
 import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from bench.stations import (
     copy_example_schedule,
+    loa_command,
     loa_env,
     make_station,
     start_daemon,
@@ -61,17 +65,23 @@ def asrun_rows(station: Path) -> int:
         return int(db.execute("SELECT COUNT(*) FROM asrun").fetchone()[0])
 
 
-def measure(label: str, station: Path, folder: Path, seconds: float) -> dict[str, float]:
+def measure(
+    label: str, station: Path, folder: Path, seconds: float, during: list[str] | None = None
+) -> dict[str, float]:
     """Prints and returns "startup" (s to the control channel), "rss_mb" (median), "rss_max_mb",
-    "cpu_ms_per_min", "cpu_percent" and "window" (s)."""
+    "peak_mb" (VmHWM), "cpu_ms_per_min", "cpu_percent" and "window" (s). `during`: a `loa`
+    command sent to the running station at the start of the window."""
     log = folder / f"{station.parent.name}.log"
-    process, startup = start_daemon(station, loa_env(folder), log)
+    env = loa_env(folder)
+    process, startup = start_daemon(station, env, log)
     try:
         startup_cpu = cpu_s(process.pid)
         time.sleep(SETTLE_S)
         rss: list[float] = []
         cpu_before, wall_before = cpu_s(process.pid), time.monotonic()
         rows_before = asrun_rows(station)
+        if during:
+            subprocess.run(loa_command(station, *during), env=env, check=True, timeout=60)
         while (left := wall_before + seconds - time.monotonic()) > 0:
             rss.append(kb_to_mb(status(process.pid)["VmRSS"]))
             time.sleep(min(1.0, left))
@@ -97,6 +107,7 @@ def measure(label: str, station: Path, folder: Path, seconds: float) -> dict[str
         "startup": startup,
         "rss_mb": statistics.median(rss),
         "rss_max_mb": max(rss),
+        "peak_mb": kb_to_mb(final["VmHWM"]),
         "cpu_ms_per_min": used / window * 60 * 1000,
         "cpu_percent": used / window * 100,
         "window": window,
@@ -113,7 +124,11 @@ def run(seconds: float = 60.0, entries: int = 10_000) -> dict[str, dict[str, flo
         example = make_station(folder / "example", device="silent")
         copy_example_schedule(example)
         found["example"] = measure(
-            "example schedule (1 entry)", example, folder / "example", seconds
+            "example schedule (1 entry), one ad-hoc say",
+            example,
+            folder / "example",
+            seconds,
+            ["say", "Kính thưa bà con, đây là bản tin thử của đài truyền thanh xã."],
         )
         if entries:
             large = make_station(folder / "large", device="silent")
@@ -123,9 +138,23 @@ def run(seconds: float = 60.0, entries: int = 10_000) -> dict[str, dict[str, flo
             write_many_entries(large, entries, 20, now.date(), (minute - 5, minute + 5 + int(span)))
             label = f"{entries} entries in 20 files"
             found["large"] = measure(label, large, folder / "large", seconds)
+        found["playing"] = playing(folder / "playing", seconds)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return found
+
+
+def playing(folder: Path, seconds: float) -> dict[str, float]:
+    """`measure` while the station plays a 60-minute program: a 59-minute recording between the
+    chimes, prepared (decoded, measured, levelled) and played in chunks."""
+    station = make_station(folder, device="silent", quiet_hours="00:00-00:00")
+    recording = station / "announcements" / "mot-gio.mp3"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=330:duration=3540",
+         "-ac", "1", "-ar", "22050", "-b:a", "32k", str(recording)],
+        check=True,
+    )  # fmt: skip
+    return measure("a 60-minute program playing", station, folder, seconds, ["play", "mot-gio"])
 
 
 def main() -> None:

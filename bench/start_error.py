@@ -67,7 +67,8 @@ def finished_rows(station: Path) -> list[tuple[str, str, str, str]]:
 def measure(starts: int = 20, spacing: float = 12.0) -> dict[str, float]:
     """Prints the run and both readings; returns the measured-rate one: "p50", "p95", "max" of
     |start error| (ms), "found" intros of "expected", "unexpected" ones, "played" as-run rows,
-    "ppm" (the recorder's clock against the wall clock)."""
+    "ppm" (the recorder's clock against the wall clock); and each reading under its own prefix
+    ("raw_p95", "drift-corrected_p95"…)."""
     folder = Path(tempfile.mkdtemp(prefix="loa-bench-"))
     (folder / "pulse").mkdir()
     rig = PulseRig(folder / "pulse")
@@ -124,7 +125,9 @@ def measure(starts: int = 20, spacing: float = 12.0) -> dict[str, float]:
     )
     for name, label, rate in readings:
         heard = [capture.origin + index / rate for index in found]
-        result = report(f"{name}: time of a sample = first sample + index / {label}", times, heard)
+        reading = report(f"{name}: time of a sample = first sample + index / {label}", times, heard)
+        result.update(reading)  # the drift-corrected reading last: the plain keys are its own
+        result.update({f"{name}_{key}": value for key, value in reading.items()})
     return {**result, "played": played, "ppm": (measured / RATE - 1) * 1e6}
 
 

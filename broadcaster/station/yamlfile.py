@@ -12,17 +12,15 @@ every message stays the one officers know. ruamel.yaml also edits files round-tr
 (`schedule_edit`). tests/test_station_files.py checks that the three agree.
 """
 
+import functools
 import re
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml  # type: ignore[import-untyped]  # no stubs needed: used in one place
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from ruamel.yaml.reader import ReaderError
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedSeq
 
 from broadcaster.errors import LoaError
 from broadcaster.files import read_text
@@ -64,6 +62,8 @@ def parse_yaml(text: str, path: Path, error: type[LoaError]) -> Any:
         return _list_of_flat_mappings(text)
     except (_Unsupported, ValueError):
         pass
+    import yaml  # type: ignore[import-untyped]  # here: `loa --version` and `--help` read no YAML
+
     try:
         return _fast_load(text)
     except (yaml.YAMLError, _Unsupported, ValueError, TypeError, RecursionError):
@@ -203,23 +203,31 @@ _UNUSUAL = re.compile(
 `1e3`, moments), merge keys and `=`: left to ruamel.yaml."""
 
 
-class _Loader(yaml.CSafeLoader):  # type: ignore[misc]
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
-        if kind is yaml.ScalarNode:
-            return _PLAIN if implicit[0] else _STR
-        return _SEQ if kind is yaml.SequenceNode else _MAP
+@functools.cache
+def _loader() -> Any:
+    """libyaml's loader with YAML 1.2's resolution left to `_plain`; PyYAML is imported with the
+    first file that needs it, so that commands reading no YAML start at once."""
+    import yaml
 
-    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
-        """No path resolvers: nothing to track."""
+    class Loader(yaml.CSafeLoader):  # type: ignore[misc]
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+            if kind is yaml.ScalarNode:
+                return _PLAIN if implicit[0] else _STR
+            return _SEQ if kind is yaml.SequenceNode else _MAP
 
-    def ascend_resolver(self) -> None:
-        """No path resolvers: nothing to track."""
+        def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+            """No path resolvers: nothing to track."""
+
+        def ascend_resolver(self) -> None:
+            """No path resolvers: nothing to track."""
+
+    return Loader
 
 
 def _fast_load(text: str) -> Any:
     if "\t" in text:
         raise _Unsupported  # ruamel.yaml refuses some tabs that libyaml takes as spaces
-    loader = _Loader(text)
+    loader = _loader()(text)
     try:
         root = loader.get_single_node()
     finally:
@@ -229,6 +237,13 @@ def _fast_load(text: str) -> Any:
 
 class _Builder:
     def __init__(self, text: str) -> None:
+        import yaml
+
+        self.scalar, self.sequence, self.mapping = (
+            yaml.ScalarNode,
+            yaml.SequenceNode,
+            yaml.MappingNode,
+        )
         self.text = text
         self.lines: list[str] | None = None
         self.built: dict[int, Any] = {}
@@ -237,12 +252,12 @@ class _Builder:
     def build(self, node: Any, depth: int) -> Any:
         if depth > MAX_DEPTH:
             raise _Unsupported
-        if isinstance(node, yaml.ScalarNode):
+        if isinstance(node, self.scalar):
             return _scalar(node)
         known = self.built.get(id(node))
         if known is not None:
             return known
-        if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
+        if isinstance(node, self.sequence) and node.tag == _SEQ:
             sequence = YamlList(node.start_mark.line + 1)
             self.built[id(node)] = sequence
             sequence.item_lines = [item.start_mark.line + 1 for item in node.value]
@@ -250,14 +265,14 @@ class _Builder:
                 {
                     index: self.comment_after(item)
                     for index, item in enumerate(node.value)
-                    if isinstance(item, yaml.ScalarNode)
+                    if isinstance(item, self.scalar)
                 }
                 if depth == 0
                 else {}
             )
             sequence.extend(self.build(item, depth + 1) for item in node.value)
             return sequence
-        if isinstance(node, yaml.MappingNode) and node.tag == _MAP:
+        if isinstance(node, self.mapping) and node.tag == _MAP:
             mapping = YamlMap(node.start_mark.line + 1)
             self.built[id(node)] = mapping
             for key_node, value_node in node.value:
@@ -327,6 +342,10 @@ def _resolve(value: str) -> Any:
 
 
 def _ruamel_load(text: str, path: Path, error: type[LoaError]) -> Any:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.reader import ReaderError
+
     reader = YAML(typ="rt")
     try:
         return reader.load(text)
@@ -359,6 +378,8 @@ def _ruamel_load(text: str, path: Path, error: type[LoaError]) -> Any:
 
 def _convert(data: Any) -> Any:
     """ruamel.yaml's round-trip values as YamlMap and YamlList, with their lines and comments."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     built: dict[int, Any] = {}
 
     def convert(value: Any) -> Any:
@@ -384,16 +405,19 @@ def _convert(data: Any) -> Any:
     return convert(data)
 
 
-def _line_comment(data: CommentedSeq, index: int) -> str:
+def _line_comment(data: "CommentedSeq", index: int) -> str:
     tokens = data.ca.items.get(index) or [None]
     text = tokens[0].value if tokens[0] is not None else ""
     first_line = text.split("\n", 1)[0].strip()
     return str(first_line.lstrip("#").strip())
 
 
-def _line_of_unbuildable_value(reader: YAML, text: str) -> int:
+def _line_of_unbuildable_value(reader: "YAML", text: str) -> int:
     """Find the scalar whose explicit tag cannot be built (e.g. `!!float abc`); the exception
     ruamel raises for it carries no position."""
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
     pending: list[Node] = [reader.compose(text)]
     while pending:
         node = pending.pop()
