@@ -17,15 +17,17 @@ import shutil
 import sqlite3
 import wave
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
+from time import monotonic, sleep
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from broadcaster.control.channel import send
 from broadcaster.core.models import Priority, Result
 from broadcaster.core.recurrence import next_after
 from broadcaster.errors import NoAudioDeviceError
@@ -546,3 +548,106 @@ def check_the_run(
         f"{len(faults.outages)} device outages, {len(one_offs)} valid edits"
     )
     assert len(loose) / total <= 0.05, "the loosely checked share stays under 5 %"
+
+
+THREADED_DAY = datetime(2027, 1, 5, tzinfo=HANOI)
+"""A Tuesday far from the real date: APScheduler's own timers (real time) never fire an entry."""
+
+
+def test_one_day_through_the_real_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, english: None
+) -> None:
+    """`Daemon.start()` as `loa run` does it: the scheduler's heartbeat thread sweeps, the player
+    thread plays, the control socket takes `say`s. Only the clock is fake: the test moves it to
+    each pre-roll once the station is idle (the player moves it while it plays)."""
+    monkeypatch.setenv("LOA_EDGE_ENDPOINT", CLOSED_EDGE_ENDPOINT)
+    station, _daily = build_station(tmp_path, random.Random(5))
+    config = station / "station.yaml"
+    config.write_text(config.read_text().replace("voice: vi-VN-HoaiMyNeural", "voice: vi"))
+    times = [time(hour, 15) for hour in range(6, 21)] + [time(12, 15)]
+    (station / "schedules" / "sinh.yaml").write_text(
+        "".join(
+            f'- id: gio-{index:02d}\n  announcement: tin-{index % 6}\n  times: ["{at:%H:%M}"]\n'
+            for index, at in enumerate(times)
+        )
+        + '- id: dem\n  announcement: tin-1\n  times: ["21:30"]\n'
+        + '- id: bao-dem\n  announcement: tin-2\n  times: ["22:00"]\n  priority: emergency\n',
+        encoding="utf-8",
+    )
+    (station / "schedules" / "bluezone.yaml").unlink()
+    planned = sorted(
+        [
+            (datetime.combine(THREADED_DAY.date(), at, HANOI), f"gio-{index:02d}")
+            for index, at in enumerate(times)
+        ]
+        + [(THREADED_DAY.replace(hour=21, minute=30), "dem")]
+        + [(THREADED_DAY.replace(hour=22), "bao-dem")]
+    )
+    says = {time(9, 40), time(12, 14, 58), time(15, 5)}
+    """One at a quiet moment, one just before two entries fall due at once, one later."""
+    clock = FakeClock(THREADED_DAY)
+    sink = FastSink(clock)
+    daemon = Daemon(station, now=clock, output=lambda _s: sink, monotonic=clock.monotonic)
+    asked: list[str] = []
+
+    def rows() -> dict[tuple[str, str], dict[str, Any]]:
+        with sqlite3.connect(station / LOG_FILE) as db:
+            db.row_factory = sqlite3.Row
+            found = db.execute("SELECT entry_id, scheduled, started, result, source FROM asrun")
+            return {(row["entry_id"], row["scheduled"]): dict(row) for row in found}
+
+    def idle() -> bool:
+        status = send(station, {"command": "status"})
+        assert status is not None and status["ok"], status
+        done = rows()
+        return (
+            status["playing"] is None
+            and not status["queue"]
+            and all(row["result"] != Result.PLAYING for row in done.values())
+        )
+
+    def until(condition: Callable[[], bool], what: str) -> None:
+        deadline = monotonic() + 60  # generous: the machine may be busy; it is not a timing test
+        while not condition():
+            assert monotonic() < deadline, f"waited 60 s for {what}"
+            sleep(0.05)
+
+    daemon.start()
+    try:
+        for at, entry_id in planned:
+            for said in sorted(says):
+                moment = datetime.combine(THREADED_DAY.date(), said, HANOI)
+                if clock.moment < moment < at - timedelta(seconds=PREROLL_S):
+                    clock.advance((moment - clock.moment).total_seconds())
+                    reply = send(station, {"command": "say", "text": f"Tin số {len(asked)}."})
+                    assert reply is not None and reply["ok"], reply
+                    asked.append(moment.isoformat())
+                    until(lambda: sum(k[0] == "say" for k in rows()) == len(asked), "the say")
+                    until(idle, "the say to end")
+            if clock.moment < at - timedelta(seconds=PREROLL_S):
+                clock.advance((at - clock.moment).total_seconds() - PREROLL_S + 0.5)
+            key = (entry_id, at.isoformat())
+            until(lambda key=key: key in rows() and idle(), f"{key} to be decided")
+    finally:
+        daemon.shutdown()
+    found = rows()
+    assert {key: row["result"] for key, row in found.items() if key[0] != "say"} == {
+        (entry_id, at.isoformat()): Result.SKIPPED_QUIET if entry_id == "dem" else Result.PLAYED
+        for at, entry_id in planned
+    }
+    assert sorted(k[1] for k in found if k[0] == "say") == sorted(asked)
+    played = sorted(
+        (datetime.fromisoformat(row["started"]), key)
+        for key, row in found.items()
+        if row["result"] in PLAYED
+    )
+    heard = [program for program in sink.played if program.completed]
+    assert len(heard) == len(sink.played) == len(played), "each played once, none cut off"
+    for program, (started, key) in zip(heard, played, strict=True):
+        assert abs((program.started - started).total_seconds()) < 1.0, (key, program)
+        late_s = (started - datetime.fromisoformat(key[1])).total_seconds()
+        previous = heard[heard.index(program) - 1]
+        assert late_s <= SLACK_S or (
+            previous.ended is not None
+            and abs((program.started - previous.ended).total_seconds()) <= SLACK_S
+        ), f"{key} started {late_s:.1f} s late with the air free"
