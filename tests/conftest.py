@@ -3,6 +3,7 @@ of the example station (never the checkout), and the `slow` marks for the quick 
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -147,6 +148,13 @@ def station(tmp_path: Path) -> Path:
     shutil.copytree(ROOT / "announcements", target / "announcements")
     shutil.copy(ROOT / "station.yaml", target / "station.yaml")
     return target
+
+
+def default_sigint() -> None:
+    """`preexec_fn` for a child a test interrupts with SIGINT: Ctrl+C's default handling even
+    when pytest runs as a background job of a non-interactive shell (which starts its children
+    with SIGINT ignored, and Python keeps it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def copy_example_station(target: Path) -> Path:
