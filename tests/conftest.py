@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -39,11 +40,49 @@ CHECKOUT_WATCHED += EXAMPLE_STATION
 """What a station run in the checkout would write or read: the suite must leave it all alone."""
 
 SLOW = {
+    # simulated days, the real-time daemon on the rig
     "tests/test_soak.py",
     "tests/test_daemon_rig.py",
+    # fuzzers with many examples
+    "tests/test_fuzz_control.py::test_answer_replies_ok_or_why_not_and_never_raises",
+    "tests/test_fuzz_schedules.py::test_valid_entries_load_with_the_fields_written",
+    "tests/test_fuzz_schedules.py::test_every_bad_entry_is_one_problem_at_its_own_lines",
+    # measured above about 4 s with --durations on the loaded 2-core machine
+    "tests/audio/test_chimes.py::test_main_regenerates_the_committed_files_byte_for_byte",
+    "tests/audio/test_chimes.py::test_attention_alternates_two_tones_unlike_the_chimes",
+    "tests/audio/test_playback.py::test_buffer_joins_add_at_most_50_ms_of_silence",
+    "tests/audio/test_playback.py::test_a_rendering_error_stops_playback_and_is_raised",
+    "tests/audio/test_render.py::test_long_parts_come_in_chunks_of_a_few_seconds",
+    "tests/audio/test_render.py::test_every_part_is_at_the_same_loudness",
+    "tests/audio/test_render.py::test_output_format_is_what_the_amplifier_takes",
+    "tests/speech/test_cache.py::test_pruning_removes_thousands_of_entries",
+    "tests/speech/test_edge_endpoint.py::test_text_over_4096_bytes_goes_out_in_several_connections",
+    "tests/test_setup_commands.py::test_a_sample_is_heard_on_the_sound_card",
+    "tests/test_setup_commands.py::test_the_bash_script_completes_in_bash",
+    "tests/test_netguard.py::test_a_test_reaching_out_fails_even_if_it_swallows_the_error",
+    "tests/test_cli.py::test_cache_warm_stats_and_prune",
+    "tests/test_cli.py::test_say_is_heard_as_intro_then_speech_then_outro",
+    "tests/test_cli.py::test_next_as_text_and_a_bad_schedule",
+    "tests/test_cli.py::test_a_station_in_english_speaks_english",
+    "tests/test_cli.py::test_audio_outside_the_station_is_refused",
+    "tests/test_cli.py::test_play_an_audio_file_of_the_station",
+    "tests/test_cli.py::test_cache_warm_renders_what_the_schedules_air_next",
+    "tests/test_cli.py::test_ctrl_c_stops_the_broadcast_cleanly",
+    "tests/test_cli.py::test_repeats_gaps_and_the_attention_tone",
+    "tests/test_cli.py::test_a_recording_longer_than_a_broadcast_is_refused",
+    "tests/test_cli.py::test_mp3_output_meets_the_loudness_target",
+    "tests/test_cli.py::test_a_recording_is_found_in_the_announcements_folder",
+    "tests/test_cli.py::test_play_bundled_campaign_announcement_to_a_file",
+    "tests/test_cli.py::test_say_without_a_sound_device_says_so_in_vietnamese",
+    "tests/test_cli.py::test_text_shows_what_each_engine_receives",
+    "tests/test_doctor.py::test_a_broken_station_file_is_reported_and_the_rest_still_checked",
+    "tests/test_doctor.py::test_without_a_sound_device_it_fails_with_the_fix_in_vietnamese",
+    "tests/test_doctor.py::test_the_rig_hears_the_beep_and_every_check_passes",
+    "tests/test_checkout_guard.py::test_loa_without_a_station_runs_on_a_copy",
 }
-"""Tests (a module, or module::function) left out of the quick loop `pytest -m "not slow"`: each
-takes more than about 5 s on a 2-core machine. The full suite stays the test command."""
+"""Tests (a module, or module::function for all its parameters) left out of the quick loop
+`pytest -m "not slow"`; the full suite stays the test command. A name that matches no test is
+reported (see `pytest_collection_modifyitems`), so a renamed test cannot drop out silently."""
 
 RunLoa = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -59,11 +98,19 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    used: set[str] = set()
     for item in items:
-        module = item.nodeid.split("::")[0]
-        function = item.nodeid.split("[")[0]
-        if module in SLOW or function in SLOW:
+        names = {item.nodeid.split("::")[0], item.nodeid.split("[")[0]} & SLOW
+        if names:
             item.add_marker(pytest.mark.slow)
+            used |= names
+    collected = {item.nodeid.split("::")[0] for item in items}
+    stale = sorted(name for name in SLOW - used if name.split("::")[0] in collected)
+    if stale:
+        warnings.warn(
+            pytest.PytestWarning(f"tests/conftest.py SLOW names tests that do not exist: {stale}"),
+            stacklevel=1,
+        )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
