@@ -338,7 +338,8 @@ def test_thirty_days_every_slot_exactly_once(
             # a bad edit keeps the whole last good reading, the endpoint in station.yaml
             # included (a first reading takes it all)
             read_down, restarted = voice_down, False
-        sink.tag = (read_down, endpoint.mode)  # what the next programs are rendered under
+        in_use = daemon.station.speech.edge_endpoint
+        sink.tag = (read_down, endpoint.mode, in_use)  # what the next programs are rendered under
         try:
             while daemon.play_next(timeout=0):
                 pass
@@ -496,11 +497,15 @@ def check_the_run(
 
     # -- the speech source against the online voice's state when it was rendered ------------------
     bad_sources, sources_checked = [], 0
+    unread: list[tuple[tuple[str, str], object]] = []
+    """Programs rendered while the daemon had not taken the endpoint the test last wrote."""
     for key, program in program_of.items():
         row = scheduled_rows.get(key) or next(r for r in say_rows if r["scheduled"] == key[1])
         if key in loose:
             continue
-        voice_down, mode = program.tag  # type: ignore[misc]
+        voice_down, mode, in_use = program.tag  # type: ignore[misc]
+        if voice_down != (in_use == CLOSED_EDGE_ENDPOINT):
+            unread.append((key, program.tag))
         sources = set(row["source"].split(",")) - {""}
         fallback = row["result"] == Result.PLAYED_FALLBACK
         checks = {
@@ -517,6 +522,7 @@ def check_the_run(
                 (key, row["result"], row["source"], program.tag, problems, row["error"])
             )
         sources_checked += 1
+    assert not unread, f"{len(unread)} programs rendered before hot reload, e.g. {unread[:3]}"
     assert not bad_sources, f"{len(bad_sources)} wrong sources, e.g. {bad_sources[:3]}"
 
     # -- interruptions and retries happened --------------------------------------------------------
