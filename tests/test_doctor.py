@@ -3,7 +3,7 @@ against the local endpoint and a closed one, schedules, cache coverage, the stat
 disk, time limits, Vietnamese by default and English on request, never a traceback."""
 
 import os
-import time
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
@@ -164,12 +164,10 @@ def test_the_online_voice_answers(edge: EdgeEndpoint, station: Path, english: No
 def test_a_closed_endpoint_fails_at_once_with_the_offline_explanation(
     station: Path, english: None
 ) -> None:
-    started = time.monotonic()
     result = doctor.check_online_voice(
         Station(station, speech=SpeechSettings(edge_endpoint=CLOSED_EDGE_ENDPOINT))
     )
-    assert time.monotonic() - started < 3
-    assert result.status == FAILED
+    assert result.status == FAILED  # the refused connection, not the time limit ("too long")
     assert result.detail == (
         "the online voice vi-VN-HoaiMyNeural failed: cannot connect to the service "
         "(is the Internet connected?)."
@@ -178,18 +176,18 @@ def test_a_closed_endpoint_fails_at_once_with_the_offline_explanation(
 
 
 def test_a_stalled_service_is_given_up_quickly(
-    edge: EdgeEndpoint, station: Path, english: None, monkeypatch: pytest.MonkeyPatch
+    station: Path, english: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The service would answer after 3 s, the limit is 0.5 s: a FAILED "took too long" means
+    the check gave up before the answer came (it would be OK after it). An endpoint of its own,
+    so the abandoned request touches no other test."""
     monkeypatch.setattr(doctor, "ONLINE_TIMEOUT_S", 0.5)
-    edge.mode = "slow"
-    edge.delay_s = 1.5
-    started = time.monotonic()
-    result = doctor.check_online_voice(
-        Station(station, speech=SpeechSettings(edge_endpoint=edge.url))
-    )
-    assert time.monotonic() - started < 1.5
+    with EdgeEndpoint(mode="slow", delay_s=3.0) as slow:
+        result = doctor.check_online_voice(
+            Station(station, speech=SpeechSettings(edge_endpoint=slow.url))
+        )
+        assert [request.text for request in slow.requests] == ["Xin chào."], "it was asked"
     assert result.status == FAILED and "took too long" in result.detail
-    time.sleep(2)  # let the abandoned request end before the next test uses the endpoint
 
 
 def test_an_offline_station_voice_needs_no_network(station: Path, english: None) -> None:
@@ -305,16 +303,19 @@ def test_the_tone_follows_the_station_output() -> None:
 
 
 def test_a_check_that_hangs_or_breaks_becomes_a_line(station: Path, english: None) -> None:
+    release, returned = threading.Event(), threading.Event()
+
     def hangs(_station: Station) -> doctor.Result:
-        time.sleep(5)
+        release.wait(60)
+        returned.set()
         return doctor.Result(OK, "")
 
     def breaks(_station: Station) -> doctor.Result:
         raise RuntimeError("boom")
 
-    started = time.monotonic()
     hung = run_check(Check("hangs", lambda: "Hangs", hangs, 0.2), Station(station))
-    assert time.monotonic() - started < 1
+    assert not returned.is_set(), "the report did not wait for the hung check to end"
+    release.set()
     assert replace(hung, fix="") == doctor.Result(FAILED, "no answer within 0 s.", what="Hangs")
     broken = run_check(Check("breaks", lambda: "Breaks", breaks), Station(station))
     assert broken.status == FAILED and broken.detail == "unexpected error (RuntimeError: boom)."
