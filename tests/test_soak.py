@@ -247,8 +247,8 @@ def test_thirty_days_every_slot_exactly_once(
         faults.lost += [
             item["scheduled"] for item in daemon.status()["queue"] if item["id"] == "say"
         ]
-        daemon._lock_file.close()
-        daemon.log._db.close()
+        daemon.lock.release()
+        daemon.asrun.close()
 
     def restart(daemon: Daemon) -> Daemon:
         """kill -9 now, and Loa started again after a while."""
