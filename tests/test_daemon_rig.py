@@ -18,6 +18,7 @@ import pytest
 
 from broadcaster.audio.render import LEAD_IN_MS, bundled_jingle
 from broadcaster.control.channel import send
+from broadcaster.errors import ExitCode
 from broadcaster.onair.asrun import LOG_FILE
 from tests.conftest import ROOT, RunLoa
 from tests.pulse_rig import RATE, PulseRig
@@ -241,7 +242,7 @@ def test_a_bad_edit_during_a_run_keeps_the_schedule_on_air(
     assert shown.returncode == 0, shown.stderr
     assert f"{broken}:3" in shown.stdout
     forced = run_loa("--station", str(rig_station), "--lang", "en", "reload", env=pulse.env)
-    assert forced.returncode == 18 and f"{broken}:3" in forced.stderr
+    assert forced.returncode == ExitCode.EDIT_REFUSED and f"{broken}:3" in forced.stderr
     [(entry, _, result, _, _)] = wait_for_rows(rig_station, 1)
     assert (entry, result) == ("sang", "played")
     assert os.path.getsize(rig_station / "logs" / "loa.log") > 0

@@ -13,14 +13,14 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from broadcaster.broadcast import warm_cache
+from broadcaster.broadcast import Coverage, cache_coverage, warm_cache
 from broadcaster.core.settings import OutputSettings, SpeechSettings, Station
 from broadcaster.errors import ExitCode
 from broadcaster.i18n import DEFAULT_LANGUAGE, set_language
 from broadcaster.onair.daemon import Daemon
 from broadcaster.station.station_file import load_station
 from broadcaster.system import doctor
-from broadcaster.system.doctor import FAILED, OK, WARNING, Check, cache_coverage, run_check
+from broadcaster.system.doctor import COVERAGE_HOURS, FAILED, OK, WARNING, Check, run_check
 from tests.conftest import CLOSED_EDGE_ENDPOINT, RunLoa
 from tests.edge_endpoint import EdgeEndpoint
 from tests.pulse_rig import RATE, PulseRig
@@ -232,13 +232,13 @@ def test_cache_coverage_counts_what_is_warmed(
     )
     loaded = load_station(station)
     now = datetime.now(HANOI)
-    assert cache_coverage(loaded, now) == doctor.Coverage(cached=0, online=2, due=3)
+    assert cache_coverage(loaded, now, COVERAGE_HOURS) == Coverage(0, 2, ("hop", "tiem"))
     before = doctor.check_cache(loaded)
     assert before.status == WARNING
     assert before.detail == ("0/2 of the announcements due in the next 48 h are in the cache (0%).")
     assert "loa cache warm" in before.fix
     assert [r.outcome for r in warm_cache(loaded, ["hop"])] == ["rendered"]
-    assert cache_coverage(loaded, now) == doctor.Coverage(cached=1, online=2, due=3)
+    assert cache_coverage(loaded, now, COVERAGE_HOURS) == Coverage(1, 2, ("tiem",))
     assert doctor.check_cache(loaded).detail.startswith("1/2 of the announcements")
     assert doctor.check_cache(loaded).detail.endswith("(50%).")
     warm_cache(loaded, ["tiem"])
