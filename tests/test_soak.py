@@ -336,8 +336,8 @@ def test_thirty_days_every_slot_exactly_once(
         daemon.heartbeat()
         if daemon.reload_error is None or restarted:
             # a bad edit keeps the whole last good reading, the endpoint in station.yaml
-            # included (a first reading takes it all)
-            read_down, restarted = voice_down, False
+            # included; until a first good reading, each reading is taken as far as it goes
+            read_down, restarted = voice_down, daemon.reload_error is not None
         in_use = daemon.station.speech.edge_endpoint
         sink.tag = (read_down, endpoint.mode, in_use)  # what the next programs are rendered under
         try:
