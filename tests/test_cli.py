@@ -16,7 +16,7 @@ from broadcaster import __version__
 from broadcaster.audio.render import JOIN_PAUSE_MS, LEAD_IN_MS, bundled_jingle
 from broadcaster.core.compose import MAX_TEXT_CHARS
 from broadcaster.errors import ExitCode
-from tests.conftest import ROOT, RunLoa
+from tests.conftest import ROOT, RunLoa, default_sigint
 from tests.edge_endpoint import EdgeEndpoint
 from tests.pulse_rig import RATE, PulseRig
 from tests.signals import ffmpeg_loudness, locate, read_wav, window_levels_dbfs
@@ -234,12 +234,6 @@ def test_a_station_in_english_speaks_english(station: Path, run_loa: RunLoa) -> 
     assert "Usage: loa say [OPTIONS] TEXT" in help_text.stdout
     chosen = run_loa("--station", str(station), "say", " ", env={"LOA_LANG": "vi"})
     assert "Nội dung bản tin đang trống" in chosen.stderr, "the officer's choice wins"
-
-
-def default_sigint() -> None:
-    """In the child: Ctrl+C as a shell gives it, whatever this process inherited (a suite
-    started in the background of a non-interactive shell runs with SIGINT ignored)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def heard_so_far(pulse: PulseRig) -> np.ndarray:
