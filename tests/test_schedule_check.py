@@ -98,10 +98,15 @@ def test_a_clash_is_reported_at_the_later_entry_with_both_answers(station: Path)
 """,
     )
     [clash] = findings(station)
-    assert clash.startswith(f"{path}:5: 'hop' starts at 06:31 on 01/12/2026 while 'sang'")
+    assert clash.startswith(f"{path}:5: warning: 'hop' starts at 06:31 on 01/12/2026 while 'sang'")
     assert f"({path}:1)" in clash
     assert "'start: interrupt'" in clash and "'start: after-current'" in clash
     assert "clashes in the next 366 days: 53" in clash  # every Tuesday
+    assert "'hop' will wait and play right after it" in clash
+    path.write_text(path.read_text() + "  priority: priority\n", encoding="utf-8")
+    [clash] = findings(station)
+    assert clash.startswith(f"{path}:5: 'hop' starts"), "a priority clash is the officer's call"
+    path.write_text(path.read_text().replace("  priority: priority\n", ""), encoding="utf-8")
     (station / "schedules" / "lich.yaml").write_text(
         path.read_text() + "  start: after-current\n", encoding="utf-8"
     )

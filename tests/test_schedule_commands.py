@@ -122,6 +122,7 @@ def test_schedule_list_is_a_table_within_80_columns(scheduled: Path, capsys: Cap
         "hop             hop-to-dan-p… 06:30        T3         priority  approved   +",
         "bao-bao         hop-to-dan-p… 19:45        06/12/26   emergency approved   +",
         "thu-bay         hop-to-dan-p… 08:00        T7/14d     normal    approved   +",
+        "                from 05/12/2026, 2 plays 30 s apart",
         "mot-ma-rat-dai… bluezone      05:00,06:00… T2#-1      normal    draft      -",
     ]
     assert max(map(len, out.splitlines())) <= 80
@@ -133,7 +134,7 @@ def test_schedule_list_shows_what_it_can_and_fails_on_a_bad_file(
     bad = write_schedule(scheduled, "- id: x\n  announcement: bluezone\n  times: 25h\n", "x.yaml")
     code, out, err = run(capsys, scheduled, "schedule", "list")
     assert code == 17
-    assert len(out.splitlines()) == 5
+    assert len(out.splitlines()) == 6, "a header, four entries and the dates of one"
     assert err.startswith(f"Error: {bad}:3: ")
 
 
@@ -163,9 +164,19 @@ def test_next_from_takes_what_next_json_prints(
     assert code == 0 and [item["start"] for item in json.loads(again)] == starts
 
 
-def test_a_moment_that_is_not_iso_is_a_usage_error(scheduled: Path, capsys: Capture) -> None:
-    code, _, err = run(capsys, scheduled, "next", "--from", "01/12/2026")
+def test_a_moment_that_is_not_a_date_is_a_usage_error_with_an_example(
+    scheduled: Path, capsys: Capture
+) -> None:
+    code, _, err = run(capsys, scheduled, "next", "--from", "13/13/2026")
     assert code == ExitCode.USAGE
-    assert "'01/12/2026' is not a date and time" in err and "2026-12-01T06:30:00+07:00" in err
+    assert "'13/13/2026' is not a date" in err and "01/12/2026 06:30" in err
     code, _, err = run(capsys, scheduled, "log", "--since", "hôm qua")
-    assert code == ExitCode.USAGE and "'hôm qua' is not a date and time" in err
+    assert code == ExitCode.USAGE and "'hôm qua' is not a date" in err
+
+
+@pytest.mark.parametrize("given", ["01/12/2026", "1/12/2026", "2026-12-01", "1/12/2026 06:00"])
+def test_dates_are_read_day_first_as_loa_prints_them(
+    scheduled: Path, capsys: Capture, given: str
+) -> None:
+    code, out, _ = run(capsys, scheduled, "next", "--from", given, "--days", "1", "--json")
+    assert code == 0 and json.loads(out)[0]["start"] == "2026-12-01T06:30:00+07:00"

@@ -8,7 +8,6 @@ before it replaces the file atomically: an edit that would break the schedules i
 import io
 import unicodedata
 from collections.abc import Callable, Mapping
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from broadcaster.core.timeofday import parse_time
 from broadcaster.errors import ScheduleError, describe_os_error
 from broadcaster.files import atomic_file, is_file, read_text
 from broadcaster.i18n import _
+from broadcaster.station.holidays import as_date
 from broadcaster.station.schedules import (
     ENTRY_KEYS,
     Entry,
@@ -224,11 +224,9 @@ def _flow(items: list[object]) -> CommentedSeq:
 
 
 def _as_date_if_valid(value: str) -> object:
-    """A date written as a date; anything else as given, for the reader to report."""
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return value
+    """A date written as a date (01/12/2026 too); anything else as given, for the reader to
+    report."""
+    return as_date(value) or value
 
 
 def _comment_or_blank(line: str) -> bool:
