@@ -2,6 +2,7 @@
 columns."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,70 @@ def test_dates_are_read_day_first_as_loa_prints_them(
 ) -> None:
     code, out, _ = run(capsys, scheduled, "next", "--from", given, "--days", "1", "--json")
     assert code == 0 and json.loads(out)[0]["start"] == "2026-12-01T06:30:00+07:00"
+
+
+def test_approve_without_required_approval_says_so_and_drafts_are_warned(
+    scheduled: Path, capsys: Capture
+) -> None:
+    code, out, _ = run(capsys, scheduled, "approve", "sang")
+    assert code == 0 and "does not require approval" in out and "already" not in out
+    config = scheduled / "station.yaml"
+    config.write_text(
+        config.read_text().replace("require_approval: false", "require_approval: true")
+    )
+    code, out, _ = run(capsys, scheduled, "schedule", "check")
+    assert "warning: 'sang' is a draft: it does not air until approved: loa approve sang" in out
+    code, out, _ = run(capsys, scheduled, "status")
+    assert "Drafts, not on air until approved (loa approve ID): sang, hop" in out
+    code, out, _ = run(capsys, scheduled, "approve", "sang", "--by", "An")
+    assert (code, out.strip()) == (0, "'sang' is approved: it airs as scheduled.")
+
+
+def test_usage_errors_say_the_fix(scheduled: Path, capsys: Capture) -> None:
+    code, _, err = run(capsys, scheduled, "approve", "Ghi", "âm")
+    assert code == ExitCode.USAGE and 'double quotes: loa play "Ghi âm 001"' in err
+    code, _, err = run(capsys, scheduled, "schedule", "add", "--times", "6h")
+    assert "Examples:\n  loa schedule add --announcement bluezone" in err
+
+
+def test_a_new_entry_that_clashes_is_warned_of_at_once(scheduled: Path, capsys: Capture) -> None:
+    code, out, _ = run(
+        capsys,
+        scheduled,
+        "schedule",
+        "add",
+        "--announcement",
+        "hop-to-dan-pho",
+        "--times",
+        "17h",
+        "--from",
+        "1/12/2026",
+        "--until",
+        "12/12/2026",
+    )
+    added, clash = out.splitlines()
+    assert code == 0 and added.startswith("Added 'hop-to-dan-pho-1700'")
+    assert "warning: 'hop-to-dan-pho-1700' starts at 17:00" in clash and "'sang'" in clash
+    code, out, _ = run(capsys, scheduled, "schedule", "list")
+    assert "                from 01/12/2026 to 12/12/2026" in out.splitlines()
+
+
+def test_a_recording_is_played_by_its_name_without_extension(
+    station: Path, capsys: Capture, tmp_path: Path
+) -> None:
+    announcements = station / "announcements"
+    shutil.copy(Path(__file__).parent / "data" / "xin-chao.m4a", announcements / "Ghi âm 001.m4a")
+    (announcements / "tiem-phong.docx").write_bytes(b"PK")
+    out = tmp_path / "thu.wav"
+    code, _, err = run(capsys, station, "play", "Ghi âm 001", "--out", str(out))
+    assert code == 0 and out.stat().st_size > 44, err
+    code, _, err = run(capsys, station, "play", "khong-co")
+    assert code == ExitCode.ANNOUNCEMENT and "Ghi âm 001.m4a" in err, "recordings are listed"
+    code, _, err = run(capsys, station, "play", "tiem-phong")
+    assert "tiem-phong.docx" in err and "tiem-phong.txt" in err, (
+        "the file that is there, and the fix"
+    )
+    code, out_text, _ = run(
+        capsys, station, "schedule", "add", "--announcement", "Ghi âm 001.m4a", "--times", "8h"
+    )
+    assert "Added 'Ghi-âm-001-0800'" in out_text, "ids never contain spaces"

@@ -31,7 +31,7 @@ TABLE_WIDTH = 80
     epilog=examples("loa run", "loa --station /srv/loa/xa-an-binh run"),
     help=N_(
         "Run the station: broadcast the schedules at their times until stopped "
-        "(Ctrl+C, or systemctl stop)."
+        "(Ctrl+C; as a service: sudo systemctl stop loa-STATION, see loa service status)."
     ),
 )
 @click.pass_obj
@@ -42,9 +42,14 @@ def run(session: Session) -> None:
     _log_to(station.directory / LOG_DIR)
     daemon = Daemon(station.directory)
     daemon.start()
+    from broadcaster.system.service_unit import service_name
+
     click.echo(
-        _("Loa is on the air for {station}. Stop with Ctrl+C.").format(
-            station=station.name or station.directory
+        _(
+            "Loa is on the air for {station}. Stop with Ctrl+C; installed as a service, it "
+            "runs as {service}: sudo systemctl stop {service}."
+        ).format(
+            station=station.name or station.directory, service=service_name(station.directory)
         ),
         err=True,
     )
@@ -92,6 +97,12 @@ def status(session: Session) -> None:
     )
     for start, entry_id, announcement in upcoming_items:
         click.echo(f"  {start:%d/%m %H:%M}  {entry_id} ({announcement})")
+    if drafts := _drafts(station):
+        click.echo(
+            _("Drafts, not on air until approved (loa approve ID): {ids}.").format(
+                ids=", ".join(drafts)
+            )
+        )
     problems = [
         row
         for row in _rows(station.directory, now - timedelta(hours=24))
@@ -252,10 +263,20 @@ def _show_running(reply: dict[str, Any]) -> None:
             )
         )
     playing = reply["playing"]
-    if playing:
+    scheduled = datetime.fromisoformat(playing["scheduled"]) if playing else None
+    if playing and scheduled and scheduled > datetime.now(scheduled.tzinfo):
+        # the pre-roll: the program is made and waits for its minute
+        click.echo(
+            _("Getting ready: {id} ({announcement}) airs at {start}.").format(
+                id=entry_label(playing["id"], playing["priority"]),
+                announcement=playing["announcement"],
+                start=f"{scheduled:%H:%M:%S}",
+            )
+        )
+    elif playing:
         click.echo(
             _("On air: {id} ({announcement}) since {start}.").format(
-                id=entry_label(playing["id"], playing.get("priority", "normal")),
+                id=entry_label(playing["id"], playing["priority"]),
                 announcement=playing["announcement"],
                 start=_when(playing["started"]),
             )
@@ -270,6 +291,17 @@ def _show_running(reply: dict[str, Any]) -> None:
                 priority=priority_label(item["priority"]),
             )
         )
+
+
+def _drafts(station: Station) -> list[str]:
+    """The ids of the entries that wait for approval; a broken schedule is shown elsewhere."""
+    from broadcaster.station.schedules import read_schedules
+
+    try:
+        entries = read_schedules(station).entries
+    except LoaError:
+        return []
+    return [entry.id for entry in entries if entry.enabled and entry.status != "approved"]
 
 
 def _upcoming_from_files(station: Station, now: datetime) -> list[tuple[datetime, str, str]]:

@@ -149,7 +149,7 @@ def list_(session: Session) -> None:
 @schedule.command(
     epilog=examples(
         "loa schedule add --announcement bluezone --times 06:30,17h --days T2-T6",
-        "loa schedule add --id hop-to --announcement hop-to-dan-pho --date 2026-12-05 --times 19h",
+        "loa schedule add --id hop-to --announcement hop-to-dan-pho --date 05/12/2026 --times 19h",
     ),
     help=N_("Add an entry to a schedule file. It is checked before the file is saved."),
 )
@@ -203,7 +203,9 @@ def add(session: Session, /, **given: Any) -> None:
     for finding in _findings_about(session, entry):
         click.echo(finding)
     if entry.status == "draft":
-        click.echo(_("It is a draft: 'loa approve {id}' puts it on air.").format(id=entry.id))
+        click.echo(
+            _("It is a draft: 'loa approve {id}' puts it on air.").format(id=quoted(entry.id))
+        )
 
 
 @schedule.command(
@@ -253,6 +255,14 @@ def approve(session: Session, entry_id: str, by: str | None) -> None:
 
     station = session.station()
     entry = find_entry(station, entry_id)
+    if entry.status == "approved" and not station.require_approval:
+        click.echo(
+            _(
+                "This station does not require approval (require_approval: false in "
+                "station.yaml): '{id}' airs as scheduled without it."
+            ).format(id=entry.id)
+        )
+        return
     if entry.status == "approved":
         click.echo(_("'{id}' is already approved.").format(id=entry.id))
         return
@@ -263,21 +273,30 @@ def approve(session: Session, entry_id: str, by: str | None) -> None:
     click.echo(_("'{id}' is approved: it airs as scheduled.").format(id=entry.id))
 
 
+def quoted(name: str) -> str:
+    """A name as it is typed after a command: in double quotes when it has spaces."""
+    return f'"{name}"' if any(c.isspace() for c in name) else name
+
+
 def _findings_about(session: Session, entry: "Entry") -> list[str]:
     """What `loa schedule check` says about a new entry (clashes, quiet hours, sessions), so
     that the officer hears it at once, not at the next check."""
-    from broadcaster.station.schedule_check import check_schedules, measure
+    from broadcaster.station.schedule_check import check_schedules, drafts, measure
     from broadcaster.station.schedules import read_schedules
 
     station = session.station()
     schedules = read_schedules(station)
     timing = measure(station, [item.announcement for item in schedules.entries])
     today = datetime.now(ZoneInfo(station.timezone)).date()
+    told = drafts([entry])  # `add` says it is a draft in its own words
     return [
         str(finding)
         for finding in check_schedules(schedules, timing, station, today)
-        if (finding.file, finding.line) == (entry.file, entry.line)
-        or f"'{entry.id}'" in finding.message
+        if finding not in told
+        and (
+            (finding.file, finding.line) == (entry.file, entry.line)
+            or f"'{entry.id}'" in finding.message
+        )
     ]
 
 

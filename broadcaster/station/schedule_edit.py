@@ -120,11 +120,14 @@ def find_entry(station: Station, entry_id: str) -> Entry:
 
 
 def next_id(station: Station, announcement: str, first_time: str) -> str:
-    """An id for a new entry: the announcement and its first time, e.g. bluezone-0630."""
+    """An id for a new entry: the announcement and its first time, e.g. bluezone-0630, or
+    Ghi-âm-001-0630 for the recording "Ghi âm 001.m4a"."""
     moment = parse_time(first_time)
     digits = f"{moment:%H%M}" if moment else "".join(c for c in first_time if c.isalnum())
     used = {entry.id for entry in read_schedules(station).entries}
-    base = unicodedata.normalize("NFC", f"{announcement}-{digits}")
+    # no spaces: the id is typed after commands (loa approve ID) and must not need quotes
+    stem = "-".join(Path(announcement).stem.split())
+    base = unicodedata.normalize("NFC", f"{stem}-{digits}")
     number = 2
     chosen = base
     while chosen in used:
