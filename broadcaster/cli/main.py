@@ -356,7 +356,7 @@ def _deliver(station: Station, announcement: Announcement, **options: Any) -> No
         emergency=options["emergency"],
         out=options["out"],
     )
-    print_outcome(result, options["out"])
+    print_outcome(result, options["out"], silent=station.output.device == "silent")
 
 
 def _option(argv: Sequence[str], name: str) -> str | None:

@@ -39,7 +39,7 @@ def run(session: Session) -> None:
     from broadcaster.onair.daemon import Daemon
 
     station = session.station()
-    _log_to(station.directory / LOG_DIR)
+    _log_to(station.directory / LOG_DIR, ZoneInfo(station.timezone))
     daemon = Daemon(station.directory)
     daemon.start()
     from broadcaster.system.service_unit import service_name
@@ -385,7 +385,7 @@ def _when(iso: str) -> str:
     return f"{datetime.fromisoformat(iso):%d/%m/%Y %H:%M:%S}"
 
 
-def _log_to(folder: Path) -> None:
+def _log_to(folder: Path, zone: ZoneInfo) -> None:
     """The daemon logs to the terminal (the journal under systemd) and to rotating files in the
     station directory."""
     import logging
@@ -393,7 +393,15 @@ def _log_to(folder: Path) -> None:
 
     logger = logging.getLogger("loa")
     logger.setLevel(logging.INFO)
+    for level, name in (
+        (logging.INFO, _("INFO")),
+        (logging.WARNING, _("WARNING")),
+        (logging.ERROR, _("ERROR")),
+    ):
+        logging.addLevelName(level, name)
     form = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+    # the station's clock, as status and the log show it, not the PC's zone
+    form.converter = lambda seconds: datetime.fromtimestamp(seconds or 0.0, zone).timetuple()
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(form)
     logger.addHandler(console)

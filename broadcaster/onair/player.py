@@ -24,7 +24,7 @@ from broadcaster.core.playout import (
 from broadcaster.core.settings import Station
 from broadcaster.errors import LoaError
 from broadcaster.i18n import _
-from broadcaster.onair.asrun import AsRunLog
+from broadcaster.onair.asrun import AsRunLog, entry_label, priority_label, result_label
 from broadcaster.onair.events import EventBus
 from broadcaster.station.announcements import announcement_or_recording
 
@@ -179,7 +179,8 @@ class Player:
             return  # taken early for pre-roll: it interrupts at its own time
         if interrupts(best, self.air.item):
             self.air.reason = _("interrupted by {id} ({priority}).").format(
-                id=best.occurrence.entry_id, priority=best.priority
+                id=entry_label(best.occurrence.entry_id),
+                priority=priority_label(best.priority),
             )
             self.air.by = best
             self.air.stop.set()
@@ -221,7 +222,7 @@ class Player:
 
         item = air.item
         occurrence = item.occurrence
-        log.info(_("On air: %s (%s)."), occurrence.entry_id, occurrence.announcement)
+        log.info(_("On air: %s (%s)."), entry_label(occurrence.entry_id), occurrence.announcement)
         self.events.emit(lambda listener: listener.occurrence_started(occurrence, air.started))
         result, source, error = Result.PLAYED, "", ""
         # the amplifier's lead-in goes out before the second, so the first tone is heard on it
@@ -261,7 +262,7 @@ class Player:
             error = (error + " " + _("Played again from the start after an interruption.")).strip()
         ended = self._now()
         (log.info if result in AIRED else log.warning)(
-            "%s: %s %s", occurrence.entry_id, result, error
+            "%s: %s %s", entry_label(occurrence.entry_id), result_label(result), error
         )
         try:
             self.asrun.finish(occurrence, result, ended, source, error)
