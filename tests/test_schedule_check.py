@@ -296,3 +296,23 @@ def test_the_check_speaks_vietnamese(station: Path, capsys: pytest.CaptureFixtur
     code, out, _err = run(capsys, station, "schedule", "check", language="vi")
     assert code == ExitCode.SCHEDULE
     assert out.endswith(":3: '25:00' không phải giờ; hãy viết 06:30, 6h30 hoặc 17h.\n")
+
+
+@pytest.mark.parametrize(
+    ("typo", "mark"),
+    [('  times: ["06:30]\n', '"'), ("  times: [06:30, 17h\n", "]")],
+)
+def test_a_typo_is_reported_at_its_own_line_with_the_fix(
+    station: Path, capsys: pytest.CaptureFixture[str], typo: str, mark: str
+) -> None:
+    path = write_schedule(
+        station,
+        "- id: a\n  announcement: bluezone\n"
+        + typo
+        + '  days: [T2-T6]\n- id: b\n  announcement: bluezone\n  times: ["07:30"]\n',
+    )
+    code, out, _ = run(capsys, station, "schedule", "check")
+    assert code == ExitCode.SCHEDULE
+    assert out.startswith(f"{path}:3: the closing {mark} is missing on this line"), out
+    _code, out, _ = run(capsys, station, "schedule", "check", language="vi")
+    assert out.startswith(f"{path}:3: dòng này thiếu dấu {mark} đóng"), out
