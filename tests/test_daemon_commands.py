@@ -3,7 +3,11 @@ through cli.main in-process, against a real as-run log and a real daemon object.
 
 import csv
 import io
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -231,3 +235,44 @@ def test_status_still_answers_with_a_broken_schedule(
     code, out, err = run(capsys, station, "status")
     assert code == 0, err
     assert f"The schedules have a problem: {bad}:3:" in out
+
+
+def test_a_station_without_a_sound_device_says_so_everywhere(
+    station: Path, loa_env: dict[str, str]
+) -> None:
+    """No sound card (the ALSA configuration of loa_env names a card that is not there): loa run
+    warns at once, status and doctor say it, and say's reply warns that nothing will be heard."""
+    loa = [sys.executable, str(Path(__file__).resolve().parent.parent / "cli.py")]
+
+    def run_loa(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*loa, "--station", str(station), "--lang", "en", *args],
+            env=loa_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    daemon = subprocess.Popen(
+        [*loa, "--station", str(station), "--lang", "en", "run"],
+        env=loa_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while "Loa is on air" not in (status := run_loa("status")).stdout:
+            assert time.monotonic() < deadline, status.stderr
+            time.sleep(0.3)
+        assert "Warning: The sound device does not open" in status.stdout
+        said = run_loa("say", "Xin chào bà con.")
+        assert said.returncode == 0 and "Queued" in said.stdout
+        assert "The sound device does not open" in said.stderr and "--out" not in said.stderr
+        doctor = run_loa("doctor")
+        assert "✘ Sound device: the running station cannot open it." in doctor.stdout
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _out, err = daemon.communicate(timeout=30)
+    assert "The sound device does not open" in err, "loa run warns at start"

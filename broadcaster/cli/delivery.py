@@ -37,6 +37,8 @@ def queue_on_air(station: Station, request: "Say | Play") -> bool:
     else:
         message = _("Queued on the running station ({ahead} ahead of it).")
     click.echo(message.format(ahead=reply.ahead))
+    if reply.sound:
+        click.echo(_("Warning: {reason}").format(reason=reply.sound), err=True)
     return True
 
 

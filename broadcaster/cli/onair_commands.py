@@ -1,6 +1,7 @@
 """`loa run` and the commands that talk to it or read what it aired: status, stop, reload, log,
 report."""
 
+import logging
 import signal
 import sys
 import textwrap
@@ -37,11 +38,15 @@ TABLE_WIDTH = 80
 @click.pass_obj
 def run(session: Session) -> None:
     from broadcaster.onair.daemon import Daemon
+    from broadcaster.onair.player import probe_sound
 
     station = session.station()
     _log_to(station.directory / LOG_DIR, ZoneInfo(station.timezone))
     daemon = Daemon(station.directory)
+    daemon.player.sound_problem = probe_sound(station)  # before anything plays
     daemon.start()
+    if daemon.player.sound_problem:
+        logging.getLogger("loa").warning("%s", daemon.player.sound_problem)
     from broadcaster.system.service_unit import service_name
 
     click.echo(
@@ -256,6 +261,8 @@ def _show_running(reply: dict[str, Any]) -> None:
             pid=reply["pid"], since=_when(reply["since"]), entries=reply["entries"]
         )
     )
+    if reply.get("sound"):
+        click.echo(_("Warning: {reason}").format(reason=reply["sound"]))
     if reply["reload_error"]:
         click.echo(
             _("The last edit was not taken (the last good schedule is on air): {error}").format(
@@ -388,7 +395,6 @@ def _when(iso: str) -> str:
 def _log_to(folder: Path, zone: ZoneInfo) -> None:
     """The daemon logs to the terminal (the journal under systemd) and to rotating files in the
     station directory."""
-    import logging
     import logging.handlers
 
     logger = logging.getLogger("loa")

@@ -168,6 +168,12 @@ def check_sound(station: Station) -> Result:
         )
 
     reply = send(station.directory, {"command": "status"})
+    if reply is not None and reply.get("sound"):
+        return Result(
+            FAILED,
+            _("the running station cannot open it."),
+            _("plug in and switch on the amplifier or sound card and check the sound settings."),
+        )
     if reply is not None and reply.get("playing"):
         return Result(
             WARNING,
