@@ -6,6 +6,7 @@ before it replaces the file atomically: an edit that would break the schedules i
 """
 
 import io
+import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -179,8 +180,10 @@ def _edit(station: Station, path: Path, change: Change) -> Schedules:
             temporary.flush()
             after = read_schedules(station, files, reading={path: Path(temporary.name)})
             if after.problems:
+                # a line of the unsaved file means nothing to the officer: the problem alone
+                problem = re.sub(rf"^{re.escape(str(path))}:\d+: ", "", after.problems[0])
                 raise ScheduleError(
-                    _("The change was not saved: {problem}").format(problem=after.problems[0])
+                    _("The change was not saved: {problem}").format(problem=problem)
                 )
     except OSError as error:
         raise ScheduleError(
