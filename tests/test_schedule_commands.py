@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from broadcaster.errors import ExitCode
+from broadcaster.i18n import DEFAULT_LANGUAGE, set_language
+from broadcaster.station.station_file import load_station
+from broadcaster.system.doctor import check_schedules as doctor_schedules
 from tests.schedule_station import run, write_schedule
 
 Capture = pytest.CaptureFixture[str]
@@ -196,6 +199,12 @@ def test_approve_without_required_approval_says_so_and_drafts_are_warned(
     assert "warning: 'sang' is a draft: it does not air until approved: loa approve sang" in out
     code, out, _ = run(capsys, scheduled, "status")
     assert "Drafts, not on air until approved (loa approve ID): sang, hop" in out
+    set_language("en")
+    try:
+        told = doctor_schedules(load_station(scheduled, environ={}))
+    finally:
+        set_language(DEFAULT_LANGUAGE)
+    assert told.detail.startswith("drafts that do not air until approved: sang, hop")
     code, out, _ = run(capsys, scheduled, "approve", "sang", "--by", "An")
     assert (code, out.strip()) == (0, "'sang' is approved: it airs as scheduled.")
 

@@ -352,6 +352,13 @@ def check_schedules(station: Station) -> Result:
             ),
             _("run loa schedule check to see them all, then correct the files."),
         )
+    drafts = [entry.id for entry in found.entries if entry.enabled and entry.status != "approved"]
+    if drafts:
+        return Result(
+            WARNING,
+            _("drafts that do not air until approved: {ids}.").format(ids=", ".join(drafts)),
+            _('approve each with loa approve ID --by "Tên".'),
+        )
     return Result(
         OK,
         _("no errors (entries: {entries}, files: {files}).").format(
