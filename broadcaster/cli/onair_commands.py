@@ -246,7 +246,14 @@ def report_table(items: list["ItemReport"]) -> list[str]:
     lines = [line((_("ENTRY"), _("ANNOUNCEMENT"), _("AIRED"), _("TOTAL")))]
     for item in items:
         lines.append(
-            line((entry_label(item.entry_id), item.announcement, str(item.played), str(item.total)))
+            line(
+                (
+                    entry_label(item.entry_id, item.priority),
+                    item.announcement,
+                    str(item.played),
+                    str(item.total),
+                )
+            )
         )
     played, total = sum(i.played for i in items), sum(i.total for i in items)
     lines.append(line((_("Total"), "", str(played), str(total))))

@@ -74,6 +74,7 @@ class ItemReport:
     announcement: str
     played: int
     total: int
+    priority: str = Priority.NORMAL
 
 
 class AsRunLog:
@@ -197,9 +198,9 @@ class AsRunLog:
         played = ", ".join(f"'{result}'" for result in PLAYED)
         with self._read() as db:
             found = db.execute(
-                f"SELECT entry_id, announcement, SUM(result IN ({played})), COUNT(*) FROM asrun "
-                "WHERE scheduled_ts >= ? AND scheduled_ts < ? "
-                "GROUP BY entry_id, announcement ORDER BY entry_id, announcement",
+                f"SELECT entry_id, announcement, SUM(result IN ({played})), COUNT(*), priority "
+                "FROM asrun WHERE scheduled_ts >= ? AND scheduled_ts < ? "
+                "GROUP BY entry_id, announcement, priority ORDER BY entry_id, announcement",
                 (since.timestamp(), until.timestamp()),
             ).fetchall()
         return [ItemReport(*row) for row in found]
