@@ -203,8 +203,10 @@ def add(session: Session, /, **given: Any) -> None:
     for finding in _findings_about(session, entry):
         click.echo(finding)
     if entry.status == "draft":
+        from broadcaster.station.schedule_check import typed
+
         click.echo(
-            _("It is a draft: 'loa approve {id}' puts it on air.").format(id=quoted(entry.id))
+            _("It is a draft: 'loa approve {id}' puts it on air.").format(id=typed(entry.id))
         )
 
 
@@ -271,11 +273,6 @@ def approve(session: Session, entry_id: str, by: str | None) -> None:
         changes["approved_by"] = name
     change_entry(station, entry.id, changes)
     click.echo(_("'{id}' is approved: it airs as scheduled.").format(id=entry.id))
-
-
-def quoted(name: str) -> str:
-    """A name as it is typed after a command: in double quotes when it has spaces."""
-    return f'"{name}"' if any(c.isspace() for c in name) else name
 
 
 def _findings_about(session: Session, entry: "Entry") -> list[str]:

@@ -157,12 +157,19 @@ def _unplayable(entries: Sequence[Entry], timing: Timing) -> list[Finding]:
 
 def drafts(entries: Sequence[Entry]) -> list[Finding]:
     """Drafts do not air: said, so that turning approval on is not a silent stop."""
-    message = _("'{id}' is a draft: it does not air until approved: loa approve {id} --by \"Tên\".")
+    message = _(
+        "'{id}' is a draft: it does not air until approved: loa approve {typed} --by \"Tên\"."
+    )
     return [
-        warning(entry, message.format(id=entry.id))
+        warning(entry, message.format(id=entry.id, typed=typed(entry.id)))
         for entry in entries
         if entry.enabled and entry.status != "approved"
     ]
+
+
+def typed(name: str) -> str:
+    """A name as it is typed after a command: in double quotes when it has spaces."""
+    return f'"{name}"' if any(c.isspace() for c in name) else name
 
 
 def warning(entry: Entry, message: str) -> Finding:
