@@ -168,8 +168,19 @@ def list_(session: Session) -> None:
 @option("--date", "on", type=Day(), metavar=N_("DATE"), help=N_("One day only."))
 @option("--repeat", type=int, metavar="N", help=N_("Plays in each slot, 1 to 10."))
 @option("--gap", metavar=N_("DURATION"), help=N_("Between plays, e.g. 30s, 5m."))
-@option("--priority", type=click.Choice([p.value for p in Priority]))
-@option("--start", type=click.Choice([s.value for s in StartPolicy]))
+@option(
+    "--priority",
+    type=click.Choice([p.value for p in Priority]),
+    help=N_("normal (the default), priority, or emergency (airs even in quiet hours)."),
+)
+@option(
+    "--start",
+    type=click.Choice([s.value for s in StartPolicy]),
+    help=N_(
+        "If another broadcast is on air at its time: after-current (the default: wait, then "
+        "play), interrupt (cut in), or wait (play after everything else that waits)."
+    ),
+)
 @option(
     "--file",
     "file_name",
