@@ -231,9 +231,10 @@ def test_a_new_entry_that_clashes_is_warned_of_at_once(scheduled: Path, capsys: 
         "--until",
         "12/12/2026",
     )
-    added, clash = out.splitlines()
+    added, clash, choice = out.splitlines()
     assert code == 0 and added.startswith("Added 'hop-to-dan-pho-1700'")
     assert "warning: 'hop-to-dan-pho-1700' starts at 17:00" in clash and "'sang'" in clash
+    assert "--start interrupt" in choice
     code, out, _ = run(capsys, scheduled, "schedule", "list")
     assert "                from 01/12/2026 to 12/12/2026" in out.splitlines()
 

@@ -211,8 +211,16 @@ def add(session: Session, /, **given: Any) -> None:
     }
     entry = add_entry(station, fields, schedule_path(station, given["file_name"]))
     click.echo(_("Added '{id}' at {place}.").format(id=entry.id, place=entry.place))
-    for finding in _findings_about(session, entry):
+    findings = _findings_about(session, entry)
+    for finding in findings:
         click.echo(finding)
+    if any("start: interrupt" in finding for finding in findings):  # a clash: the YAML key
+        click.echo(
+            _(
+                "When adding, --start chooses: --start interrupt cuts in, --start after-current "
+                "plays after without a warning."
+            )
+        )
     if entry.status == "draft":
         from broadcaster.station.schedule_check import typed
 
