@@ -359,7 +359,7 @@ def test_csv_round_trips_with_vietnamese_text_and_empty_nones(
     rows = log.rows()
 
     out = io.StringIO()
-    write_csv(rows, out)
+    write_csv(rows, out, raw=True)
     parsed = list(csv.reader(io.StringIO(out.getvalue())))
     assert parsed[0] == list(COLUMNS)
     assert parsed[1] == [
@@ -389,14 +389,28 @@ def test_csv_round_trips_with_vietnamese_text_and_empty_nones(
     # the same through a real UTF-8 file, as `loa log --csv > file` writes it
     path = tmp_path / "log.csv"
     with path.open("w", encoding="utf-8", newline="") as file:
-        write_csv(rows, file)
+        write_csv(rows, file, raw=True)
     with path.open(encoding="utf-8", newline="") as file:
         assert list(csv.reader(file)) == parsed
 
 
+def test_csv_for_people_has_a_bom_vietnamese_words_and_the_whole_text(log: AsRunLog) -> None:
+    """Excel reads a BOM as UTF-8; an ad-hoc item shows what it said, at its air time."""
+    text = "Kính mời bà con tổ dân phố số 3 họp lúc 19 giờ tối nay tại nhà văn hóa xã. " * 2
+    say = occ("say", at(6, 30), text.strip(), "emergency")
+    log.begin(say, at(6, 31))
+    log.finish(say, "played", at(6, 33), "espeak")
+    out = io.StringIO()
+    write_csv(log.rows(), out)
+    assert out.getvalue().startswith("\ufeff")
+    heading, row = csv.reader(io.StringIO(out.getvalue().removeprefix("\ufeff")))
+    assert heading[0] == "Thời điểm phát" and "entry_id" not in heading
+    assert row[:5] == ["02/03/2026 06:31:00", "đọc ngay", text.strip(), "khẩn cấp", "đã phát"]
+
+
 def test_csv_of_no_rows_is_the_header(log: AsRunLog) -> None:
     out = io.StringIO()
-    write_csv([], out)
+    write_csv([], out, raw=True)
     assert list(csv.reader(io.StringIO(out.getvalue()))) == [list(COLUMNS)]
 
 

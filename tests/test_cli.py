@@ -423,9 +423,9 @@ def test_next_lists_the_bundled_schedule_as_json(run_loa: RunLoa) -> None:
     assert json.loads(result.stdout) == [
         {"id": "bluezone-sang", "announcement": "bluezone", "start": start, "priority": "normal"}
         for start in (
-            "2026-11-30T06:30:00+07:00",
-            "2026-11-30T17:00:00+07:00",
-            "2026-12-01T06:30:00+07:00",
+            "2026-11-30T06:45:00+07:00",
+            "2026-11-30T17:15:00+07:00",
+            "2026-12-01T06:45:00+07:00",
         )
     ], "Saturday noon to Tuesday noon: nothing at the weekend (T2-T6), Monday twice, Tuesday once"
 

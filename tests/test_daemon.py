@@ -305,7 +305,9 @@ def test_a_missing_sound_card_is_logged_as_failed_with_the_fix(
     daemon.sweep(at(6, 30))
     drain(daemon)
     [(_, _, result, error)] = rows(offline_station)
-    assert (result, error) == ("failed", "Could not open a sound device: plug it in.")
+    assert result == "failed" and error == daemon.player.sound_problem
+    assert "loa doctor" in error and "--out" not in error, "the fix for a running station"
+    assert daemon.status()["sound"] == error, "and status says it"
 
 
 def test_one_daemon_per_station(make_daemon: MakeDaemon) -> None:

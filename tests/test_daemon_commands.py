@@ -3,7 +3,11 @@ through cli.main in-process, against a real as-run log and a real daemon object.
 
 import csv
 import io
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -51,7 +55,7 @@ def test_log_lists_every_row_with_its_reason(
     assert code == 0
     lines = out.splitlines()[1:]
     assert len(lines) == 7, "four rows, three of them with a reason below"
-    assert lines[0].startswith("30/11/26 06:30  sang") and "played" in lines[0]
+    assert lines[0].startswith("30/11/26 06:30 sang") and "played" in lines[0]
     assert [line.strip() for line in lines[2::2]] == ["mất mạng", "giờ yên tĩnh", "trễ 400 s"]
     assert "held: quiet hours" in lines[3]
     code, out, _ = run(capsys, logged, "log", language="vi")
@@ -60,7 +64,7 @@ def test_log_lists_every_row_with_its_reason(
 
 def test_log_since_until_and_csv(logged: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(
-        capsys, logged, "log", "--since", "2026-12-01", "--until", "2026-12-02", "--csv"
+        capsys, logged, "log", "--since", "2026-12-01", "--until", "2026-12-02", "--csv", "--raw"
     )
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
@@ -77,9 +81,13 @@ def test_report_counts_played_over_total_per_entry(
     code, out, _ = run(capsys, logged, "report", "--month", "2026-12")
     assert code == 0
     assert "12/2026" in out
-    counts = {line.split()[0]: line.split()[-1] for line in out.splitlines()[1:]}
-    assert counts == {"sang": "1/2", "toi": "0/1"}
-    assert "1/1" in run(capsys, logged, "report", "--month", "2026-11")[1]
+    lines = out.splitlines()
+    assert lines[1].split() == ["ENTRY", "ANNOUNCEMENT", "AIRED", "TOTAL"]
+    counts = {line.split()[0]: line.split()[-2:] for line in lines[2:-1]}
+    assert counts == {"sang": ["1", "2"], "toi": ["0", "1"]}
+    assert lines[-1].split() == ["Total", "1", "3"]
+    november = run(capsys, logged, "report", "--month", "11/2026")[1]
+    assert november.splitlines()[-1].split() == ["Total", "1", "1"]
 
 
 def test_an_empty_log_says_so(station: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -121,9 +129,9 @@ def test_the_log_table_fits_80_columns_and_wraps_reasons(logged: Path) -> None:
     finally:
         set_language(DEFAULT_LANGUAGE)
     assert all(len(line) <= 80 for line in lines)
-    assert lines[0].split() == ["SCHEDULED", "ENTRY", "RESULT", "VOICE"]
+    assert lines[0].split() == ["AIRED", "AT", "ENTRY", "RESULT", "VOICE"]
     failed = next(i for i, line in enumerate(lines) if line.startswith("03/12/26 06:30"))
-    assert "mot-muc-lich-rat-…" in lines[failed] and "failed" in lines[failed]
+    assert "mot-muc-lich-rat-dai-ten" in lines[failed] and "failed" in lines[failed]
     assert " ".join(line.strip() for line in lines[failed + 1 :]) == long_reason.strip()
 
 
@@ -167,9 +175,9 @@ def test_say_stop_and_status_talk_to_the_running_station(
     assert sink.started.wait(30)
     code, out, _ = run(capsys, station, "status")
     assert code == 0
-    assert "On air: say (Mời bà con đi họp.)" in out
+    assert "On air: read out now (Mời bà con đi họp.)" in out
     code, out, _ = run(capsys, station, "stop")
-    assert (code, out.strip()) == (0, "Stopped say.")
+    assert (code, out.strip()) == (0, "Stopped read out now.")
     rows = AsRunLog.for_station(station).rows()
     deadline = datetime.now() + timedelta(seconds=10)
     while rows[0].result == "playing" and datetime.now() < deadline:
@@ -227,3 +235,44 @@ def test_status_still_answers_with_a_broken_schedule(
     code, out, err = run(capsys, station, "status")
     assert code == 0, err
     assert f"The schedules have a problem: {bad}:3:" in out
+
+
+def test_a_station_without_a_sound_device_says_so_everywhere(
+    station: Path, loa_env: dict[str, str]
+) -> None:
+    """No sound card (the ALSA configuration of loa_env names a card that is not there): loa run
+    warns at once, status and doctor say it, and say's reply warns that nothing will be heard."""
+    loa = [sys.executable, str(Path(__file__).resolve().parent.parent / "cli.py")]
+
+    def run_loa(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*loa, "--station", str(station), "--lang", "en", *args],
+            env=loa_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    daemon = subprocess.Popen(
+        [*loa, "--station", str(station), "--lang", "en", "run"],
+        env=loa_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while "Loa is on air" not in (status := run_loa("status")).stdout:
+            assert time.monotonic() < deadline, status.stderr
+            time.sleep(0.3)
+        assert "Warning: The sound device does not open" in status.stdout
+        said = run_loa("say", "Xin chào bà con.")
+        assert said.returncode == 0 and "Queued" in said.stdout
+        assert "The sound device does not open" in said.stderr and "--out" not in said.stderr
+        doctor = run_loa("doctor")
+        assert "✘ Sound device: the running station cannot open it." in doctor.stdout
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _out, err = daemon.communicate(timeout=30)
+    assert "The sound device does not open" in err, "loa run warns at start"

@@ -98,10 +98,15 @@ def test_a_clash_is_reported_at_the_later_entry_with_both_answers(station: Path)
 """,
     )
     [clash] = findings(station)
-    assert clash.startswith(f"{path}:5: 'hop' starts at 06:31 on 01/12/2026 while 'sang'")
+    assert clash.startswith(f"{path}:5: warning: 'hop' starts at 06:31 on 01/12/2026 while 'sang'")
     assert f"({path}:1)" in clash
     assert "'start: interrupt'" in clash and "'start: after-current'" in clash
     assert "clashes in the next 366 days: 53" in clash  # every Tuesday
+    assert "'hop' will wait and play right after it" in clash
+    path.write_text(path.read_text() + "  priority: priority\n", encoding="utf-8")
+    [clash] = findings(station)
+    assert clash.startswith(f"{path}:5: 'hop' starts"), "a priority clash is the officer's call"
+    path.write_text(path.read_text().replace("  priority: priority\n", ""), encoding="utf-8")
     (station / "schedules" / "lich.yaml").write_text(
         path.read_text() + "  start: after-current\n", encoding="utf-8"
     )
@@ -291,3 +296,23 @@ def test_the_check_speaks_vietnamese(station: Path, capsys: pytest.CaptureFixtur
     code, out, _err = run(capsys, station, "schedule", "check", language="vi")
     assert code == ExitCode.SCHEDULE
     assert out.endswith(":3: '25:00' không phải giờ; hãy viết 06:30, 6h30 hoặc 17h.\n")
+
+
+@pytest.mark.parametrize(
+    ("typo", "mark"),
+    [('  times: ["06:30]\n', '"'), ("  times: [06:30, 17h\n", "]")],
+)
+def test_a_typo_is_reported_at_its_own_line_with_the_fix(
+    station: Path, capsys: pytest.CaptureFixture[str], typo: str, mark: str
+) -> None:
+    path = write_schedule(
+        station,
+        "- id: a\n  announcement: bluezone\n"
+        + typo
+        + '  days: [T2-T6]\n- id: b\n  announcement: bluezone\n  times: ["07:30"]\n',
+    )
+    code, out, _ = run(capsys, station, "schedule", "check")
+    assert code == ExitCode.SCHEDULE
+    assert out.startswith(f"{path}:3: the closing {mark} is missing on this line"), out
+    _code, out, _ = run(capsys, station, "schedule", "check", language="vi")
+    assert out.startswith(f"{path}:3: dòng này thiếu dấu {mark} đóng"), out

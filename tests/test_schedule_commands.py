@@ -2,11 +2,15 @@
 columns."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from broadcaster.errors import ExitCode
+from broadcaster.i18n import DEFAULT_LANGUAGE, set_language
+from broadcaster.station.station_file import load_station
+from broadcaster.system.doctor import check_schedules as doctor_schedules
 from tests.schedule_station import run, write_schedule
 
 Capture = pytest.CaptureFixture[str]
@@ -122,6 +126,7 @@ def test_schedule_list_is_a_table_within_80_columns(scheduled: Path, capsys: Cap
         "hop             hop-to-dan-p… 06:30        T3         priority  approved   +",
         "bao-bao         hop-to-dan-p… 19:45        06/12/26   emergency approved   +",
         "thu-bay         hop-to-dan-p… 08:00        T7/14d     normal    approved   +",
+        "                from 05/12/2026, 2 plays 30 s apart",
         "mot-ma-rat-dai… bluezone      05:00,06:00… T2#-1      normal    draft      -",
     ]
     assert max(map(len, out.splitlines())) <= 80
@@ -133,7 +138,7 @@ def test_schedule_list_shows_what_it_can_and_fails_on_a_bad_file(
     bad = write_schedule(scheduled, "- id: x\n  announcement: bluezone\n  times: 25h\n", "x.yaml")
     code, out, err = run(capsys, scheduled, "schedule", "list")
     assert code == 17
-    assert len(out.splitlines()) == 5
+    assert len(out.splitlines()) == 6, "a header, four entries and the dates of one"
     assert err.startswith(f"Error: {bad}:3: ")
 
 
@@ -163,9 +168,93 @@ def test_next_from_takes_what_next_json_prints(
     assert code == 0 and [item["start"] for item in json.loads(again)] == starts
 
 
-def test_a_moment_that_is_not_iso_is_a_usage_error(scheduled: Path, capsys: Capture) -> None:
-    code, _, err = run(capsys, scheduled, "next", "--from", "01/12/2026")
+def test_a_moment_that_is_not_a_date_is_a_usage_error_with_an_example(
+    scheduled: Path, capsys: Capture
+) -> None:
+    code, _, err = run(capsys, scheduled, "next", "--from", "13/13/2026")
     assert code == ExitCode.USAGE
-    assert "'01/12/2026' is not a date and time" in err and "2026-12-01T06:30:00+07:00" in err
+    assert "'13/13/2026' is not a date" in err and "01/12/2026 06:30" in err
     code, _, err = run(capsys, scheduled, "log", "--since", "hôm qua")
-    assert code == ExitCode.USAGE and "'hôm qua' is not a date and time" in err
+    assert code == ExitCode.USAGE and "'hôm qua' is not a date" in err
+
+
+@pytest.mark.parametrize("given", ["01/12/2026", "1/12/2026", "2026-12-01", "1/12/2026 06:00"])
+def test_dates_are_read_day_first_as_loa_prints_them(
+    scheduled: Path, capsys: Capture, given: str
+) -> None:
+    code, out, _ = run(capsys, scheduled, "next", "--from", given, "--days", "1", "--json")
+    assert code == 0 and json.loads(out)[0]["start"] == "2026-12-01T06:30:00+07:00"
+
+
+def test_approve_without_required_approval_says_so_and_drafts_are_warned(
+    scheduled: Path, capsys: Capture
+) -> None:
+    code, out, _ = run(capsys, scheduled, "approve", "sang")
+    assert code == 0 and "does not require approval" in out and "already" not in out
+    config = scheduled / "station.yaml"
+    config.write_text(
+        config.read_text().replace("require_approval: false", "require_approval: true")
+    )
+    code, out, _ = run(capsys, scheduled, "schedule", "check")
+    assert "warning: 'sang' is a draft: it does not air until approved: loa approve sang" in out
+    code, out, _ = run(capsys, scheduled, "status")
+    assert "Drafts, not on air until approved (loa approve ID): sang, hop" in out
+    set_language("en")
+    try:
+        told = doctor_schedules(load_station(scheduled, environ={}))
+    finally:
+        set_language(DEFAULT_LANGUAGE)
+    assert told.detail.startswith("drafts that do not air until approved: sang, hop")
+    code, out, _ = run(capsys, scheduled, "approve", "sang", "--by", "An")
+    assert (code, out.strip()) == (0, "'sang' is approved: it airs as scheduled.")
+
+
+def test_usage_errors_say_the_fix(scheduled: Path, capsys: Capture) -> None:
+    code, _, err = run(capsys, scheduled, "approve", "Ghi", "âm")
+    assert code == ExitCode.USAGE and 'double quotes: loa play "Ghi âm 001"' in err
+    code, _, err = run(capsys, scheduled, "schedule", "add", "--times", "6h")
+    assert "Examples:\n  loa schedule add --announcement bluezone" in err
+
+
+def test_a_new_entry_that_clashes_is_warned_of_at_once(scheduled: Path, capsys: Capture) -> None:
+    code, out, _ = run(
+        capsys,
+        scheduled,
+        "schedule",
+        "add",
+        "--announcement",
+        "hop-to-dan-pho",
+        "--times",
+        "17h",
+        "--from",
+        "1/12/2026",
+        "--until",
+        "12/12/2026",
+    )
+    added, clash, choice = out.splitlines()
+    assert code == 0 and added.startswith("Added 'hop-to-dan-pho-1700'")
+    assert "warning: 'hop-to-dan-pho-1700' starts at 17:00" in clash and "'sang'" in clash
+    assert "--start interrupt" in choice
+    code, out, _ = run(capsys, scheduled, "schedule", "list")
+    assert "                from 01/12/2026 to 12/12/2026" in out.splitlines()
+
+
+def test_a_recording_is_played_by_its_name_without_extension(
+    station: Path, capsys: Capture, tmp_path: Path
+) -> None:
+    announcements = station / "announcements"
+    shutil.copy(Path(__file__).parent / "data" / "xin-chao.m4a", announcements / "Ghi âm 001.m4a")
+    (announcements / "tiem-phong.docx").write_bytes(b"PK")
+    out = tmp_path / "thu.wav"
+    code, _, err = run(capsys, station, "play", "Ghi âm 001", "--out", str(out))
+    assert code == 0 and out.stat().st_size > 44, err
+    code, _, err = run(capsys, station, "play", "khong-co")
+    assert code == ExitCode.ANNOUNCEMENT and "Ghi âm 001.m4a" in err, "recordings are listed"
+    code, _, err = run(capsys, station, "play", "tiem-phong")
+    assert "tiem-phong.docx" in err and "tiem-phong.txt" in err, (
+        "the file that is there, and the fix"
+    )
+    code, out_text, _ = run(
+        capsys, station, "schedule", "add", "--announcement", "Ghi âm 001.m4a", "--times", "8h"
+    )
+    assert "Added 'Ghi-âm-001-0800'" in out_text, "ids never contain spaces"

@@ -43,7 +43,7 @@ def test_an_added_entry_leaves_every_comment_and_line_as_written(
         "--days",
         "CN",
         "--from",
-        "2026-12-01",
+        "01/12/2026",
         "--until",
         "2026-12-31",
         "--repeat",
@@ -72,7 +72,11 @@ def test_an_added_entry_leaves_every_comment_and_line_as_written(
         "  priority: priority\n"
         "  created_by: Lan\n"
     )
-    assert out == f"Added 'hop-to-dan-pho-1900' at {bundled}:11.\n"
+    added, warned = out.splitlines()
+    assert added == f"Added 'hop-to-dan-pho-1900' at {bundled}:11."
+    assert warned.startswith(f"{bundled}:11: warning: with 'hop-to-dan-pho-1900' at 19:00"), (
+        "the new entry is checked at once: here a third session in a day"
+    )
     assert entries(station)["hop-to-dan-pho-1900"].gap_s == 60.0
 
 
@@ -91,7 +95,10 @@ def test_a_bad_edit_leaves_the_file_untouched(
             "bluezone", *bad,
         )  # fmt: skip
         assert code == 17, err
-        assert err.startswith(f"Error: The change was not saved: {bundled}:"), err
+        assert err.startswith("Error: The change was not saved: "), err
+        assert not err.startswith(f"Error: The change was not saved: {bundled}:"), (
+            "no line of a file that was not saved"
+        )
         assert bundled.read_bytes() == before
     assert sorted(p.name for p in bundled.parent.iterdir()) == ["bluezone.yaml"]
 

@@ -52,7 +52,7 @@ def test_the_bundled_schedule_loads() -> None:
         2,
         30.0,
     )
-    assert entry.rule.times == (time(6, 30), time(17, 0))
+    assert entry.rule.times == (time(6, 45), time(17, 15))
     assert entry.rule.weekdays == frozenset(range(5))
     assert entry.rule.first == date(2020, 8, 1)
 

@@ -37,11 +37,14 @@ def queue_on_air(station: Station, request: "Say | Play") -> bool:
     else:
         message = _("Queued on the running station ({ahead} ahead of it).")
     click.echo(message.format(ahead=reply.ahead))
+    if reply.sound:
+        click.echo(_("Warning: {reason}").format(reason=reply.sound), err=True)
     return True
 
 
-def print_outcome(result: "BroadcastResult", out: Path | None) -> None:
-    """What failed on the way (as warnings), what read instead, and how long it lasted."""
+def print_outcome(result: "BroadcastResult", out: Path | None, silent: bool = False) -> None:
+    """What failed on the way (as warnings), what read instead, and how long it lasted; a
+    station set to `device: silent` is told that nothing was heard."""
     from broadcaster.speech.chain import RECORDING
 
     for speech in result.speech:
@@ -60,6 +63,13 @@ def print_outcome(result: "BroadcastResult", out: Path | None) -> None:
     if out is not None:
         click.echo(
             _("Wrote the broadcast to {file} ({seconds} s).").format(file=out, seconds=duration)
+        )
+    elif silent:
+        click.echo(
+            _(
+                "Broadcast finished in silence ({seconds} s): output device: silent in "
+                "station.yaml; write device: simpleaudio there to hear it on the loudspeakers."
+            ).format(seconds=duration)
         )
     else:
         click.echo(_("Broadcast finished ({seconds} s).").format(seconds=duration))

@@ -94,6 +94,14 @@ class LoaOption(click.Option):
     help = _lazy("help")
     metavar = _lazy("metavar", marked_only=True)
 
+    def get_help_extra(self, ctx: click.Context) -> Any:
+        """click marks a required option "[required]" with a word its own catalogue cannot
+        extract (it translates a variable): Loa's catalogue has it."""
+        extra = super().get_help_extra(ctx)
+        if "required" in extra:
+            extra["required"] = _("required")
+        return extra
+
 
 class LoaArgument(click.Argument):
     metavar = _lazy("metavar", marked_only=True)

@@ -16,7 +16,16 @@ from broadcaster import __version__
 from broadcaster.cli.completion_commands import completion
 from broadcaster.cli.delivery import print_outcome, queue_on_air
 from broadcaster.cli.doctor_commands import doctor
-from broadcaster.cli.lazy import N_, ClickMessage, LoaOption, argument, examples, group, option
+from broadcaster.cli.lazy import (
+    N_,
+    ClickMessage,
+    Examples,
+    LoaOption,
+    argument,
+    examples,
+    group,
+    option,
+)
 from broadcaster.cli.onair_commands import ONAIR_COMMANDS
 from broadcaster.cli.schedule_commands import SCHEDULE_COMMANDS
 from broadcaster.cli.service_commands import service
@@ -347,7 +356,7 @@ def _deliver(station: Station, announcement: Announcement, **options: Any) -> No
         emergency=options["emergency"],
         out=options["out"],
     )
-    print_outcome(result, options["out"])
+    print_outcome(result, options["out"], silent=station.output.device == "silent")
 
 
 def _option(argv: Sequence[str], name: str) -> str | None:
@@ -377,6 +386,27 @@ def _early_language(argv: Sequence[str]) -> tuple[str, bool]:
         return DEFAULT_LANGUAGE, False
 
 
+def _usage_fix(error: click.ClickException) -> list[str]:
+    """What to type instead, after click's own message: quotes around a name with spaces, or
+    the command's examples for a missing option or argument."""
+    if not isinstance(error, click.UsageError):
+        return []
+    extra = click_ngettext(
+        "Got unexpected extra argument ({args})", "Got unexpected extra arguments ({args})", 1
+    ).split("(")[0]
+    if error.message.startswith(extra):
+        return [
+            _(
+                "A name or a text with spaces goes in double quotes: "
+                'loa play "Ghi âm 001", loa say "Kính mời bà con…".'
+            )
+        ]
+    epilog = getattr(error.ctx.command, "_lazy_epilog", None) if error.ctx else None
+    if isinstance(error, click.MissingParameter) and isinstance(epilog, Examples):
+        return [_("Examples:"), *(f"  {example}" for example in epilog.commands)]
+    return []
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of `loa`: exit codes come from ExitCode, tracebacks only with --debug."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -396,6 +426,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(ExitCode.INTERRUPTED)
     except click.ClickException as error:
         error.show()
+        for line in _usage_fix(error):
+            click.echo(line, err=True)
         sys.exit(ExitCode.USAGE if isinstance(error, click.UsageError) else ExitCode.FAILURE)
     except Exception as error:
         if caused_by_interrupt(error):

@@ -1,10 +1,11 @@
 """`loa run` and the commands that talk to it or read what it aired: status, stop, reload, log,
 report."""
 
+import logging
 import signal
 import sys
 import textwrap
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -13,14 +14,13 @@ from zoneinfo import ZoneInfo
 import click
 
 from broadcaster.cli.lazy import N_, command, examples, option
-from broadcaster.cli.session import Moment, Session, fit_cell, in_zone
-from broadcaster.core.models import Result
+from broadcaster.cli.session import Moment, Month, Session, fit_cell, in_zone
 from broadcaster.core.settings import Station
 from broadcaster.errors import DaemonError, EditRefusedError, LoaError
 from broadcaster.i18n import _
 
 if TYPE_CHECKING:
-    from broadcaster.onair.asrun import AsRunLog, Row
+    from broadcaster.onair.asrun import AsRunLog, ItemReport, Row
 
 LOG_DIR = "logs"
 LOG_BYTES = 1_000_000
@@ -32,20 +32,29 @@ TABLE_WIDTH = 80
     epilog=examples("loa run", "loa --station /srv/loa/xa-an-binh run"),
     help=N_(
         "Run the station: broadcast the schedules at their times until stopped "
-        "(Ctrl+C, or systemctl stop)."
+        "(Ctrl+C; as a service: sudo systemctl stop loa-STATION, see loa service status)."
     ),
 )
 @click.pass_obj
 def run(session: Session) -> None:
     from broadcaster.onair.daemon import Daemon
+    from broadcaster.onair.player import probe_sound
 
     station = session.station()
-    _log_to(station.directory / LOG_DIR)
+    _log_to(station.directory / LOG_DIR, ZoneInfo(station.timezone))
     daemon = Daemon(station.directory)
+    daemon.player.sound_problem = probe_sound(station)  # before anything plays
     daemon.start()
+    if daemon.player.sound_problem:
+        logging.getLogger("loa").warning("%s", daemon.player.sound_problem)
+    from broadcaster.system.service_unit import service_name
+
     click.echo(
-        _("Loa is on the air for {station}. Stop with Ctrl+C.").format(
-            station=station.name or station.directory
+        _(
+            "Loa is on the air for {station}. Stop with Ctrl+C; installed as a service, it "
+            "runs as {service}: sudo systemctl stop {service}."
+        ).format(
+            station=station.name or station.directory, service=service_name(station.directory)
         ),
         err=True,
     )
@@ -70,7 +79,7 @@ def run(session: Session) -> None:
 @click.pass_obj
 def status(session: Session) -> None:
     from broadcaster.control.channel import send
-    from broadcaster.onair.asrun import PLAYED, PLAYING
+    from broadcaster.onair.asrun import PLAYED, PLAYING, aired_at, entry_label, result_label
 
     station = session.station()
     now = datetime.now(ZoneInfo(station.timezone))
@@ -93,6 +102,12 @@ def status(session: Session) -> None:
     )
     for start, entry_id, announcement in upcoming_items:
         click.echo(f"  {start:%d/%m %H:%M}  {entry_id} ({announcement})")
+    if drafts := _drafts(station):
+        click.echo(
+            _("Drafts, not on air until approved (loa approve ID): {ids}.").format(
+                ids=", ".join(drafts)
+            )
+        )
     problems = [
         row
         for row in _rows(station.directory, now - timedelta(hours=24))
@@ -102,7 +117,8 @@ def status(session: Session) -> None:
         click.echo(_("Not aired in the last 24 hours:"))
     for row in problems:
         click.echo(
-            f"  {_when(row.scheduled)[:16]}  {row.entry_id}: {result_label(row.result)}"
+            f"  {_when(aired_at(row))[:16]}  {entry_label(row.entry_id, row.priority)}: "
+            f"{result_label(row.result)}"
             f" — {row.error}".rstrip(" —")
         )
     from broadcaster.broadcast import cache_coverage
@@ -126,7 +142,9 @@ def status(session: Session) -> None:
 def stop(session: Session) -> None:
     reply = _ask(session, {"command": "stop"})
     if reply.get("stopped"):
-        click.echo(_("Stopped {id}.").format(id=reply["stopped"]))
+        from broadcaster.onair.asrun import entry_label
+
+        click.echo(_("Stopped {id}.").format(id=entry_label(reply["stopped"])))
     else:
         click.echo(_("Nothing was on air."))
 
@@ -150,8 +168,8 @@ def reload(session: Session) -> None:
 @command(
     epilog=examples(
         "loa log",
-        "loa log --since 2026-12-01 --until 2026-12-08",
-        "loa log --since 2026-12-01 --csv > phat-song.csv",
+        "loa log --since 01/12/2026 --until 08/12/2026",
+        "loa log --since 01/12/2026 --csv > phat-song.csv",
     ),
     name="log",
     help=N_("Show what aired (the as-run log): time, entry, result and reason."),
@@ -159,8 +177,15 @@ def reload(session: Session) -> None:
 @option("--since", type=Moment(), metavar=N_("WHEN"))
 @option("--until", type=Moment(), metavar=N_("WHEN"))
 @option("--csv", "as_csv", is_flag=True, help=N_("Print CSV for a spreadsheet."))
+@option(
+    "--raw",
+    is_flag=True,
+    help=N_("With --csv: the stored columns and values (English), for other programs."),
+)
 @click.pass_obj
-def log_(session: Session, since: datetime | None, until: datetime | None, as_csv: bool) -> None:
+def log_(
+    session: Session, since: datetime | None, until: datetime | None, as_csv: bool, raw: bool
+) -> None:
     station = session.station()
     zone = ZoneInfo(station.timezone)
     rows = _rows(
@@ -171,7 +196,7 @@ def log_(session: Session, since: datetime | None, until: datetime | None, as_cs
     if as_csv:
         from broadcaster.onair.asrun import write_csv
 
-        write_csv(rows, sys.stdout)
+        write_csv(rows, sys.stdout, raw)
         return
     if not rows:
         click.echo(_("Nothing in the as-run log for this time."))
@@ -181,20 +206,19 @@ def log_(session: Session, since: datetime | None, until: datetime | None, as_cs
 
 
 @command(
-    epilog=examples("loa report --month 2026-12"),
-    help=N_("Played/total per entry for a month, for the report to the district."),
+    epilog=examples("loa report", "loa report --month 11/2026", "loa report --month 2026-11"),
+    help=N_(
+        "Played/total per entry for a month (by default this month), for the report to the "
+        "district."
+    ),
 )
-@option(
-    "--month",
-    type=click.DateTime(["%Y-%m"]),
-    required=True,
-    metavar=N_("YYYY-MM"),
-)
+@option("--month", type=Month(), metavar=N_("MM/YYYY"), help=N_("e.g. 11/2026."))
 @click.pass_obj
-def report(session: Session, month: datetime) -> None:
+def report(session: Session, month: date | None) -> None:
     station = session.station()
     zone = ZoneInfo(station.timezone)
-    first = datetime.combine(month.date(), time(), tzinfo=zone)
+    month = month or datetime.now(zone).date().replace(day=1)
+    first = datetime.combine(month, time(), tzinfo=zone)
     last = datetime.combine((first + timedelta(days=32)).replace(day=1), time(), tzinfo=zone)
     from broadcaster.onair.asrun import LOG_FILE
 
@@ -203,19 +227,49 @@ def report(session: Session, month: datetime) -> None:
     click.echo(_("Broadcasts in {month}:").format(month=f"{first:%m/%Y}"))
     if not items:
         click.echo(_("Nothing in the as-run log for this time."))
+        return
+    for line in report_table(items):
+        click.echo(line)
+
+
+def report_table(items: list["ItemReport"]) -> list[str]:
+    """The monthly report under headings, ad-hoc items named by what they said, with totals."""
+    widths = (22, 40, 6, 6)
+
+    def line(texts: tuple[str, ...]) -> str:
+        cells = [fit_cell(texts[0], widths[0]), fit_cell(texts[1], widths[1])]
+        cells += [text.rjust(width) for text, width in zip(texts[2:], widths[2:], strict=True)]
+        return "  " + " ".join(cells).rstrip()
+
+    from broadcaster.onair.asrun import entry_label
+
+    lines = [line((_("ENTRY"), _("ANNOUNCEMENT"), _("AIRED"), _("TOTAL")))]
     for item in items:
-        click.echo(
-            f"  {fit_cell(item.entry_id, 24)} {fit_cell(item.announcement, 40)} "
-            f"{item.played}/{item.total}"
+        lines.append(
+            line(
+                (
+                    entry_label(item.entry_id, item.priority),
+                    item.announcement,
+                    str(item.played),
+                    str(item.total),
+                )
+            )
         )
+    played, total = sum(i.played for i in items), sum(i.total for i in items)
+    lines.append(line((_("Total"), "", str(played), str(total))))
+    return lines
 
 
 def _show_running(reply: dict[str, Any]) -> None:
+    from broadcaster.onair.asrun import entry_label, priority_label
+
     click.echo(
         _("Loa is on air (process {pid}, since {since}), {entries} schedule entries.").format(
             pid=reply["pid"], since=_when(reply["since"]), entries=reply["entries"]
         )
     )
+    if reply.get("sound"):
+        click.echo(_("Warning: {reason}").format(reason=reply["sound"]))
     if reply["reload_error"]:
         click.echo(
             _("The last edit was not taken (the last good schedule is on air): {error}").format(
@@ -223,10 +277,20 @@ def _show_running(reply: dict[str, Any]) -> None:
             )
         )
     playing = reply["playing"]
-    if playing:
+    scheduled = datetime.fromisoformat(playing["scheduled"]) if playing else None
+    if playing and scheduled and scheduled > datetime.now(scheduled.tzinfo):
+        # the pre-roll: the program is made and waits for its minute
+        click.echo(
+            _("Getting ready: {id} ({announcement}) airs at {start}.").format(
+                id=entry_label(playing["id"], playing["priority"]),
+                announcement=playing["announcement"],
+                start=f"{scheduled:%H:%M:%S}",
+            )
+        )
+    elif playing:
         click.echo(
             _("On air: {id} ({announcement}) since {start}.").format(
-                id=playing["id"],
+                id=entry_label(playing["id"], playing["priority"]),
                 announcement=playing["announcement"],
                 start=_when(playing["started"]),
             )
@@ -236,9 +300,22 @@ def _show_running(reply: dict[str, Any]) -> None:
     for item in reply["queue"]:
         click.echo(
             _("Waiting: {id} ({announcement}), {priority}.").format(
-                id=item["id"], announcement=item["announcement"], priority=item["priority"]
+                id=entry_label(item["id"]),
+                announcement=item["announcement"],
+                priority=priority_label(item["priority"]),
             )
         )
+
+
+def _drafts(station: Station) -> list[str]:
+    """The ids of the entries that wait for approval; a broken schedule is shown elsewhere."""
+    from broadcaster.station.schedules import read_schedules
+
+    try:
+        entries = read_schedules(station).entries
+    except LoaError:
+        return []
+    return [entry.id for entry in entries if entry.enabled and entry.status != "approved"]
 
 
 def _upcoming_from_files(station: Station, now: datetime) -> list[tuple[datetime, str, str]]:
@@ -253,19 +330,6 @@ def _upcoming_from_files(station: Station, now: datetime) -> list[tuple[datetime
         click.echo(_("The schedules have a problem: {error}").format(error=error.message))
         return []
     return [(item.start, item.entry.id, item.entry.announcement) for item in found]
-
-
-def result_label(result: str) -> str:
-    """A result of the as-run log in the officer's words."""
-    return {
-        "played": _("played"),
-        "played-fallback": _("played (fallback)"),
-        "missed": _("missed"),
-        "skipped-quiet": _("held: quiet hours"),
-        "interrupted": _("interrupted"),
-        "failed": _("failed"),
-        Result.PLAYING: _("on air"),
-    }.get(result, result)
 
 
 def _ask(session: Session, request: dict[str, Any], fail_on_error: bool = True) -> dict[str, Any]:
@@ -299,30 +363,34 @@ def _rows(directory: Path, since: datetime | None, until: datetime | None = None
 
 
 def log_table(rows: list["Row"], width: int = TABLE_WIDTH) -> list[str]:
-    """The as-run log for a terminal of `width` columns: one line per occurrence, its reason
-    wrapped on the lines below."""
-    headers = (_("SCHEDULED"), _("ENTRY"), _("RESULT"), _("VOICE"))
-    cells = [
-        (
-            f"{datetime.fromisoformat(row.scheduled):%d/%m/%y %H:%M}",
-            row.entry_id,
-            result_label(row.result),
-            row.source,
-        )
-        for row in rows
-    ]
-    widths = [14, 18, 20, 8]
+    """The as-run log for a terminal of `width` columns: one line per occurrence; below it what
+    an ad-hoc item aired (its text, or its announcement) and the reason, wrapped."""
+    from broadcaster.onair.asrun import ADHOC_IDS, aired_at, entry_label, result_label
+
+    headers = (_("AIRED AT"), _("ENTRY"), _("RESULT"), _("VOICE"))
+    widths = [14, 24, 22, 10]
 
     def line(texts: tuple[str, ...]) -> str:
-        return "  ".join(fit_cell(t, size) for t, size in zip(texts, widths, strict=True)).rstrip()
+        return " ".join(fit_cell(t, size) for t, size in zip(texts, widths, strict=True)).rstrip()
 
     lines = [line(headers)]
-    indent = " " * (widths[0] + 2)
-    for row, cell in zip(rows, cells, strict=True):
-        lines.append(line(cell))
-        if row.error:
+    indent = " " * (widths[0] + 1)
+    for row in rows:
+        lines.append(
+            line(
+                (
+                    f"{datetime.fromisoformat(aired_at(row)):%d/%m/%y %H:%M}",
+                    entry_label(row.entry_id, row.priority),
+                    result_label(row.result),
+                    row.source,
+                )
+            )
+        )
+        notes = [f"«{row.announcement}»"] if row.entry_id in ADHOC_IDS else []
+        notes += [row.error] if row.error else []
+        for note in notes:
             lines.extend(
-                textwrap.wrap(row.error, width, initial_indent=indent, subsequent_indent=indent)
+                textwrap.wrap(note, width, initial_indent=indent, subsequent_indent=indent)
             )
     return lines
 
@@ -331,15 +399,22 @@ def _when(iso: str) -> str:
     return f"{datetime.fromisoformat(iso):%d/%m/%Y %H:%M:%S}"
 
 
-def _log_to(folder: Path) -> None:
+def _log_to(folder: Path, zone: ZoneInfo) -> None:
     """The daemon logs to the terminal (the journal under systemd) and to rotating files in the
     station directory."""
-    import logging
     import logging.handlers
 
     logger = logging.getLogger("loa")
     logger.setLevel(logging.INFO)
+    for level, name in (
+        (logging.INFO, _("INFO")),
+        (logging.WARNING, _("WARNING")),
+        (logging.ERROR, _("ERROR")),
+    ):
+        logging.addLevelName(level, name)
     form = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+    # the station's clock, as status and the log show it, not the PC's zone
+    form.converter = lambda seconds: datetime.fromtimestamp(seconds or 0.0, zone).timetuple()
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(form)
     logger.addHandler(console)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from broadcaster.cli.lazy import N_, argument, command, examples, group, option
-from broadcaster.cli.session import Moment, Session, fit_cell, in_zone
+from broadcaster.cli.session import Day, Moment, Session, fit_cell, in_zone
 from broadcaster.core.models import Priority, StartPolicy
 from broadcaster.errors import ExitCode
 from broadcaster.i18n import _
@@ -149,7 +149,7 @@ def list_(session: Session) -> None:
 @schedule.command(
     epilog=examples(
         "loa schedule add --announcement bluezone --times 06:30,17h --days T2-T6",
-        "loa schedule add --id hop-to --announcement hop-to-dan-pho --date 2026-12-05 --times 19h",
+        "loa schedule add --id hop-to --announcement hop-to-dan-pho --date 05/12/2026 --times 19h",
     ),
     help=N_("Add an entry to a schedule file. It is checked before the file is saved."),
 )
@@ -163,13 +163,24 @@ def list_(session: Session) -> None:
 )
 @option("--id", "entry_id", metavar="ID", help=N_("Default: the announcement and its first time."))
 @option("--days", multiple=True, metavar=N_("DAYS"), help=N_("e.g. T2-T6,CN."))
-@option("--from", "first", metavar=N_("DATE"), help=N_("First day, e.g. 2026-12-01."))
-@option("--until", "last", metavar=N_("DATE"), help=N_("Last day."))
-@option("--date", "on", metavar=N_("DATE"), help=N_("One day only."))
+@option("--from", "first", type=Day(), metavar=N_("DATE"), help=N_("First day, e.g. 01/12/2026."))
+@option("--until", "last", type=Day(), metavar=N_("DATE"), help=N_("Last day, e.g. 12/12/2026."))
+@option("--date", "on", type=Day(), metavar=N_("DATE"), help=N_("One day only."))
 @option("--repeat", type=int, metavar="N", help=N_("Plays in each slot, 1 to 10."))
 @option("--gap", metavar=N_("DURATION"), help=N_("Between plays, e.g. 30s, 5m."))
-@option("--priority", type=click.Choice([p.value for p in Priority]))
-@option("--start", type=click.Choice([s.value for s in StartPolicy]))
+@option(
+    "--priority",
+    type=click.Choice([p.value for p in Priority]),
+    help=N_("normal (the default), priority, or emergency (airs even in quiet hours)."),
+)
+@option(
+    "--start",
+    type=click.Choice([s.value for s in StartPolicy]),
+    help=N_(
+        "If another broadcast is on air at its time: after-current (the default: wait, then "
+        "play), interrupt (cut in), or wait (play after everything else that waits)."
+    ),
+)
 @option(
     "--file",
     "file_name",
@@ -200,8 +211,22 @@ def add(session: Session, /, **given: Any) -> None:
     }
     entry = add_entry(station, fields, schedule_path(station, given["file_name"]))
     click.echo(_("Added '{id}' at {place}.").format(id=entry.id, place=entry.place))
+    findings = _findings_about(session, entry)
+    for finding in findings:
+        click.echo(finding)
+    if any("start: interrupt" in finding for finding in findings):  # a clash: the YAML key
+        click.echo(
+            _(
+                "When adding, --start chooses: --start interrupt cuts in, --start after-current "
+                "plays after without a warning."
+            )
+        )
     if entry.status == "draft":
-        click.echo(_("It is a draft: 'loa approve {id}' puts it on air.").format(id=entry.id))
+        from broadcaster.station.schedule_check import typed
+
+        click.echo(
+            _("It is a draft: 'loa approve {id}' puts it on air.").format(id=typed(entry.id))
+        )
 
 
 @schedule.command(
@@ -251,6 +276,14 @@ def approve(session: Session, entry_id: str, by: str | None) -> None:
 
     station = session.station()
     entry = find_entry(station, entry_id)
+    if entry.status == "approved" and not station.require_approval:
+        click.echo(
+            _(
+                "This station does not require approval (require_approval: false in "
+                "station.yaml): '{id}' airs as scheduled without it."
+            ).format(id=entry.id)
+        )
+        return
     if entry.status == "approved":
         click.echo(_("'{id}' is already approved.").format(id=entry.id))
         return
@@ -259,6 +292,28 @@ def approve(session: Session, entry_id: str, by: str | None) -> None:
         changes["approved_by"] = name
     change_entry(station, entry.id, changes)
     click.echo(_("'{id}' is approved: it airs as scheduled.").format(id=entry.id))
+
+
+def _findings_about(session: Session, entry: "Entry") -> list[str]:
+    """What `loa schedule check` says about a new entry (clashes, quiet hours, sessions), so
+    that the officer hears it at once, not at the next check."""
+    from broadcaster.station.schedule_check import check_schedules, drafts, measure
+    from broadcaster.station.schedules import read_schedules
+
+    station = session.station()
+    schedules = read_schedules(station)
+    timing = measure(station, [item.announcement for item in schedules.entries])
+    today = datetime.now(ZoneInfo(station.timezone)).date()
+    told = drafts([entry])  # `add` says it is a draft in its own words
+    return [
+        str(finding)
+        for finding in check_schedules(schedules, timing, station, today)
+        if finding not in told
+        and (
+            (finding.file, finding.line) == (entry.file, entry.line)
+            or f"'{entry.id}'" in finding.message
+        )
+    ]
 
 
 def _switch(session: Session, entry_id: str, on: bool) -> None:
@@ -319,7 +374,10 @@ def week_calendar(
 
 
 def entry_table(entries: Sequence["Entry"]) -> list[str]:
-    """One line per entry, at most 78 columns: long values are cut with '…'."""
+    """One line per entry, at most 78 columns, long values cut with '…'; below an entry its
+    dates and plays when it has any."""
+    from broadcaster.onair.asrun import priority_label
+
     widths = (15, 13, 12, 10, 9, 10, 3)
     header = (
         _("ID"),
@@ -330,22 +388,47 @@ def entry_table(entries: Sequence["Entry"]) -> list[str]:
         _("STATUS"),
         _("ON"),
     )
-    rows = [header] + [
-        (
-            entry.id,
-            entry.announcement,
-            ",".join(f"{t:%H:%M}" for t in entry.rule.times),
-            days_text(entry.rule),
-            entry.priority,
-            entry.status,
-            "+" if entry.enabled else "-",
+
+    def line(row: Sequence[str]) -> str:
+        return " ".join(fit_cell(v, w) for v, w in zip(row, widths, strict=True)).rstrip()
+
+    lines = [line(header)]
+    for entry in entries:
+        lines.append(
+            line(
+                (
+                    entry.id,
+                    entry.announcement,
+                    ",".join(f"{t:%H:%M}" for t in entry.rule.times),
+                    days_text(entry.rule),
+                    priority_label(entry.priority),
+                    _("approved") if entry.status == "approved" else _("draft"),
+                    "+" if entry.enabled else "-",
+                )
+            )
         )
-        for entry in entries
-    ]
-    return [
-        " ".join(fit_cell(value, width) for value, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
+        if details := _details(entry):
+            lines.append(" " * (widths[0] + 1) + details)
+    return lines
+
+
+def _details(entry: "Entry") -> str:
+    """Dates, plays and gap: from 01/12/2026 to 12/12/2026, 2 plays 30 s apart"""
+    rule = entry.rule
+    parts = []
+    first = f"{rule.first:%d/%m/%Y}" if rule.first and rule.on is None else None
+    last = f"{rule.last:%d/%m/%Y}" if rule.last and rule.on is None else None
+    if first and last:
+        parts.append(_("from {first} to {last}").format(first=first, last=last))
+    elif first:
+        parts.append(_("from {first}").format(first=first))
+    elif last:
+        parts.append(_("until {last}").format(last=last))
+    if entry.repeat > 1:
+        parts.append(
+            _("{count} plays {gap} s apart").format(count=entry.repeat, gap=f"{entry.gap_s:g}")
+        )
+    return ", ".join(parts)
 
 
 def days_text(rule: "Recurrence") -> str:

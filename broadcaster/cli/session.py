@@ -2,13 +2,15 @@
 
 import os
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, time, tzinfo
 from pathlib import Path
 
 import click
 
 from broadcaster.core.settings import Station
+from broadcaster.core.timeofday import parse_time
 from broadcaster.i18n import _, set_language
+from broadcaster.station.holidays import as_date
 from broadcaster.station.station_file import find_station, load_station
 
 
@@ -35,7 +37,8 @@ def fit_cell(text: str, width: int) -> str:
 
 class Moment(click.ParamType[datetime]):
     """A date and time as ISO 8601 writes it, the way `loa next --json` prints it: a date alone
-    (midnight), a time without zone (the station's), or with an offset or `Z`."""
+    (midnight), a time without zone (the station's), or with an offset or `Z`; or day first, as
+    Loa prints dates: 01/12/2026, 1/12/2026 06:30."""
 
     name = "moment"
 
@@ -44,17 +47,67 @@ class Moment(click.ParamType[datetime]):
     ) -> datetime:
         if isinstance(value, datetime):
             return value
+        text = str(value).strip()
         try:
-            return datetime.fromisoformat(str(value).strip())
+            return datetime.fromisoformat(text)
         except ValueError:
+            pass
+        day_text, _space, clock = text.partition(" ")
+        day = as_date(day_text)
+        moment = parse_time(clock) if clock.strip() else time()
+        if day is not None and moment is not None:
+            return datetime.combine(day, moment)
+        self.fail(
+            _(
+                "'{value}' is not a date: write it as 01/12/2026 or 2026-12-01, with a time if "
+                "needed: 01/12/2026 06:30."
+            ).format(value=value),
+            param,
+            ctx,
+        )
+
+
+class Day(click.ParamType[date]):
+    """A day as officers write it (01/12/2026, 1/12/2026) or as ISO (2026-12-01)."""
+
+    name = "day"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> date:
+        if isinstance(value, date):
+            return value
+        day = as_date(value)
+        if day is None:
             self.fail(
-                _(
-                    "'{value}' is not a date and time: write it as ISO 8601, e.g. 2026-12-01, "
-                    "2026-12-01T06:30 or 2026-12-01T06:30:00+07:00."
-                ).format(value=value),
+                _("'{value}' is not a date: write it as 01/12/2026 or 2026-12-01.").format(
+                    value=value
+                ),
                 param,
                 ctx,
             )
+        return day
+
+
+class Month(click.ParamType[date]):
+    """A month: 12/2026 as Loa prints it, or 2026-12; its first day."""
+
+    name = "month"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> date:
+        if isinstance(value, date):
+            return value
+        text = str(value).strip()
+        first = as_date(f"1/{text}") if "/" in text else as_date(f"{text}-01")
+        if first is None:
+            self.fail(
+                _("'{value}' is not a month: write it as 12/2026 or 2026-12.").format(value=value),
+                param,
+                ctx,
+            )
+        return first
 
 
 def in_zone(moment: datetime, zone: tzinfo) -> datetime:

@@ -90,6 +90,9 @@ class Queued:
 
     ahead: int
     already_queued: bool = False
+    sound: str | None = None
+    """Why the station's sound device does not open, if it does not: the item will not be
+    heard."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,8 @@ class StatusReply:
     next: tuple[Upcoming, ...]
     reload_error: str | None
     entries: int
+    sound: str | None = None
+    """Why the sound device does not open (at start or at the last broadcast), if it does not."""
 
 
 @dataclass(frozen=True)
@@ -250,7 +255,11 @@ def parse_reply(command: object, message: Any) -> Reply:
             ahead = message.get("ahead")
             if not isinstance(ahead, int) or isinstance(ahead, bool) or ahead < 0:
                 raise ValueError
-            return Queued(ahead, message.get("already_queued") is True)
+            return Queued(
+                ahead,
+                message.get("already_queued") is True,
+                _optional_text(message.get("sound")),
+            )
         if command == Command.STOP:
             return Stopped(_optional_text(message.get("stopped")))
         if command == Command.RELOAD:
@@ -284,6 +293,7 @@ def _parse_status(message: dict[str, Any]) -> StatusReply:
         next=tuple(Upcoming(**_texts(item, Upcoming)) for item in message["next"]),
         reload_error=_optional_text(message["reload_error"]),
         entries=entries,
+        sound=_optional_text(message.get("sound")),
     )
 
 

@@ -32,7 +32,7 @@ def adhoc_item(station: Station, request: Broadcast, now: datetime) -> Item:
         )
     if isinstance(request, Say):
         announcement, text = Announcement(id=SAY, text=request.text), request.text
-        occurrence = Occurrence(SAY, now, clean_text(text)[:60], request.priority)
+        occurrence = Occurrence(SAY, now, clean_text(text), request.priority)
     else:
         announcement, text = announcement_or_recording(station, request.announcement), None
         occurrence = Occurrence(PLAY, now, request.announcement, request.priority)

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from broadcaster.core.models import AIRED, Occurrence, Result
+from broadcaster.core.models import AIRED, Occurrence, Priority, Result
 from broadcaster.errors import DiskError, describe_os_error
 from broadcaster.i18n import _
 
@@ -74,6 +74,7 @@ class ItemReport:
     announcement: str
     played: int
     total: int
+    priority: str = Priority.NORMAL
 
 
 class AsRunLog:
@@ -197,9 +198,9 @@ class AsRunLog:
         played = ", ".join(f"'{result}'" for result in PLAYED)
         with self._read() as db:
             found = db.execute(
-                f"SELECT entry_id, announcement, SUM(result IN ({played})), COUNT(*) FROM asrun "
-                "WHERE scheduled_ts >= ? AND scheduled_ts < ? "
-                "GROUP BY entry_id, announcement ORDER BY entry_id, announcement",
+                f"SELECT entry_id, announcement, SUM(result IN ({played})), COUNT(*), priority "
+                "FROM asrun WHERE scheduled_ts >= ? AND scheduled_ts < ? "
+                "GROUP BY entry_id, announcement, priority ORDER BY entry_id, announcement",
                 (since.timestamp(), until.timestamp()),
             ).fetchall()
         return [ItemReport(*row) for row in found]
@@ -273,13 +274,94 @@ def _disk_error(path: Path, error: sqlite3.Error) -> DiskError:
     )
 
 
-def write_csv(rows: list[Row], out: TextIO) -> None:
+ADHOC_IDS = ("say", "play")
+"""The entry ids of ad-hoc items (onair/adhoc.py): their announcement is what they aired."""
+
+
+def result_label(result: str) -> str:
+    """A result of the as-run log in the officer's words."""
+    labels: dict[str, str] = {
+        Result.PLAYED: _("played"),
+        Result.PLAYED_FALLBACK: _("played (fallback)"),
+        Result.MISSED: _("missed"),
+        Result.SKIPPED_QUIET: _("held: quiet hours"),
+        Result.INTERRUPTED: _("interrupted"),
+        Result.FAILED: _("failed"),
+        Result.PLAYING: _("on air"),
+    }
+    return labels.get(result, result)
+
+
+def priority_label(priority: str) -> str:
+    """A priority in the officer's words."""
+    labels: dict[str, str] = {
+        Priority.NORMAL: _("normal"),
+        Priority.PRIORITY: _("priority"),
+        Priority.EMERGENCY: _("emergency"),
+    }
+    return labels.get(priority, priority)
+
+
+def entry_label(entry_id: str, priority: str = Priority.NORMAL) -> str:
+    """What a row's entry was: a schedule entry's id, or what an officer asked for at once
+    (`loa say`, `loa play`), marked when it was an emergency."""
+    label = {"say": _("read out now"), "play": _("played now")}.get(entry_id, entry_id)
+    if priority == Priority.EMERGENCY:
+        label = _("{label} (EMERGENCY)").format(label=label)
+    return label
+
+
+def aired_at(row: Row) -> str:
+    """When a row aired: an ad-hoc item's air time (it was asked for earlier), else its
+    scheduled time."""
+    return row.started if row.entry_id in ADHOC_IDS and row.started else row.scheduled
+
+
+def write_csv(rows: list[Row], out: TextIO, raw: bool = False) -> None:
+    """The log for a spreadsheet: headings, times, results and priorities in the officer's
+    words, with a UTF-8 BOM so that Excel shows the diacritics; `raw`: the stored columns and
+    values, for other programs."""
     writer = csv.writer(out)
-    writer.writerow(COLUMNS)
+    if raw:
+        writer.writerow(COLUMNS)
+        for row in rows:
+            writer.writerow(
+                [
+                    getattr(row, column) if getattr(row, column) is not None else ""
+                    for column in COLUMNS
+                ]
+            )
+        return
+    out.write("\ufeff")
+    writer.writerow(
+        [
+            _("Time"),
+            _("Entry"),
+            _("Announcement or text"),
+            _("Priority"),
+            _("Result"),
+            _("Ended"),
+            _("Voice"),
+            _("Reason"),
+        ]
+    )
     for row in rows:
         writer.writerow(
-            [getattr(row, column) if getattr(row, column) is not None else "" for column in COLUMNS]
+            [
+                _clock(aired_at(row)),
+                entry_label(row.entry_id),
+                row.announcement,
+                priority_label(row.priority),
+                result_label(row.result),
+                _clock(row.ended),
+                row.source,
+                row.error,
+            ]
         )
+
+
+def _clock(iso: str | None) -> str:
+    return f"{datetime.fromisoformat(iso):%d/%m/%Y %H:%M:%S}" if iso else ""
 
 
 def _key(occurrence: Occurrence) -> tuple[str, str]:

@@ -104,7 +104,7 @@ class ControlDesk:
             item = adhoc_item(self._station(), request, moment)
             self._last_adhoc = moment
             queued, ahead = self.player.enqueue(item)
-            reply = Queued(ahead, already_queued=not queued)
+            reply = Queued(ahead, already_queued=not queued, sound=self.player.sound_problem)
             if request.request_id is not None:
                 self._requests[request.request_id] = reply
                 while len(self._requests) > RECENT_REQUESTS:
@@ -127,6 +127,7 @@ class ControlDesk:
             ),
             reload_error=self.watcher.error,
             entries=len(self.planner.entries),
+            sound=self.player.sound_problem,
         )
 
 

@@ -22,9 +22,9 @@ from broadcaster.core.playout import (
     verdict,
 )
 from broadcaster.core.settings import Station
-from broadcaster.errors import LoaError
+from broadcaster.errors import LoaError, NoAudioDeviceError
 from broadcaster.i18n import _
-from broadcaster.onair.asrun import AsRunLog
+from broadcaster.onair.asrun import AsRunLog, entry_label, priority_label, result_label
 from broadcaster.onair.events import EventBus
 from broadcaster.station.announcements import announcement_or_recording
 
@@ -66,6 +66,9 @@ class Player:
         self.events = events
         self._station = station
         self._output = output
+        self.sound_problem: str | None = None
+        """Why the sound device did not open, at start or at the last broadcast: told in
+        `loa run`, `loa status`, `loa doctor` and the reply to say and play."""
         self._now = now
         self._recent_jump = recent_jump
         self.queue = PlayoutQueue()
@@ -179,7 +182,8 @@ class Player:
             return  # taken early for pre-roll: it interrupts at its own time
         if interrupts(best, self.air.item):
             self.air.reason = _("interrupted by {id} ({priority}).").format(
-                id=best.occurrence.entry_id, priority=best.priority
+                id=entry_label(best.occurrence.entry_id),
+                priority=priority_label(best.priority),
             )
             self.air.by = best
             self.air.stop.set()
@@ -221,7 +225,7 @@ class Player:
 
         item = air.item
         occurrence = item.occurrence
-        log.info(_("On air: %s (%s)."), occurrence.entry_id, occurrence.announcement)
+        log.info(_("On air: %s (%s)."), entry_label(occurrence.entry_id), occurrence.announcement)
         self.events.emit(lambda listener: listener.occurrence_started(occurrence, air.started))
         result, source, error = Result.PLAYED, "", ""
         # the amplifier's lead-in goes out before the second, so the first tone is heard on it
@@ -249,6 +253,9 @@ class Player:
                 result, error = Result.PLAYED_FALLBACK, " ".join(failures)
         except PlaybackStopped:
             result, error = Result.INTERRUPTED, air.reason
+        except NoAudioDeviceError:
+            self.sound_problem = sound_problem()
+            result, error = Result.FAILED, self.sound_problem
         except LoaError as failure:
             result, error = Result.FAILED, failure.message
         except Exception as failure:  # the station stays on the air whatever one item does
@@ -257,11 +264,13 @@ class Player:
                 Result.FAILED,
                 _("unexpected error: {error}").format(error=repr(failure)),
             )
+        if result in AIRED:
+            self.sound_problem = None
         if item.retry and result in AIRED:
             error = (error + " " + _("Played again from the start after an interruption.")).strip()
         ended = self._now()
         (log.info if result in AIRED else log.warning)(
-            "%s: %s %s", occurrence.entry_id, result, error
+            "%s: %s %s", entry_label(occurrence.entry_id), result_label(result), error
         )
         try:
             self.asrun.finish(occurrence, result, ended, source, error)
@@ -272,3 +281,27 @@ class Player:
             with self._cond:
                 self.queue.push(replace(item, retry=True))
                 self._queue_changed()
+
+
+def sound_problem() -> str:
+    """What a running station says when its sound device does not open: the fix for a station,
+    not --out, which only a one-off command has."""
+    return _(
+        "The sound device does not open: broadcasts are not heard. Plug in and switch on the "
+        "amplifier or sound card, check the sound settings, then run loa doctor; the station "
+        "tries again at each broadcast."
+    )
+
+
+def probe_sound(station: Station) -> str | None:
+    """Open the station's sound device as a broadcast would (20 ms of silence): why it does not
+    open, or None. A device set to silent is the officer's choice, not a problem."""
+    from broadcaster.audio.outputs import OUTPUTS
+
+    if station.output.device == "silent":
+        return None
+    try:
+        OUTPUTS[station.output.device]()
+    except NoAudioDeviceError:
+        return sound_problem()
+    return None

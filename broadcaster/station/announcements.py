@@ -54,10 +54,29 @@ def load_announcement(station: Station, announcement_id: str) -> Announcement:
             path = station.announcements_dir / f"{wanted}{suffix}"
             if is_file(path):
                 return _read(path, wanted, station)
-    known = ", ".join(list_announcements(station)) or "-"
+    folder = station.announcements_dir
+    audio = (*AUDIO_SUFFIXES, *OTHER_AUDIO_SUFFIXES)
+    alike = (
+        sorted(
+            p.name
+            for p in folder.iterdir()
+            if unicodedata.normalize("NFC", p.stem) == wanted
+            and p.suffix.lower() not in (*audio, *SUFFIXES)
+        )
+        if folder.is_dir() and ANNOUNCEMENT_ID.fullmatch(wanted)
+        else []
+    )
+    if alike:
+        raise AnnouncementError(
+            _(
+                "{file} in {folder} is not an announcement Loa reads: write the text in "
+                "{id}.txt (or {id}.yaml), or give an audio file (.mp3, .wav, .m4a…)."
+            ).format(file=alike[0], folder=folder, id=announcement_id)
+        )
+    known = ", ".join([*list_announcements(station), *list_recordings(station)]) or "-"
     raise AnnouncementError(
         _("No announcement '{id}' in {folder}. Announcements there: {known}.").format(
-            id=announcement_id, folder=station.announcements_dir, known=known
+            id=announcement_id, folder=folder, known=known
         )
     )
 
@@ -67,7 +86,10 @@ def announcement_or_recording(station: Station, name: str) -> Announcement:
     is. Files outside the station directory are refused, links leading out included: the
     station plays only what its officers put there."""
     if Path(name).suffix.lower() not in (*AUDIO_SUFFIXES, *OTHER_AUDIO_SUFFIXES):
-        return load_announcement(station, name)
+        recording = _recording_named(station, name)
+        if recording is None:
+            return load_announcement(station, name)
+        name = recording  # a recording's id is its name without extension: "Ghi âm 001"
     station_dir = station.directory.resolve()
     try:
         given = Path(name)
@@ -86,6 +108,18 @@ def announcement_or_recording(station: Station, name: str) -> Announcement:
     if not is_file(path):
         raise AnnouncementError(_("No audio file {file}.").format(file=name))
     return Announcement(id=path.stem, text="", recording=path)
+
+
+def _recording_named(station: Station, name: str) -> str | None:
+    """The audio file in announcements/ whose name without extension is `name`, unless an
+    announcement (.txt, .yaml) has that id."""
+    wanted = unicodedata.normalize("NFC", name.strip())
+    if wanted in list_announcements(station):
+        return None
+    found = [
+        r for r in list_recordings(station) if unicodedata.normalize("NFC", Path(r).stem) == wanted
+    ]
+    return found[0] if found else None
 
 
 def _read(path: Path, announcement_id: str, station: Station) -> Announcement:

@@ -72,12 +72,17 @@ def _holiday(item: object, comment: str) -> tuple[list[date], str]:
 
 
 def as_date(value: object) -> date | None:
-    """A YAML date, or the same written in quotes: 2026-12-01."""
+    """A YAML date, or the same written in quotes: 2026-12-01; or as Loa prints dates and
+    officers write them, day first: 01/12/2026, 1/12/2026."""
     if isinstance(value, datetime):
         return None  # a moment, not a day
     if isinstance(value, date):
         return value
+    text = str(value).strip()
     try:
-        return date.fromisoformat(str(value).strip())
+        if "/" in text:
+            day, month, year = text.split("/")
+            return date(int(year), int(month), int(day)) if len(year) == 4 else None
+        return date.fromisoformat(text)
     except ValueError:
         return None

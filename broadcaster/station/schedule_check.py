@@ -2,8 +2,9 @@
 
 Errors: entries that cannot be read, announcements that cannot air, and clashes — occurrences
 of two entries overlapping, by the estimated length of their programs, unless the later one says
-how to resolve it (`start: interrupt` or `start: after-current`). Warnings: quiet hours, session
-caps, entries that no longer air. The next LOOKAHEAD_DAYS days are examined as arrays of every
+how to resolve it (`start: interrupt` or `start: after-current`), but two normal entries are only
+warned of: the later one is queued after the earlier. Warnings: quiet hours, session caps,
+entries that no longer air, drafts. The next LOOKAHEAD_DAYS days are examined as arrays of every
 occurrence, so that 10,000 entries take a second or two once their files are read.
 """
 
@@ -112,7 +113,7 @@ def check_schedules(
     for the LOOKAHEAD_DAYS days from `today`."""
     from broadcaster.station.schedule_plan import Calendar, Plan  # numpy loads only to check
 
-    findings = _unplayable(schedules.entries, timing)
+    findings = _unplayable(schedules.entries, timing) + drafts(schedules.entries)
     entries = [entry for entry in schedules.entries if entry.enabled]
     if entries:
         seconds = [
@@ -152,6 +153,23 @@ def _unplayable(entries: Sequence[Entry], timing: Timing) -> list[Finding]:
         first = entries[0]
         findings += [Finding(first.file, first.line, problem) for problem in jingle_problems]
     return findings
+
+
+def drafts(entries: Sequence[Entry]) -> list[Finding]:
+    """Drafts do not air: said, so that turning approval on is not a silent stop."""
+    message = _(
+        "'{id}' is a draft: it does not air until approved: loa approve {typed} --by \"Tên\"."
+    )
+    return [
+        warning(entry, message.format(id=entry.id, typed=typed(entry.id)))
+        for entry in entries
+        if entry.enabled and entry.status != "approved"
+    ]
+
+
+def typed(name: str) -> str:
+    """A name as it is typed after a command: in double quotes when it has spaces."""
+    return f'"{name}"' if any(c.isspace() for c in name) else name
 
 
 def warning(entry: Entry, message: str) -> Finding:

@@ -6,9 +6,9 @@ before it replaces the file atomically: an edit that would break the schedules i
 """
 
 import io
+import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from broadcaster.core.timeofday import parse_time
 from broadcaster.errors import ScheduleError, describe_os_error
 from broadcaster.files import atomic_file, is_file, read_text
 from broadcaster.i18n import _
+from broadcaster.station.holidays import as_date
 from broadcaster.station.schedules import (
     ENTRY_KEYS,
     Entry,
@@ -120,11 +121,14 @@ def find_entry(station: Station, entry_id: str) -> Entry:
 
 
 def next_id(station: Station, announcement: str, first_time: str) -> str:
-    """An id for a new entry: the announcement and its first time, e.g. bluezone-0630."""
+    """An id for a new entry: the announcement and its first time, e.g. bluezone-0630, or
+    Ghi-âm-001-0630 for the recording "Ghi âm 001.m4a"."""
     moment = parse_time(first_time)
     digits = f"{moment:%H%M}" if moment else "".join(c for c in first_time if c.isalnum())
     used = {entry.id for entry in read_schedules(station).entries}
-    base = unicodedata.normalize("NFC", f"{announcement}-{digits}")
+    # no spaces: the id is typed after commands (loa approve ID) and must not need quotes
+    stem = "-".join(Path(announcement).stem.split())
+    base = unicodedata.normalize("NFC", f"{stem}-{digits}")
     number = 2
     chosen = base
     while chosen in used:
@@ -176,8 +180,10 @@ def _edit(station: Station, path: Path, change: Change) -> Schedules:
             temporary.flush()
             after = read_schedules(station, files, reading={path: Path(temporary.name)})
             if after.problems:
+                # a line of the unsaved file means nothing to the officer: the problem alone
+                problem = re.sub(rf"^{re.escape(str(path))}:\d+: ", "", after.problems[0])
                 raise ScheduleError(
-                    _("The change was not saved: {problem}").format(problem=after.problems[0])
+                    _("The change was not saved: {problem}").format(problem=problem)
                 )
     except OSError as error:
         raise ScheduleError(
@@ -224,11 +230,9 @@ def _flow(items: list[object]) -> CommentedSeq:
 
 
 def _as_date_if_valid(value: str) -> object:
-    """A date written as a date; anything else as given, for the reader to report."""
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return value
+    """A date written as a date (01/12/2026 too); anything else as given, for the reader to
+    report."""
+    return as_date(value) or value
 
 
 def _comment_or_blank(line: str) -> bool:

@@ -185,6 +185,12 @@ class Plan:
             "'start: interrupt' to '{id}' to cut in, or 'start: after-current' to "
             "play it after."
         )
+        queued = _(
+            "'{id}' starts at {time} on {date} while '{other}' ({place}) is still on "
+            "air until about {end} (clashes in the next {days} days: {count}): '{id}' will "
+            "wait and play right after it. To cut in instead, add 'start: interrupt' to "
+            "'{id}'; to keep this order and silence this warning, add 'start: after-current'."
+        )
         findings = []
         for one_at, other_at, start, end, clashes in zip(
             self.who[earliers].tolist(),
@@ -195,11 +201,14 @@ class Plan:
             strict=True,
         ):
             one, other = self.entries[one_at], self.entries[other_at]
+            # two normal entries: the player queues the later one after the earlier (its
+            # default start), which is what an officer wants: a warning, not an error
+            both_normal = one.priority == other.priority == Priority.NORMAL
             findings.append(
                 Finding(
                     other.file,
                     other.line,
-                    template.format(
+                    (queued if both_normal else template).format(
                         id=other.id,
                         time=clock_text(start),
                         date=day_text(self.calendar.date(start)),
@@ -209,6 +218,7 @@ class Plan:
                         days=LOOKAHEAD_DAYS,
                         count=clashes,
                     ),
+                    warning=both_normal,
                 )
             )
         return findings

@@ -388,7 +388,9 @@ class _Reader:
             return None
         found = as_date(value)
         if found is None:
-            raise self.fail(key, _("'{key}' is a date such as 2026-12-01.").format(key=key))
+            raise self.fail(
+                key, _("'{key}' is a date such as 2026-12-01 or 01/12/2026.").format(key=key)
+            )
         return found
 
     def every(self) -> int | None:

@@ -355,10 +355,11 @@ def _ruamel_load(text: str, path: Path, error: type[LoaError]) -> Any:
             mark = problem.context_mark or mark
         last_line = len(text.rstrip().splitlines()) or 1  # a bracket left open at the very end
         line = min(mark.line + 1, last_line) if mark is not None else 1
-        reason = problem.problem or problem.context
-        raise error(
-            f"{path}:{line}: " + _("this is not valid YAML ({problem}).").format(problem=reason)
-        ) from problem
+        if (unclosed := _unclosed(text, line)) is not None:
+            line, message = unclosed
+            raise error(f"{path}:{line}: {message}") from problem
+        reason = str(problem.problem or problem.context or "")
+        raise error(f"{path}:{line}: " + _parser_words(reason)) from problem
     except RecursionError as problem:
         raise error(
             f"{path}:1: " + _("the file is nested too deeply to be a Loa file; check its brackets.")
@@ -374,6 +375,51 @@ def _ruamel_load(text: str, path: Path, error: type[LoaError]) -> Any:
         raise error(
             f"{path}:{line}: " + _("this value cannot be read ({reason}).").format(reason=problem)
         ) from problem
+
+
+def _unclosed(text: str, before: int) -> tuple[int, str] | None:
+    """The first line up to `before` that opens a double quote or a bracket and does not close
+    it: the parser reads on past such a mistake, so the line it started on is the one to fix."""
+    example = 'times: ["06:30", "17h"]'
+    for number, line in enumerate(text.splitlines()[:before], 1):
+        if line.lstrip().startswith("#"):
+            continue
+        code = line.split(" #", 1)[0] if line.split(" #", 1)[0].count('"') % 2 == 0 else line
+        found = re.match(r"\s*(?:-\s+)?(?:[A-Za-z_]\w*:\s+)?(?P<value>.*)$", code)
+        value = (found["value"] if found else "").rstrip()
+        if code.count('"') % 2:
+            mark = '"'
+        elif value.startswith("[") and "]" not in value:
+            mark = "]"
+        elif value.startswith("{") and "}" not in value:
+            mark = "}"
+        else:
+            continue
+        return number, _(
+            "the closing {mark} is missing on this line: add it where the value ends, e.g. "
+            "{example}."
+        ).format(mark=mark, example=example)
+    return None
+
+
+def _parser_words(reason: str) -> str:
+    """The YAML parser's problem in the officer's words, with what to check."""
+    if "\\t" in reason or "tab" in reason:
+        return _("this line has a tab: indent with spaces only.")
+    if "mapping values are not allowed" in reason:
+        return _(
+            "a ':' where it cannot be: put a value that holds ':' in double quotes, e.g. "
+            'times: ["06:30"]; or check the indentation of this line.'
+        )
+    if "could not find expected ':'" in reason or "expected <block end>" in reason:
+        return _(
+            "this line does not fit the lines around it: check its indentation (spaces at "
+            "the start) and that each setting is written 'name: value'."
+        )
+    return _(
+        "this is not valid YAML ({problem}): check the quotes, brackets, colons and the "
+        "indentation of this line and the one before."
+    ).format(problem=reason)
 
 
 def _convert(data: Any) -> Any:

@@ -168,6 +168,12 @@ def check_sound(station: Station) -> Result:
         )
 
     reply = send(station.directory, {"command": "status"})
+    if reply is not None and reply.get("sound"):
+        return Result(
+            FAILED,
+            _("the running station cannot open it."),
+            _("plug in and switch on the amplifier or sound card and check the sound settings."),
+        )
     if reply is not None and reply.get("playing"):
         return Result(
             WARNING,
@@ -345,6 +351,13 @@ def check_schedules(station: Station) -> Result:
                 count=len(found.problems), problem=found.problems[0]
             ),
             _("run loa schedule check to see them all, then correct the files."),
+        )
+    drafts = [entry.id for entry in found.entries if entry.enabled and entry.status != "approved"]
+    if drafts:
+        return Result(
+            WARNING,
+            _("drafts that do not air until approved: {ids}.").format(ids=", ".join(drafts)),
+            _('approve each with loa approve ID --by "Tên".'),
         )
     return Result(
         OK,
