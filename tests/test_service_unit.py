@@ -118,7 +118,9 @@ def test_exec_words_are_quoted_and_escaped_for_systemd() -> None:
         {"python": Path("/opt/venv\x00/bin/python")},
     ],
 )
-def test_control_characters_never_reach_the_unit(tmp_path: Path, field: dict[str, object]) -> None:
+def test_control_characters_never_reach_the_unit(
+    tmp_path: Path, field: dict[str, object], english: None
+) -> None:
     injected = dataclasses.replace(service(tmp_path), **field)  # type: ignore[arg-type]
     with pytest.raises(ServiceError, match="control character"):
         systemd_unit(injected)
@@ -130,7 +132,7 @@ def test_control_characters_never_reach_the_unit(tmp_path: Path, field: dict[str
         windows_script(injected)
 
 
-def test_a_system_unit_never_runs_as_root(tmp_path: Path) -> None:
+def test_a_system_unit_never_runs_as_root(tmp_path: Path, english: None) -> None:
     for user in ("root", None):
         with pytest.raises(ServiceError, match="must not run as root") as refused:
             systemd_unit(service(tmp_path, user=user))
