@@ -35,7 +35,14 @@ python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 
-[ "${1:-}" = "--no-play" ] && exit 0
+next_steps() {
+  echo "Xong. Tiếp theo: .venv/bin/loa doctor (máy đã sẵn sàng chưa), rồi làm theo docs/huong-dan.md." \
+       "/ Done. Next: .venv/bin/loa doctor, then docs/huong-dan.md."
+}
+if [ "${1:-}" = "--no-play" ]; then
+  next_steps
+  exit 0
+fi
 
 status=0
 .venv/bin/loa play bluezone || status=$?
@@ -44,6 +51,7 @@ if [ "$status" -eq 9 ]; then  # ExitCode.NO_AUDIO_DEVICE
   .venv/bin/loa play bluezone --out out/bluezone.wav
   echo "Máy không có thiết bị âm thanh: hãy nghe thử tệp out/bluezone.wav." \
        "/ No sound device here: listen to out/bluezone.wav."
-  exit 0
+  status=0
 fi
+[ "$status" -eq 0 ] && next_steps
 exit "$status"

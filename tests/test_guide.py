@@ -93,6 +93,9 @@ def guide_station(tmp_path: Path) -> Path:
 def test_every_step_of_the_guide_prints_what_the_guide_shows(
     guide_station: Path, loa_env: dict[str, str]
 ) -> None:
+    # The guide's commands are typed in the station's folder; loa_env names a station of its own
+    # (so that no test ever reaches the checkout), which here must be the guide's.
+    loa_env = {**loa_env, "LOA_STATION": str(guide_station)}
     today = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
     weeks = max(0, -(-(today - GUIDE_TODAY).days // 7))
     loa = [sys.executable, str(ROOT / "cli.py")]

@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 from typing import Any
 
-from broadcaster.core.compose import DEFAULT_GAP_S, MAX_GAP_S, MAX_REPEAT, MIN_GAP_S
+from broadcaster.core.compose import DEFAULT_GAP_S, check_repeat
 from broadcaster.core.models import Priority
-from broadcaster.errors import DaemonError, ExitCode, LoaError, RepeatError
+from broadcaster.errors import DaemonError, ExitCode, LoaError
 from broadcaster.i18n import _
 
 VERSION = 1
@@ -224,7 +224,7 @@ def parse_request(message: Any) -> Request:
         raise _invalid()
     if request_id is not None and not 0 < len(request_id) <= MAX_REQUEST_ID:
         raise _invalid()
-    _check_repeat(repeat, gap_s)
+    check_repeat(repeat, gap_s)
     details = {
         "priority": Priority(priority),
         "repeat": repeat,
@@ -331,22 +331,6 @@ def _encodes(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def _check_repeat(repeat: int, gap_s: float) -> None:
-    """The bounds `loa say --repeat --gap` has, with its messages and exit code."""
-    if not 1 <= repeat <= MAX_REPEAT:
-        raise RepeatError(
-            _("A message can be repeated 1 to {most} times in one broadcast, not {count}.").format(
-                most=MAX_REPEAT, count=repeat
-            )
-        )
-    if repeat > 1 and not MIN_GAP_S <= gap_s <= MAX_GAP_S:
-        raise RepeatError(
-            _("The gap between repeats must be from {least} s to {most} s, not {gap} s.").format(
-                least=int(MIN_GAP_S), most=int(MAX_GAP_S), gap=gap_s
-            )
-        )
 
 
 def _invalid() -> ProtocolError:

@@ -47,16 +47,9 @@ DEFAULT_GAP_S = 30.0
 """Repeats within one slot, as commune stations practise them: 1 to 10 plays, 1 s to 2 h apart."""
 
 
-def compose_program(
-    announcement: Announcement,
-    voice: str,
-    *,
-    repeat: int = 1,
-    gap_s: float = DEFAULT_GAP_S,
-    emergency: bool = False,
-    bed: MusicBed | None = None,
-) -> Program:
-    """The broadcast of `announcement`: its recording if it has no text, else its text spoken."""
+def check_repeat(repeat: int, gap_s: float) -> None:
+    """The bounds of repeats and gaps, wherever a broadcast is asked for (`loa say --repeat
+    --gap`, a control request, a schedule entry's program)."""
     if not 1 <= repeat <= MAX_REPEAT:
         raise RepeatError(
             _("A message can be repeated 1 to {most} times in one broadcast, not {count}.").format(
@@ -69,6 +62,19 @@ def compose_program(
                 least=int(MIN_GAP_S), most=int(MAX_GAP_S), gap=gap_s
             )
         )
+
+
+def compose_program(
+    announcement: Announcement,
+    voice: str,
+    *,
+    repeat: int = 1,
+    gap_s: float = DEFAULT_GAP_S,
+    emergency: bool = False,
+    bed: MusicBed | None = None,
+) -> Program:
+    """The broadcast of `announcement`: its recording if it has no text, else its text spoken."""
+    check_repeat(repeat, gap_s)
     message: Segment
     if announcement.recording is not None and not announcement.text.strip():
         message = Recording(announcement.recording)
