@@ -492,7 +492,11 @@ def test_close_removes_the_socket_or_token_file(
 
 
 def test_closing_a_server_never_started_is_harmless(station: Path, echo: Echo) -> None:
-    ControlServer(station, echo).close()
+    server = ControlServer(station, echo)
+    server.close()
+    server.close()
+    assert not socket_path(station).exists()
+    assert send(station, {"command": "status"}) is None, "nothing answers: no station runs"
 
 
 def test_a_new_server_replaces_a_stale_socket_file(station: Path, start: Start, echo: Echo) -> None:

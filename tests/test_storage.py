@@ -249,8 +249,11 @@ def test_an_empty_folder_lists_nothing(station: Station) -> None:
 def test_every_listed_announcement_can_be_loaded(station: Station) -> None:
     put(station, "Thông báo họp.txt", "Thông báo họp.\n")
     put(station, "hop.txt", "Họp.\n")
-    for announcement_id in list_announcements(station):
-        load_announcement(station, announcement_id)
+    loaded = {
+        announcement_id: load_announcement(station, announcement_id).text.strip()
+        for announcement_id in list_announcements(station)
+    }
+    assert loaded == {"Thông báo họp": "Thông báo họp.", "hop": "Họp."}
 
 
 # --- the bundled announcements ------------------------------------------------------------------
