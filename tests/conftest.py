@@ -64,7 +64,6 @@ SLOW = {
     "tests/test_cli.py::test_say_is_heard_as_intro_then_speech_then_outro",
     "tests/test_cli.py::test_next_as_text_and_a_bad_schedule",
     "tests/test_cli.py::test_a_station_in_english_speaks_english",
-    "tests/test_cli.py::test_audio_outside_the_station_is_refused",
     "tests/test_cli.py::test_play_an_audio_file_of_the_station",
     "tests/test_cli.py::test_cache_warm_renders_what_the_schedules_air_next",
     "tests/test_cli.py::test_ctrl_c_stops_the_broadcast_cleanly",
