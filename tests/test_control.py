@@ -452,28 +452,11 @@ def test_send_when_the_station_folder_is_missing_returns_none(tmp_path: Path, un
 
 
 def test_send_to_a_server_that_answers_nonsense_raises(station: Path) -> None:
-    run_dir(station).mkdir()
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(socket_path(station)))
-    listener.listen()
     answers = [b"garbage\n", b"[1, 2]\n", b""]
-
-    def serve() -> None:
-        for answer in answers:
-            connection, _address = listener.accept()
-            with connection:
-                connection.makefile("rb").readline()
-                connection.sendall(answer)
-
-    server = threading.Thread(target=serve, daemon=True)
-    server.start()
-    try:
+    with answering(station, answers):
         for _answer in answers:
             with pytest.raises(DaemonError):
                 send(station, {"command": "status"}, unix=True)
-    finally:
-        server.join(timeout=5)
-        listener.close()
 
 
 # --- closing ----------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from broadcaster.programs import find_program
 from broadcaster.speech.base import SpeechUnavailable
 from broadcaster.speech.edge import EdgeEngine
 from broadcaster.speech.espeak import EspeakEngine
+from broadcaster.speech.registry import ENGINES
 from broadcaster.station.announcements import OTHER_AUDIO_SUFFIXES
 from broadcaster.station.schedules import read_schedules
 from broadcaster.station.station_file import EDGE_ENDPOINT_ENV, STATION_FILE, load_station
@@ -236,7 +237,8 @@ def check_espeak(station: Station) -> Result:
         return Result(FAILED, error.reason)
     known = read_espeak_voices(engine.executable) or {}
     wanted = [station.speech.fallback_voice]
-    if engine_for(station.speech.voice) == "espeak":
+    engine_name = engine_for(station.speech.voice)  # checked when station.yaml was read
+    if engine_name is not None and ENGINES[engine_name].offline:
         wanted.append(station.speech.voice)
     missing = [voice for voice in dict.fromkeys(wanted) if voice.lower() not in known]
     if missing:
