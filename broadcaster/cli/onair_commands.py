@@ -309,13 +309,13 @@ def _show_running(reply: dict[str, Any]) -> None:
 
 def _drafts(station: Station) -> list[str]:
     """The ids of the entries that wait for approval; a broken schedule is shown elsewhere."""
-    from broadcaster.station.schedules import read_schedules
+    from broadcaster.station.schedules import read_schedules, waits_for_approval
 
     try:
         entries = read_schedules(station).entries
     except LoaError:
         return []
-    return [entry.id for entry in entries if entry.enabled and entry.status != "approved"]
+    return [entry.id for entry in entries if waits_for_approval(entry)]
 
 
 def _upcoming_from_files(station: Station, now: datetime) -> list[tuple[datetime, str, str]]:

@@ -19,7 +19,7 @@ from broadcaster.core.settings import JOIN_PAUSE_MS, LEAD_IN_MS, Station
 from broadcaster.errors import LoaError
 from broadcaster.i18n import _
 from broadcaster.station.announcements import list_recordings, load_announcement
-from broadcaster.station.schedules import Entry, Schedules
+from broadcaster.station.schedules import Entry, Schedules, waits_for_approval
 
 CHARS_PER_SECOND = 15.0
 """Speech rate for estimating how long a text takes to read. espeak-ng's Vietnamese voice reads
@@ -163,7 +163,7 @@ def drafts(entries: Sequence[Entry]) -> list[Finding]:
     return [
         warning(entry, message.format(id=entry.id, typed=typed(entry.id)))
         for entry in entries
-        if entry.enabled and entry.status != "approved"
+        if waits_for_approval(entry)
     ]
 
 

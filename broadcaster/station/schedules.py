@@ -133,6 +133,11 @@ def airs(entry: Entry) -> bool:
     return entry.enabled and entry.status == "approved"
 
 
+def waits_for_approval(entry: Entry) -> bool:
+    """An enabled draft: what `status`, `doctor` and `schedule check` list for the approver."""
+    return entry.enabled and entry.status != "approved"
+
+
 def schedule_files(station: Station) -> list[Path]:
     folder = station.directory / "schedules"
     return sorted(folder.glob("*.yaml")) if folder.is_dir() else []

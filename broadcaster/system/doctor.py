@@ -39,7 +39,7 @@ from broadcaster.speech.edge import EdgeEngine
 from broadcaster.speech.espeak import EspeakEngine
 from broadcaster.speech.registry import ENGINES
 from broadcaster.station.announcements import OTHER_AUDIO_SUFFIXES
-from broadcaster.station.schedules import read_schedules
+from broadcaster.station.schedules import read_schedules, waits_for_approval
 from broadcaster.station.station_file import EDGE_ENDPOINT_ENV, STATION_FILE, load_station
 from broadcaster.system.voice_list import read_espeak_voices
 
@@ -354,7 +354,7 @@ def check_schedules(station: Station) -> Result:
             ),
             _("run loa schedule check to see them all, then correct the files."),
         )
-    drafts = [entry.id for entry in found.entries if entry.enabled and entry.status != "approved"]
+    drafts = [entry.id for entry in found.entries if waits_for_approval(entry)]
     if drafts:
         return Result(
             WARNING,
