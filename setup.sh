@@ -8,9 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # gcc, python3-dev and libasound2-dev build simpleaudio; espeak-ng is the offline voice;
-# pulseaudio, pulseaudio-utils, libasound2-plugins, gettext and ffmpeg serve the test suite.
+# pulseaudio, pulseaudio-utils, libasound2-plugins, gettext and ffmpeg serve the test suite, and
+# mosquitto and openssl its province link (a real broker, with TLS certificates made by the tests).
 packages=(gcc python3-dev libasound2-dev libasound2-plugins espeak-ng pulseaudio pulseaudio-utils
-          gettext ffmpeg)
+          gettext ffmpeg mosquitto openssl)
 python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 
 missing=()

@@ -22,6 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "broadcast": {"core", "station", "speech", "audio", *SHARED},
     "onair": {"core", "station", "speech", "audio", "broadcast", "control", *SHARED},
     "system": {"core", "station", "speech", "audio", "broadcast", "control", *SHARED},
+    "province": {"core", "station", "audio", "broadcast", "control", "onair", *SHARED},
     "cli": {
         "core",
         "station",
@@ -31,6 +32,7 @@ ALLOWED: dict[str, set[str]] = {
         "control",
         "onair",
         "system",
+        "province",
         *SHARED,
     },
     "launch": {"cli", *SHARED},
