@@ -6,7 +6,7 @@ same documents before sending it, so a campaign a station would refuse is refuse
 
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from broadcaster.province.messages import Campaign, Content
 
@@ -76,4 +76,5 @@ def schedule_document(campaign: Campaign, approved: bool, approved_by: str | Non
 
 
 def _dump(value: Any) -> str:
-    return yaml.safe_dump(value, allow_unicode=True, sort_keys=False, default_flow_style=None)
+    text: str = yaml.safe_dump(value, allow_unicode=True, sort_keys=False, default_flow_style=None)
+    return text
