@@ -193,6 +193,15 @@ class AsRunLog:
             ).fetchall()
         return [Row(*row) for row in found]
 
+    def row(self, entry_id: str, scheduled: str) -> Row | None:
+        """One occurrence's row (its key as stored), for whoever reports it onwards."""
+        with self._read() as db:
+            found = db.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM asrun WHERE entry_id = ? AND scheduled = ?",
+                (entry_id, scheduled),
+            ).fetchone()
+        return Row(*found) if found else None
+
     def report(self, since: datetime, until: datetime) -> list[ItemReport]:
         """Played / total per entry over [since, until), as officers report to the district."""
         played = ", ".join(f"'{result}'" for result in PLAYED)
