@@ -376,7 +376,7 @@ class Reporter(Listener):
             ready_48h=ready,
             due_48h=due,
             last_asrun=self._last_asrun(),
-            errors=tuple(error[:MAX_ERROR_CHARS] for error in errors[:MAX_ERRORS]),
+            errors=tuple(error[:MAX_ERROR_CHARS] for error in dict.fromkeys(errors))[:MAX_ERRORS],
         )
         self._call_publish(topics.heartbeat(self.station_id), messages.encode(heartbeat), 0, True)
 
