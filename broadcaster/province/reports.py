@@ -331,6 +331,8 @@ class Reporter(Listener):
 
     @_quietly
     def connected(self, connection: int) -> None:
+        """The link is (re)connected, for the `connection`-th time: retained presence online,
+        then every row the broker has not acknowledged."""
         with self._lock:
             self._connection = connection
             self._in_flight.clear()
@@ -342,6 +344,7 @@ class Reporter(Listener):
 
     @_quietly
     def published(self, mid: int) -> None:
+        """The broker acknowledged message `mid` (PUBACK): its row leaves the outbox."""
         with self._lock:
             row_id = self._in_flight.pop(mid, None)
             if row_id is None:
@@ -351,6 +354,8 @@ class Reporter(Listener):
 
     @_quietly
     def beat(self) -> None:
+        """Every HEARTBEAT_EVERY_S: the heartbeat, QoS 0 and retained (the province keeps the
+        last one, the broker queues none for it)."""
         now = self._station.now()
         tick = time.monotonic()
         if self._surveyed is None or tick - self._surveyed >= SURVEY_EVERY_S:
@@ -382,12 +387,14 @@ class Reporter(Listener):
 
     @_quietly
     def closing(self) -> None:
+        """A clean shutdown: retained presence offline (the Will says it after a crash)."""
         self._publish_presence(online=False)
 
     # The station's events -----------------------------------------------------------------------
 
     @_quietly
     def occurrence_finished(self, occurrence: Occurrence, result: Result, error: str) -> None:
+        """Its whole as-run row into the outbox, then out."""
         scheduled = occurrence.scheduled.isoformat()
         row = self._asrun.row(occurrence.entry_id, scheduled) if self._asrun else None
         if row is None:  # the log could not be read, or had no room: the event is all we know
@@ -404,12 +411,14 @@ class Reporter(Listener):
             )
         elif row.result == PLAYING:  # queued again after an interruption: its end reports it
             return
-        if self.outbox is None:
-            self._call_publish(
-                topics.asrun(self.station_id), messages.encode(as_run_message(row)), 1, False
-            )
-            return
-        self._send(self.outbox.put([row]))
+        try:
+            if self.outbox is not None:
+                self._send(self.outbox.put([row]))
+                return
+        except LoaError as failure:  # a full disk: sent at least this once; reconciled later
+            self._problems["outbox"] = failure.message
+        payload = messages.encode(as_run_message(row))
+        self._call_publish(topics.asrun(self.station_id), payload, 1, False)
 
     # Inside -------------------------------------------------------------------------------------
 
@@ -461,14 +470,22 @@ class Reporter(Listener):
             self._problems["coverage"] = (
                 error.message if isinstance(error, LoaError) else repr(error)
             )
-        self._send(self._reconcile())
-        if self.outbox is not None:
-            self.outbox.forget_before(now - timedelta(days=FORGET_DAYS))
+        try:
+            self._send(self._reconcile())
+            if self.outbox is not None:
+                self.outbox.forget_before(now - timedelta(days=FORGET_DAYS))
+        except LoaError as error:
+            self._problems["outbox"] = error.message
 
     def _last_asrun(self) -> dict[str, Any] | None:
         if self._asrun is None:
             return None
-        final = [row for row in self._asrun.rows(limit=3) if row.result != PLAYING]
+        try:
+            recent = self._asrun.rows(limit=3)
+        except LoaError as error:
+            self._problems["asrun"] = error.message
+            return None
+        final = [row for row in recent if row.result != PLAYING]
         if not final:
             return None
         last = final[-1]

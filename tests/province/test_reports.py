@@ -452,3 +452,28 @@ def test_at_is_utc_whatever_the_station_zone(view: View, tmp_path: Path) -> None
     beat = link.on(topics.heartbeat(STATION))[0].message
     assert isinstance(beat, messages.Heartbeat)
     assert beat.at == "2026-01-01T00:00:30.000+00:00"
+
+
+def test_a_full_disk_under_the_outbox_sends_the_row_anyway_and_again_once_freed(
+    asrun: AsRunLog, view: View, small_disk: Path
+) -> None:
+    link = Link()
+    reporter = Reporter(STATION, small_disk / "outbox.db", link.publish, view)
+    link.reporter = reporter
+    filler = small_disk / "filler"
+    with filler.open("wb", buffering=0) as out, pytest.raises(OSError):
+        while True:
+            out.write(b"\0" * 4096)
+    item = occurrence()
+    played(asrun, item)
+    reporter.occurrence_finished(item, Result.PLAYED, "")
+    reporter.beat()
+    assert [row.entry_id for row in link.rows()] == ["sang"], "sent once, straight away"
+    beat = link.on(topics.heartbeat(STATION))[0].message
+    assert isinstance(beat, messages.Heartbeat) and "outbox.db" in beat.errors[0]
+    filler.unlink()
+    reporter.connected(2)  # its PUBACK was never taken: it is sent again from the as-run log
+    assert [row.entry_id for row in link.rows()] == ["sang", "sang"]
+    link.acknowledge()
+    assert waiting(reporter) == 0
+    reporter.close()  # lets the small disk be unmounted
