@@ -1,0 +1,223 @@
+"""A light station for the province scale benchmark: the real control protocol, playout decisions
+(core.playout), as-run log (SQLite) and schedule reader, with a silent output that "plays" an item
+for a fixed time instead of rendering speech — so that thousands fit on a 2-core machine. The
+link and the reports run unchanged against it (they see `LinkedStation` and `StationView`)."""
+
+import functools
+import heapq
+import itertools
+import os
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from broadcaster.broadcast import Coverage
+from broadcaster.control.protocol import (
+    OnAir,
+    Play,
+    Queued,
+    Refused,
+    Reload,
+    Reloaded,
+    Reply,
+    Request,
+    Say,
+    Status,
+    StatusReply,
+    Stop,
+    Stopped,
+    Waiting,
+)
+from broadcaster.core.compose import clean_text
+from broadcaster.core.models import Occurrence, Priority, Result, StartPolicy
+from broadcaster.core.playout import Item, PlayoutQueue, interrupts, verdict
+from broadcaster.onair.asrun import LOG_FILE, AsRunLog
+from broadcaster.onair.events import Listener
+from broadcaster.station.schedules import read_schedules
+from broadcaster.station.station_file import load_station
+
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+class Timers:
+    """One thread per process runs every light station's timers and event deliveries, in order."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._count = itertools.count()
+        self._cond = threading.Condition()
+        threading.Thread(target=self._run, name="light-timers", daemon=True).start()
+
+    def at(self, when: float, call: Callable[[], None]) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (when, next(self._count), call))
+            self._cond.notify()
+
+    def soon(self, call: Callable[[], None]) -> None:
+        self.at(0.0, call)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap or self._heap[0][0] > time.monotonic():
+                    wait = self._heap[0][0] - time.monotonic() if self._heap else None
+                    self._cond.wait(wait)
+                _when, _n, call = heapq.heappop(self._heap)
+            try:
+                call()
+            except Exception as error:  # a bench: say it and go on
+                print(f"light station: {error!r}", flush=True)
+
+
+class LightStation:
+    """One commune station without sound. `started` records (monotonic, request id) for each
+    item that went on the air: the benchmark's measure."""
+
+    def __init__(self, directory: Path, timers: Timers, play_s: float = 20.0) -> None:
+        self.directory = directory
+        self.settings = load_station(directory)
+        self.asrun = AsRunLog(directory / LOG_FILE)
+        self.timers = timers
+        self.play_s = play_s
+        self.queue = PlayoutQueue()
+        self.air: tuple[Item, datetime] | None = None
+        self.listeners: list[Listener] = []
+        self.started: list[tuple[float, str]] = []
+        self.entries = len(read_schedules(self.settings).entries)
+        self._requests: set[str] = set()
+        self._lock = threading.RLock()
+        self._playing = itertools.count()
+        self._current = -1
+        self.since = self.now()
+
+    # LinkedStation and StationView ----------------------------------------------------------
+
+    @property
+    def asrun_path(self) -> Path:
+        return self.directory / LOG_FILE
+
+    def now(self) -> datetime:
+        return datetime.now(ZONE)
+
+    def subscribe(self, listener: Listener) -> None:
+        self.listeners.append(listener)
+
+    def status(self) -> Reply:
+        return self.handle(Status())
+
+    def coverage(self, hours: float) -> Coverage:
+        return Coverage(0, 0, ())
+
+    def handle(self, request: Request) -> Reply:
+        with self._lock:
+            if isinstance(request, Status):
+                return self._status()
+            if isinstance(request, Reload):
+                self.settings = load_station(self.directory)
+                found = read_schedules(self.settings)
+                if found.problems:
+                    return Refused(found.problems[0])
+                self.entries = len(found.entries)
+                return Reloaded(self.entries)
+            if isinstance(request, Stop):
+                stopped = self.air[0].occurrence.entry_id if self.air else None
+                self._finish(Result.INTERRUPTED)
+                return Stopped(stopped)
+            assert isinstance(request, Say | Play)
+            return self._enqueue(request)
+
+    # Playout ----------------------------------------------------------------------------------
+
+    def _enqueue(self, request: Say | Play) -> Reply:
+        if request.request_id is not None and request.request_id in self._requests:
+            return Queued(len(self.queue), already_queued=True)
+        if request.request_id is not None:
+            self._requests.add(request.request_id)
+        emergency = request.priority == Priority.EMERGENCY
+        subject = clean_text(request.text) if isinstance(request, Say) else request.announcement
+        kind = "say" if isinstance(request, Say) else "play"
+        item = Item(
+            Occurrence(kind, self.now(), subject, request.priority),
+            start_policy=StartPolicy.INTERRUPT if emergency else StartPolicy.AFTER_CURRENT,
+            text=request.text if isinstance(request, Say) else None,
+        )
+        tag = request.request_id or subject
+        if self.air is not None and interrupts(item, self.air[0]):
+            self._finish(Result.INTERRUPTED)
+        if self.air is None:
+            self._start(item, tag)
+            return Queued(0)
+        self.queue.push(item)
+        return Queued(len(self.queue))
+
+    def _start(self, item: Item, tag: str) -> None:
+        now = self.now()
+        decided = verdict(item, now, self.settings.quiet_hours)
+        if decided.action != Result.PLAYING:
+            self.asrun.decide(item.occurrence, decided.action, "")
+            self._emit(
+                lambda listener: listener.occurrence_finished(item.occurrence, decided.action, "")
+            )
+            return
+        self.asrun.begin(item.occurrence, now)
+        self.started.append((time.monotonic(), tag))
+        self.air = (item, now)
+        playing = self._current = next(self._playing)
+        occurrence = item.occurrence
+        self._emit(lambda listener: listener.occurrence_started(occurrence, now))
+        self.timers.at(time.monotonic() + self.play_s, lambda: self._ended(playing))
+
+    def _ended(self, playing: int) -> None:
+        with self._lock:
+            if playing == self._current and self.air is not None:
+                self._finish(Result.PLAYED)
+                following = self.queue.pop()
+                if following is not None:
+                    self._start(following, following.occurrence.announcement)
+
+    def _finish(self, result: Result) -> None:
+        if self.air is None:
+            return
+        item, _started = self.air
+        self.air = None
+        self._current = -1
+        self.asrun.finish(item.occurrence, result, self.now())
+        self._emit(lambda listener: listener.occurrence_finished(item.occurrence, result, ""))
+
+    def _emit(self, event: Callable[[Listener], None]) -> None:
+        for listener in list(self.listeners):
+            self.timers.soon(functools.partial(event, listener))
+
+    def _status(self) -> StatusReply:
+        playing = None
+        if self.air is not None:
+            item, started = self.air
+            o = item.occurrence
+            playing = OnAir(
+                o.entry_id,
+                o.announcement,
+                o.scheduled.isoformat(),
+                str(o.priority),
+                started.isoformat(),
+            )
+        return StatusReply(
+            pid=os.getpid(),
+            since=self.since.isoformat(),
+            station=str(self.directory),
+            playing=playing,
+            queue=tuple(
+                Waiting(
+                    i.occurrence.entry_id,
+                    i.occurrence.announcement,
+                    i.occurrence.scheduled.isoformat(),
+                    str(i.occurrence.priority),
+                )
+                for i in self.queue.items()
+            ),
+            next=(),
+            reload_error=None,
+            entries=self.entries,
+        )
