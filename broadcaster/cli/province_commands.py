@@ -379,8 +379,8 @@ to_option = option(
 @to_option
 @option(
     "--priority",
-    type=click.Choice([Priority.NORMAL, Priority.PRIORITY]),
-    default=Priority.NORMAL,
+    type=click.Choice([str(Priority.NORMAL), str(Priority.PRIORITY)]),
+    default=str(Priority.NORMAL),
     show_default=True,
 )
 @option("--times", metavar=N_("TIMES"), help=N_("e.g. 06:30,17h."))

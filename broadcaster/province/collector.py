@@ -96,10 +96,10 @@ class Collector:
         return self
 
     def _subscribe(self, session_present: bool) -> None:
-        """Once: the broker keeps the subscriptions with the session (and sends the retained
-        states and heartbeats when they are made)."""
-        if not session_present:
-            self.link.client.subscribe([(topic, 1) for topic in topics.FROM_STATIONS])
+        """On every connection: the session keeps as-run rows and acks queued while away, and
+        subscribing again has the broker send each station's retained state and heartbeat
+        (heartbeats are QoS 0, never queued)."""
+        self.link.client.subscribe([(topic, 1) for topic in topics.FROM_STATIONS])
 
     def close(self) -> None:
         self.link.close()
