@@ -485,6 +485,7 @@ class Duration(click.ParamType[int]):
 def emergency(
     session: ProvinceSession, message: str, to: str, expires: int, emergency_id: str | None
 ) -> None:
+    from broadcaster.files import is_file
     from broadcaster.province.directory import ProvinceError, load_secrets
     from broadcaster.province.operator import read_content, send_emergency, text_content
     from broadcaster.province.store import Store, utc_now
@@ -494,11 +495,7 @@ def emergency(
     passwords = load_secrets(province.directory)
     now = utc_now()
     path = Path(message)
-    content = (
-        read_content(path)
-        if len(message) < 4096 and path.suffix and path.is_file()
-        else text_content(message)
-    )
+    content = read_content(path) if path.suffix and is_file(path) else text_content(message)
     chosen = emergency_id or f"kc-{now.astimezone(province.zone):%Y%m%d-%H%M%S}"
     if not is_name(chosen):
         raise ProvinceError(

@@ -23,6 +23,7 @@ from typing import IO, Any
 
 from paho.mqtt.client import Client, MQTTMessage
 
+from broadcaster.errors import LoaError
 from broadcaster.i18n import _
 from broadcaster.province import topics
 from broadcaster.province.connection import Connection
@@ -125,13 +126,16 @@ class Collector:
 
     def handle(self, item: Received) -> None:
         """Store one message, then acknowledge it; a bad one is logged and acknowledged (it
-        will not get better by being sent again)."""
+        will not get better by being sent again); one that cannot be stored is not."""
         try:
             record(self.store, item)
             self.stored += 1
         except BadMessage as error:
             self.dropped += 1
             log.warning(_("Dropped a message on %s: %s"), item.topic, error)
+        except LoaError as error:  # the disk: not acknowledged, so the broker sends it again
+            log.error("%s", error.message)
+            return
         if item.qos > 0:
             self.link.client.ack(item.mid, item.qos)
 
@@ -158,8 +162,8 @@ def record(store: Store, item: Received) -> None:
     message = decode(item.payload)
     kind = item.topic.rsplit("/", 1)[1]
     received = iso(item.at)
-    expected = {"state": Presence, "hb": Heartbeat, "asrun": AsRun, "ack": Ack}[kind]
-    if not isinstance(message, expected):
+    expected = {"state": Presence, "hb": Heartbeat, "asrun": AsRun, "ack": Ack}.get(kind)
+    if expected is None or not isinstance(message, expected):
         raise BadMessage(f"a {type(message).__name__} on {item.topic}")
     if isinstance(message, Presence):
         store.record_presence(station, message, received)
