@@ -39,7 +39,7 @@ from broadcaster.province.messages import (
 from broadcaster.province.store import Store, iso, utc_now
 
 LOCK_FILE = "collector.lock"
-QUIET_S = 1.0
+QUIET_S = 0.5
 """A drain ends after this long without a message…"""
 LONGEST_DRAIN_S = 10.0
 """…or after this long in all."""
