@@ -78,6 +78,8 @@ SLOW = {
     "tests/test_cli.py::test_full_disk_leaves_nothing_behind",
     "tests/test_cli.py::test_english_on_request",
     "tests/test_cli.py::test_the_online_voice_reads_and_is_cached",
+    "tests/province/test_province_link.py::test_the_collector_keeps_each_as_run_row_once",
+    "tests/province/test_province_link.py::test_tls_with_the_province_ca",
     "tests/test_cli.py::test_say_when_the_sound_server_is_gone",
     "tests/test_cli.py::test_say_out_writes_the_program_to_a_file",
     "tests/test_doctor.py::test_a_broken_station_file_is_reported_and_the_rest_still_checked",

@@ -27,6 +27,7 @@ from broadcaster.cli.lazy import (
     option,
 )
 from broadcaster.cli.onair_commands import ONAIR_COMMANDS
+from broadcaster.cli.province_commands import province
 from broadcaster.cli.schedule_commands import SCHEDULE_COMMANDS
 from broadcaster.cli.service_commands import service
 from broadcaster.cli.session import Session
@@ -224,6 +225,7 @@ for command_ in (
     voices,
     completion,
     service,
+    province,
 ):
     cli.add_command(command_)
 
