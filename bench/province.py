@@ -1,0 +1,314 @@
+"""The province at scale: N commune stations on one Mosquitto on this machine.
+
+    .venv/bin/python -m bench.province [--stations 3321] [--processes 6] [--rounds 3]
+
+Each station is a light station (bench/province_station.py: the real control protocol, playout
+decisions, as-run log and schedule reader, a silent output) with the real province link and
+reports, many per worker process (bench/province_worker.py). The province sends with its real
+operator code (`loa province emergency|send`). Measured: connection of all; emergency from the
+province's call to the start of playout at each station (p50/p95/max); a campaign delivered to
+all; a graceful broker restart (every station back, the spread of the reconnects, nothing lost);
+the broker's CPU and memory. Prints a Markdown table on stdout.
+"""
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from broadcaster.core.models import Priority
+from broadcaster.province.broker import BrokerSettings, hash_password, write_broker_config
+from broadcaster.province.directory import (
+    COLLECTOR,
+    SENDER,
+    Broker,
+    Province,
+    StationRecord,
+    new_password,
+    save_province,
+)
+from broadcaster.province.operator import send_campaign, send_emergency, text_content
+from broadcaster.province.store import Store
+from tests.mosquitto import Mosquitto, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+GROUPS = 34
+"""Groups of about a hundred stations, as many as Vietnam has provinces: a realistic fan-out."""
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def spread(values: list[float]) -> str:
+    if not values:
+        return "none"
+    return (
+        f"p50 {percentile(values, 0.5) * 1000:.0f} ms, p95 {percentile(values, 0.95) * 1000:.0f} "
+        f"ms, max {max(values) * 1000:.0f} ms (n={len(values)})"
+    )
+
+
+class Workers:
+    def __init__(self, root: Path, port: int, stations: int, processes: int) -> None:
+        per = -(-stations // processes)
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self.procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.province_worker",
+                    str(root),
+                    str(port),
+                    str(first),
+                    str(min(per, stations - first)),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                env=env,
+                cwd=ROOT,
+            )
+            for first in range(0, stations, per)
+        ]
+
+    def ask(self, command: str) -> list[dict[str, Any]]:
+        for proc in self.procs:
+            assert proc.stdin is not None
+            proc.stdin.write(command + "\n")
+            proc.stdin.flush()
+        answers = []
+        for proc in self.procs:
+            assert proc.stdout is not None
+            answers.append(json.loads(proc.stdout.readline()))
+        return answers
+
+    def total(self, key: str, command: str = "status") -> int:
+        return sum(int(answer[key]) for answer in self.ask(command))
+
+    def close(self) -> None:
+        for proc in self.procs:
+            try:
+                assert proc.stdin is not None
+                proc.stdin.write("quit\n")
+                proc.stdin.flush()
+            except OSError:
+                pass
+        for proc in self.procs:
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def broker_usage(pid: int) -> tuple[float, int]:
+    """CPU seconds used and peak RSS (kB) of the broker."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    peak = next(
+        int(line.split()[1])
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if line.startswith("VmHWM")
+    )
+    return cpu, peak
+
+
+def make_province(root: Path, port: int, stations: int) -> tuple[Province, dict[str, str]]:
+    rng = random.Random(1)
+    directory = root / "tinh"
+    directory.mkdir()
+    passwords = {COLLECTOR: new_password(), SENDER: new_password()}
+    records: dict[str, StationRecord] = {}
+    listing = []
+    for number in range(stations):
+        station_id = f"xa-{number:04d}"
+        password = new_password()
+        groups = (f"vung-{rng.randrange(GROUPS):02d}",)
+        records[station_id] = StationRecord(station_id, groups, hash_password(password))
+        listing.append({"id": station_id, "password": password, "groups": list(groups)})
+    province = Province(
+        directory, Broker.parse(f"mqtt://127.0.0.1:{port}"), "bench", stations=records
+    )
+    save_province(province)
+    (root / "stations.json").write_text(json.dumps(listing), "utf-8")
+    return province, passwords
+
+
+def wait_for(condition: Any, timeout: float, every: float = 0.2) -> float | None:
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        if condition():
+            return time.monotonic() - began
+        time.sleep(every)
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.province")
+    parser.add_argument("--stations", type=int, default=3321)
+    parser.add_argument("--processes", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=3)
+    options = parser.parse_args()
+    n = options.stations
+    root = Path(tempfile.mkdtemp(prefix="loa-province-bench-"))
+    rows: list[tuple[str, str]] = []
+    port = free_port()
+    province, passwords = make_province(root, port, n)
+    write_broker_config(
+        province, passwords, BrokerSettings(out=root / "broker", port=port, listen="127.0.0.1")
+    )
+    from broadcaster.province.directory import save_secrets
+
+    save_secrets(province.directory, passwords)
+    broker = Mosquitto(root / "broker" / "mosquitto.conf", port).start()
+    store = Store(province.database)
+    workers = Workers(root, port, n, options.processes)
+    try:
+        began = time.monotonic()
+        up = wait_for(lambda: workers.total("connected") >= n, 300, 1.0)
+        rows.append((f"{n} stations connected", f"{up:.1f} s" if up else "not all in 300 s"))
+        print(rows[-1], file=sys.stderr, flush=True)
+        for round_ in range(options.rounds):
+            rows.append(emergency_round(province, passwords, store, workers, n, f"khan-{round_}"))
+            print(rows[-1], file=sys.stderr, flush=True)
+            time.sleep(2)
+        rows.append(campaign_round(province, passwords, store, workers, n, "chien-dich-1"))
+        print(rows[-1], file=sys.stderr, flush=True)
+        # A graceful restart with a campaign queued just before it: every station comes back
+        # and gets it.
+        workers.ask("mark")
+        content = text_content("Chiến dịch trước khi máy chủ khởi động lại.")
+        send_campaign(
+            province,
+            passwords,
+            store,
+            content,
+            "all",
+            Priority.NORMAL,
+            {"times": ["07:00"]},
+            "chien-dich-2",
+            datetime.now(UTC),
+        )
+        restart_began = time.monotonic()
+        broker.restart()
+        back = wait_for(lambda: workers.total("connected") >= n, 180, 0.5)
+        times = [t for answer in workers.ask("status") for t in answer["back"]]
+        rows.append(
+            (
+                "broker restart: all back",
+                f"{back:.1f} s after the restart began" if back else "not all in 180 s",
+            )
+        )
+        rows.append(("reconnect times after the restart", spread(times)))
+        landed = wait_for(lambda: workers.total("landed", "status chien-dich-2") >= n, 120, 1.0)
+        rows.append(
+            (
+                "campaign queued before the restart, landed",
+                f"{workers.total('landed', 'status chien-dich-2')}/{n}"
+                + (
+                    f" ({time.monotonic() - restart_began:.1f} s after the restart)"
+                    if landed
+                    else ""
+                ),
+            )
+        )
+        rows.append(emergency_round(province, passwords, store, workers, n, "khan-sau"))
+        cpu, peak = broker_usage(broker.process.pid if broker.process else 0)
+        rows.append(
+            (
+                "broker CPU / peak RSS",
+                f"{cpu:.1f} s CPU in {time.monotonic() - began:.0f} s; {peak / 1024:.0f} MB",
+            )
+        )
+    finally:
+        workers.close()
+        broker.stop()
+        store.close()
+        shutil.rmtree(root, ignore_errors=True)
+    print(
+        f"\nProvince scale, {n} stations in {options.processes} processes, one Mosquitto, "
+        f"{datetime.now():%Y-%m-%d %H:%M}\n"
+    )
+    print("| measure | result |\n|---|---|")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+
+
+def emergency_round(
+    province: Province,
+    passwords: dict[str, str],
+    store: Store,
+    workers: Workers,
+    n: int,
+    emergency_id: str,
+) -> tuple[str, str]:
+    began = time.monotonic()
+    send_emergency(
+        province,
+        passwords,
+        store,
+        text_content("Bão số 3 đang vào bờ."),
+        "all",
+        900,
+        emergency_id,
+        datetime.now(UTC),
+    )
+    sent = time.monotonic() - began
+
+    def starts() -> list[float]:
+        return [
+            t - began
+            for answer in workers.ask("status")
+            for t, tag in answer["started"]
+            if tag == emergency_id
+        ]
+
+    wait_for(lambda: len(starts()) >= n, 60, 0.5)
+    latencies = starts()
+    return (
+        f"emergency {emergency_id}: call → playout start ({len(latencies)}/{n}; publish "
+        f"{sent * 1000:.0f} ms)",
+        spread(latencies),
+    )
+
+
+def campaign_round(
+    province: Province,
+    passwords: dict[str, str],
+    store: Store,
+    workers: Workers,
+    n: int,
+    campaign_id: str,
+) -> tuple[str, str]:
+    time.monotonic()
+    send_campaign(
+        province,
+        passwords,
+        store,
+        text_content("Tiêm chủng mở rộng."),
+        "all",
+        Priority.NORMAL,
+        {"times": ["06:30"], "days": ["T2-T6"]},
+        campaign_id,
+        datetime.now(UTC),
+    )
+    took = wait_for(lambda: workers.total("landed", f"status {campaign_id}") >= n, 120, 1.0)
+    landed = workers.total("landed", f"status {campaign_id}")
+    return (
+        "campaign to all: landed as files",
+        f"{landed}/{n}" + (f" in {took:.1f} s" if took else ""),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""One network thread for many MQTT clients (epoll), for the province scale benchmark.
+
+A station runs one link with paho's own thread (`loop_start`). Thousands of links in one process
+cannot: paho's loop uses select(), which stops at file descriptor 1024 (about 340 clients), and
+thousands of threads contend for the GIL. Here one selector thread reads and writes every
+client's socket and reconnects the dropped ones after each link's own random back-off (doubling
+from its minimum to its maximum, as paho does) — the link's message handling is unchanged.
+"""
+
+import contextlib
+import heapq
+import itertools
+import selectors
+import threading
+import time
+from typing import Any
+
+from paho.mqtt.client import Client
+
+MISC_EVERY_S = 1.0
+
+
+class NetworkLoop:
+    def __init__(self) -> None:
+        self._selector = selectors.DefaultSelector()
+        self._clients: list[Client] = []
+        self._delays: dict[int, tuple[float, float, float]] = {}
+        """id(client) -> (minimum, maximum, next wait)."""
+        self._retry: list[tuple[float, int, Client]] = []
+        self._count = itertools.count()
+        self._lock = threading.Lock()
+        self.reconnects = 0
+        threading.Thread(target=self._run, name="bench-network", daemon=True).start()
+
+    def add(self, client: Client, delays: tuple[float, float]) -> None:
+        """Drive `client` (connect_async already called) with its link's reconnect delays."""
+        client.on_socket_open = self._opened
+        client.on_socket_close = self._closed
+        client.on_socket_register_write = self._want_write
+        client.on_socket_unregister_write = self._written
+        with self._lock:
+            self._clients.append(client)
+            self._delays[id(client)] = (delays[0], delays[1], delays[0])
+            heapq.heappush(self._retry, (time.monotonic(), next(self._count), client))
+
+    def _opened(self, client: Client, _userdata: Any, sock: Any) -> None:
+        self._selector.register(sock, selectors.EVENT_READ, client)
+
+    def _closed(self, client: Client, _userdata: Any, sock: Any) -> None:
+        with contextlib.suppress(KeyError, ValueError):
+            self._selector.unregister(sock)
+        with self._lock:
+            if id(client) in self._delays:
+                low, high, wait = self._delays[id(client)]
+                heapq.heappush(self._retry, (time.monotonic() + wait, next(self._count), client))
+                self._delays[id(client)] = (low, high, min(wait * 2, high))
+
+    def _want_write(self, client: Client, _userdata: Any, sock: Any) -> None:
+        self._selector.modify(sock, selectors.EVENT_READ | selectors.EVENT_WRITE, client)
+
+    def _written(self, client: Client, _userdata: Any, sock: Any) -> None:
+        with contextlib.suppress(KeyError, ValueError):
+            self._selector.modify(sock, selectors.EVENT_READ, client)
+
+    def connected(self, client: Client) -> None:
+        """A link says its client is connected: its back-off starts again from the minimum."""
+        with self._lock:
+            low, high, _wait = self._delays.get(id(client), (1.0, 60.0, 1.0))
+            self._delays[id(client)] = (low, high, low)
+
+    def forget(self, client: Client) -> None:
+        with self._lock:
+            self._delays.pop(id(client), None)
+
+    def _run(self) -> None:
+        last_misc = time.monotonic()
+        while True:
+            for key, events in self._selector.select(0.05 if self._retry else 0.5):
+                client = key.data
+                if events & selectors.EVENT_READ:
+                    client.loop_read()
+                if events & selectors.EVENT_WRITE:
+                    client.loop_write()
+            now = time.monotonic()
+            due: list[Client] = []
+            with self._lock:
+                while self._retry and self._retry[0][0] <= now:
+                    due.append(heapq.heappop(self._retry)[2])
+            for client in due:
+                if id(client) not in self._delays:
+                    continue
+                try:
+                    client.reconnect()
+                    self.reconnects += 1
+                except OSError:
+                    self._closed(client, None, None)
+            if now - last_misc >= MISC_EVERY_S:
+                last_misc = now
+                for client in list(self._clients):
+                    client.loop_misc()

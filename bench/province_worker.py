@@ -1,0 +1,122 @@
+"""A worker process of the province scale benchmark: many light stations, each with the real
+province link (inbox, landing, emergencies) and reports (outbox, heartbeat), their MQTT clients
+driven by one network thread. Commands come as lines on stdin, answers as JSON lines on stdout.
+
+    python -m bench.province_worker ROOT PORT FIRST COUNT
+"""
+
+import json
+import logging
+import random
+import sys
+import threading
+import time
+from pathlib import Path
+
+from broadcaster.province.link import StationLink
+
+from bench.province_loop import NetworkLoop
+from bench.province_station import LightStation, Timers
+from broadcaster.core.settings import ProvinceSettings
+from broadcaster.province.reports import Reporter
+
+STATION_YAML = """name: {id}
+timezone: Asia/Ho_Chi_Minh
+quiet_hours: "00:00-00:00"
+output:
+  device: silent
+"""
+
+
+def make_station(root: Path, record: dict[str, object]) -> Path:
+    directory = root / "stations" / str(record["id"])
+    (directory / "announcements").mkdir(parents=True, exist_ok=True)
+    (directory / "schedules").mkdir(exist_ok=True)
+    (directory / "station.yaml").write_text(STATION_YAML.format(id=record["id"]), "utf-8")
+    return directory
+
+
+def main() -> None:
+    root, port, first, count = (
+        Path(sys.argv[1]),
+        int(sys.argv[2]),
+        int(sys.argv[3]),
+        int(sys.argv[4]),
+    )
+    logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
+    records = json.loads((root / "stations.json").read_text("utf-8"))[first : first + count]
+    timers = Timers()
+    network = NetworkLoop()
+    links: list[StationLink] = []
+    stations: list[LightStation] = []
+    rng = random.Random(first)
+    for record in records:
+        station = LightStation(make_station(root, record), timers)
+        settings = ProvinceSettings(
+            broker=f"mqtt://127.0.0.1:{port}",
+            host="127.0.0.1",
+            port=port,
+            tls=False,
+            station_id=record["id"],
+            password=record["password"],
+            groups=tuple(record["groups"]),
+        )
+        link = StationLink(
+            settings,
+            station,
+            reporter=lambda sid, db, publish, st: Reporter(sid, db, publish, st),  # type: ignore[arg-type]
+            rng=random.Random(rng.random()),
+        )
+        link.start(network=network)
+        links.append(link)
+        stations.append(station)
+    since: dict[str, float] = {}
+    mark = [time.monotonic()]
+
+    def watch() -> None:
+        """When each link is connected again after the last `mark` (50 ms resolution)."""
+        while True:
+            for link in links:
+                sid = link.settings.station_id
+                if link.connected and sid not in since:
+                    since[sid] = time.monotonic()
+                elif not link.connected:
+                    since.pop(sid, None)
+            time.sleep(0.05)
+
+    threading.Thread(target=watch, daemon=True).start()
+    for line in sys.stdin:
+        command = line.split()
+        if not command:
+            continue
+        if command[0] == "mark":
+            mark[0] = time.monotonic()
+            since.clear()
+            print(json.dumps({"ok": True}), flush=True)
+        elif command[0] == "status":
+            campaign = command[1] if len(command) > 1 else ""
+            landed = sum(
+                1
+                for s in stations
+                if (s.directory / "schedules" / f"tinh-{campaign}.yaml").exists()
+            )
+            print(
+                json.dumps(
+                    {
+                        "connected": sum(1 for link in links if link.connected),
+                        "back": sorted(t - mark[0] for t in since.values() if t >= mark[0]),
+                        "started": [[t, tag] for s in stations for t, tag in s.started],
+                        "landed": landed,
+                        "reconnects": network.reconnects,
+                    }
+                ),
+                flush=True,
+            )
+        elif command[0] == "quit":
+            break
+    for link in links:
+        link.stop()
+
+
+if __name__ == "__main__":
+    main()
