@@ -63,9 +63,17 @@ def run(session: Session) -> None:
         daemon.shutdown()
 
     signal.signal(signal.SIGTERM, stop)
+    link = None
+    if station.province is not None:
+        from broadcaster.province.link import StationLink
+
+        link = StationLink(station.province, daemon)
+        link.start()
     try:
         daemon.wait()
     finally:
+        if link is not None:
+            link.stop()
         daemon.shutdown()
 
 

@@ -1,0 +1,605 @@
+"""The station's end of the province link against a real Mosquitto: a raw paho client plays the
+province (retained campaigns and desired states, emergencies with a message expiry), a real
+daemon on a copy of the example station plays out into a sink that takes no real time."""
+
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from paho.mqtt.client import Client, MQTTMessage
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from broadcaster.core.models import Priority
+from broadcaster.onair.asrun import AsRunLog, Row
+from broadcaster.onair.daemon import Daemon
+from broadcaster.province import topics
+from broadcaster.province.inbox import Inbox, Landed
+from broadcaster.province.link import CHECK_DIR, StationLink
+from broadcaster.province.messages import (
+    Ack,
+    Campaign,
+    Content,
+    Desired,
+    Emergency,
+    Message,
+    StopEmergency,
+    decode,
+    encode,
+    utc_now_iso,
+)
+from broadcaster.station.station_file import load_station
+from tests.conftest import CLOSED_EDGE_ENDPOINT, ROOT, RunLoa
+from tests.doubles import FakeClock, FastSink
+from tests.mosquitto import Mosquitto, free_port
+
+HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+DATA = ROOT / "tests" / "data"
+STATION_ID = "xa-an-binh"
+GROUP = "ven-bien"
+OWN = topics.station(STATION_ID)
+WAIT_S = 20.0
+
+
+def wait_for(condition: Callable[[], object], timeout: float = WAIT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.05)
+
+
+# The broker and the province --------------------------------------------------------------------
+
+
+def broker_conf(folder: Path, port: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    conf = folder / "mosquitto.conf"
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\n"
+        f"persistence true\npersistence_location {folder}/\n"
+    )
+    return conf
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    port = free_port()
+    mosquitto = Mosquitto(broker_conf(tmp_path / "broker", port), port).start()
+    yield mosquitto
+    mosquitto.stop()
+
+
+class Province:
+    """The province's side, as raw MQTT: what a station must cope with, whatever sends it."""
+
+    def __init__(self, port: int) -> None:
+        self.acks: list[Ack] = []
+        self._lock = threading.Lock()
+        self.client = Client(
+            CallbackAPIVersion.VERSION2, client_id="province", protocol=MQTTProtocolVersion.MQTTv5
+        )
+        self.client.on_message = self._heard
+        self.client.connect("127.0.0.1", port)
+        self.client.subscribe(topics.ack(STATION_ID), qos=1)
+        self.client.loop_start()
+        wait_for(self.client.is_connected)
+
+    def _heard(self, _client: Client, _userdata: object, message: MQTTMessage) -> None:
+        decoded = decode(message.payload)
+        assert isinstance(decoded, Ack)
+        with self._lock:
+            self.acks.append(decoded)
+
+    def send(
+        self,
+        topic: str,
+        payload: Message | bytes,
+        retain: bool = False,
+        expiry: int | None = None,
+    ) -> None:
+        properties = None
+        if expiry is not None:
+            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            properties.MessageExpiryInterval = expiry
+        data = payload if isinstance(payload, bytes) else encode(payload)
+        info = self.client.publish(topic, data, qos=1, retain=retain, properties=properties)
+        info.wait_for_publish(10)
+
+    def campaign(self, campaign: Campaign, target: topics.Target = OWN) -> None:
+        self.send(target.campaign(campaign.id), campaign, retain=True)
+
+    def desired(self, version: int, target: topics.Target = OWN, **campaigns: int) -> None:
+        listed = {name.replace("_", "-"): v for name, v in campaigns.items()}
+        self.send(target.desired, Desired(version, listed), retain=True)
+
+    def emergency(
+        self, emergency: Emergency, expiry: int | None = 600, target: topics.Target = OWN
+    ) -> None:
+        self.send(target.cmd, emergency, expiry=expiry)
+
+    def ack(self, bulletin: str, state: str, timeout: float = WAIT_S) -> Ack:
+        found: list[Ack] = []
+
+        def arrived() -> bool:
+            with self._lock:
+                found[:] = [a for a in self.acks if a.id == bulletin and a.state == state]
+            return bool(found)
+
+        wait_for(arrived, timeout)
+        return found[-1]
+
+    def states(self, bulletin: str) -> list[str]:
+        with self._lock:
+            return [ack.state for ack in self.acks if ack.id == bulletin]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def province(broker: Mosquitto) -> Iterator[Province]:
+    sender = Province(broker.port)
+    yield sender
+    sender.close()
+
+
+def campaign(
+    campaign_id: str = "bao-lu",
+    version: int = 1,
+    text: str = "Nước sông lên cao, bà con chú ý.",
+    priority: Priority = Priority.NORMAL,
+    **schedule: object,
+) -> Campaign:
+    return Campaign(
+        id=campaign_id,
+        version=version,
+        priority=priority,
+        content=Content(title="Báo lũ", text=text),
+        schedule=schedule or {"times": ["06:30", "17:00"]},
+        sent=utc_now_iso(),
+        sender="so-vhtt",
+    )
+
+
+def emergency(
+    emergency_id: str = "khan-1",
+    text: str = "Bão số ba sắp đổ bộ.",
+    sent: datetime | None = None,
+    expires_s: int = 600,
+    recording: bytes | None = None,
+) -> Emergency:
+    content = (
+        Content(title="Khẩn", recording=recording, suffix=".mp3")
+        if recording is not None
+        else Content(title="Khẩn", text=text)
+    )
+    return Emergency(
+        id=emergency_id,
+        content=content,
+        sent=(sent or datetime.now(UTC)).isoformat(),
+        expires_s=expires_s,
+        sender="so-vhtt",
+    )
+
+
+# The station --------------------------------------------------------------------------------------
+
+
+def linked_station(folder: Path, port: int, accept: str = "auto") -> Path:
+    """A copy of the example station (announcements, settings, no schedules), offline voice,
+    no quiet hours, with a province block for the test broker."""
+    folder.mkdir(parents=True)
+    shutil.copytree(ROOT / "announcements", folder / "announcements")
+    (folder / "schedules").mkdir()
+    settings = (
+        (ROOT / "station.yaml")
+        .read_text()
+        .replace("voice: vi-VN-HoaiMyNeural", "voice: vi")
+        .replace("device: simpleaudio", "device: silent")
+        .replace('quiet_hours: "21:00-06:00"', 'quiet_hours: "00:00-00:00"')
+    )
+    settings += (
+        f"\nprovince:\n  broker: mqtt://127.0.0.1:{port}\n  id: {STATION_ID}\n"
+        f"  groups: [{GROUP}]\n  accept: {accept}\n"
+    )
+    (folder / "station.yaml").write_text(settings)
+    return folder
+
+
+@dataclass
+class Running:
+    directory: Path
+    daemon: Daemon
+    link: StationLink
+    sink: FastSink
+    clock: FakeClock
+    stopped: bool = field(default=False)
+
+    def rows(self, priority: str | None = None) -> list[Row]:
+        log = AsRunLog.for_station(self.directory)
+        try:
+            return [row for row in log.rows() if priority in (None, row.priority)]
+        finally:
+            log.close()
+
+    def emergencies(self) -> list[Row]:
+        return self.rows(Priority.EMERGENCY)
+
+    def entry_ids(self) -> list[str]:
+        return [entry.id for entry in self.daemon.entries]
+
+    def stop(self) -> None:
+        if not self.stopped:
+            self.stopped = True
+            if self.sink.hold is not None:
+                self.sink.hold.set()
+            self.link.stop()
+            self.daemon.shutdown()
+
+
+Start = Callable[..., Running]
+
+
+@pytest.fixture
+def start_station(
+    tmp_path: Path, broker: Mosquitto, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Start]:
+    monkeypatch.setenv("LOA_EDGE_ENDPOINT", CLOSED_EDGE_ENDPOINT)
+    started: list[Running] = []
+
+    def start(
+        accept: str = "auto",
+        offset: timedelta = timedelta(0),
+        hold: bool = False,
+        directory: Path | None = None,
+    ) -> Running:
+        folder = directory or linked_station(tmp_path / "station", broker.port, accept)
+        clock = FakeClock(datetime.now(HANOI) + offset)
+        sink = FastSink(clock, hold=threading.Event() if hold else None)
+        daemon = Daemon(folder, now=clock, output=lambda _station: sink)
+        daemon.start()
+        settings = load_station(folder).province
+        assert settings is not None
+        link = StationLink(settings, daemon)
+        link.start()
+        running = Running(folder, daemon, link, sink, clock)
+        started.append(running)
+        wait_for(lambda: link.connected)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()
+
+
+def landed(directory: Path) -> dict[str, Landed]:
+    inbox = Inbox.for_station(directory)
+    try:
+        return inbox.landed()
+    finally:
+        inbox.close()
+
+
+# Campaigns ----------------------------------------------------------------------------------------
+
+
+def test_a_campaign_lands_as_files_that_loa_next_shows(
+    start_station: Start, province: Province, run_loa: RunLoa
+) -> None:
+    station = start_station()
+    province.campaign(campaign())
+    province.desired(1, bao_lu=1)
+    ack = province.ack("bao-lu", "received")
+    assert ack.version == 1
+    schedule = station.directory / "schedules" / "tinh-bao-lu.yaml"
+    announcement = station.directory / "announcements" / "tinh-bao-lu.yaml"
+    assert schedule.read_text().startswith("# loa-province id=bao-lu version=1 sha256=")
+    assert "Nước sông lên cao" in announcement.read_text()
+    wait_for(lambda: "tinh-bao-lu" in station.entry_ids())
+    shown = run_loa("--station", str(station.directory), "next", "--days", "2", "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert "tinh-bao-lu" in shown.stdout and "06:30" in shown.stdout, shown.stdout
+
+
+def test_a_campaign_sent_to_a_group_lands_and_one_for_another_group_does_not(
+    start_station: Start, province: Province
+) -> None:
+    station = start_station()
+    ours, theirs = topics.group(GROUP), topics.group("vung-nui")
+    province.campaign(campaign("lu-nhom"), ours)
+    province.desired(3, ours, lu_nhom=1)
+    province.campaign(campaign("nui-nhom"), theirs)
+    province.desired(3, theirs, nui_nhom=1)
+    province.campaign(campaign("ca-tinh"), topics.EVERYONE)
+    province.desired(1, topics.EVERYONE, ca_tinh=1)
+    province.ack("ca-tinh", "received")
+    province.ack("lu-nhom", "received")
+    assert not (station.directory / "schedules" / "tinh-nui-nhom.yaml").exists()
+    assert province.states("nui-nhom") == []
+
+
+def test_a_campaign_dropped_from_the_desired_state_leaves_the_air(
+    start_station: Start, province: Province
+) -> None:
+    station = start_station()
+    province.campaign(campaign())
+    province.desired(1, bao_lu=1)
+    province.ack("bao-lu", "received")
+    wait_for(lambda: "tinh-bao-lu" in station.entry_ids())
+    province.desired(2)
+    assert province.ack("bao-lu", "cancelled").version == 1
+    assert not list((station.directory / "schedules").iterdir())
+    assert not (station.directory / "announcements" / "tinh-bao-lu.yaml").exists()
+    wait_for(lambda: "tinh-bao-lu" not in station.entry_ids())
+    province.desired(1, bao_lu=1)  # an older desired state, delivered late: ignored
+    time.sleep(0.5)
+    assert not (station.directory / "schedules" / "tinh-bao-lu.yaml").exists()
+
+
+def test_a_new_version_replaces_the_files(start_station: Start, province: Province) -> None:
+    station = start_station()
+    province.campaign(campaign())
+    province.desired(1, bao_lu=1)
+    province.ack("bao-lu", "received")
+    province.campaign(campaign(version=2, text="Nước đã rút.", times=["07:00"]))
+    province.desired(2, bao_lu=2)
+    wait_for(lambda: [a.version for a in province.acks if a.state == "received"] == [1, 2])
+    text = (station.directory / "schedules" / "tinh-bao-lu.yaml").read_text()
+    assert "version=2" in text and "07:00" in text and "06:30" not in text
+    assert "Nước đã rút." in (station.directory / "announcements" / "tinh-bao-lu.yaml").read_text()
+
+
+def test_a_recording_campaign_lands_as_the_provinces_audio(
+    start_station: Start, province: Province
+) -> None:
+    station = start_station()
+    audio = (DATA / "xin-chao.mp3").read_bytes()
+    sent = Campaign(
+        id="ghi-am",
+        version=1,
+        priority=Priority.PRIORITY,
+        content=Content(title="Ghi âm", recording=audio, suffix=".mp3"),
+        schedule={"times": ["08:00"], "days": ["T2-T6"]},
+        sent=utc_now_iso(),
+    )
+    province.campaign(sent)
+    province.desired(1, ghi_am=1)
+    province.ack("ghi-am", "received")
+    assert (station.directory / "announcements" / "tinh-ghi-am.mp3").read_bytes() == audio
+    wait_for(lambda: "tinh-ghi-am" in station.entry_ids())
+
+
+def test_in_approve_mode_a_campaign_is_a_draft_loa_approve_keeps(
+    start_station: Start, province: Province, run_loa: RunLoa, caplog: pytest.LogCaptureFixture
+) -> None:
+    station = start_station(accept="approve")
+    schedule = station.directory / "schedules" / "tinh-bao-lu.yaml"
+    province.campaign(campaign())
+    province.campaign(campaign("uu-tien", priority=Priority.PRIORITY))
+    province.desired(1, bao_lu=1, uu_tien=1)
+    province.ack("bao-lu", "received")
+    province.ack("uu-tien", "received")
+    assert "status: draft" in schedule.read_text()
+    assert "status: approved" in (schedule.parent / "tinh-uu-tien.yaml").read_text()
+    approved = run_loa(
+        "--station", str(station.directory), "--lang", "en", "approve", "tinh-bao-lu", "--by", "An"
+    )
+    assert approved.returncode == 0, approved.stderr
+    station.daemon.reload(force=True)  # as the watcher would: the link checks after a reload
+    wait_for(
+        lambda: "loa-province" in schedule.read_text() and "approved_by: An" in schedule.read_text()
+    )
+    # the announcement edited by hand is written back; the approval stays
+    announcement = station.directory / "announcements" / "tinh-bao-lu.yaml"
+    announcement.write_text(announcement.read_text().replace("lên cao", "xuống thấp"))
+    station.daemon.reload(force=True)
+    wait_for(lambda: "lên cao" in announcement.read_text())
+    assert "status: approved" in schedule.read_text() and "approved_by: An" in schedule.read_text()
+    # a new version needs approving again
+    province.campaign(campaign(version=2))
+    province.desired(2, bao_lu=2, uu_tien=1)
+    wait_for(lambda: "version=2" in schedule.read_text())
+    assert "status: draft" in schedule.read_text() and "approved_by" not in schedule.read_text()
+
+
+def test_a_province_entry_is_not_edited_or_removed_here(
+    start_station: Start, province: Province, run_loa: RunLoa
+) -> None:
+    station = start_station()
+    province.campaign(campaign())
+    province.desired(1, bao_lu=1)
+    province.ack("bao-lu", "received")
+    before = (station.directory / "schedules" / "tinh-bao-lu.yaml").read_text()
+    for command in (("schedule", "remove"), ("schedule", "disable")):
+        refused = run_loa(
+            "--station", str(station.directory), "--lang", "en", *command, "tinh-bao-lu"
+        )
+        assert refused.returncode != 0
+        assert "bulletin of the province" in refused.stderr and "Traceback" not in refused.stderr
+    assert (station.directory / "schedules" / "tinh-bao-lu.yaml").read_text() == before
+
+
+def test_a_hand_edit_of_a_province_file_is_undone(
+    start_station: Start, province: Province, caplog: pytest.LogCaptureFixture
+) -> None:
+    station = start_station()
+    province.campaign(campaign())
+    province.desired(1, bao_lu=1)
+    province.ack("bao-lu", "received")
+    schedule = station.directory / "schedules" / "tinh-bao-lu.yaml"
+    original = schedule.read_text()
+    with caplog.at_level(logging.WARNING, logger="loa"):
+        schedule.write_text(original.replace("06:30", "03:00"))
+        station.daemon.reload(force=True)
+        wait_for(lambda: schedule.read_text() == original)
+        wait_for(lambda: "edited by hand" in caplog.text)
+    schedule.unlink()
+    station.daemon.reload(force=True)
+    wait_for(lambda: schedule.exists() and schedule.read_text() == original)
+
+
+@pytest.mark.parametrize(
+    ("sent", "reason"),
+    [
+        (campaign(times=["25:99"]), "25:99"),
+        (campaign(times=["06:30"], every="never"), "every"),
+        (
+            Campaign(
+                id="hong",
+                version=1,
+                priority=Priority.NORMAL,
+                content=Content(recording=(DATA / "not-audio.mp3").read_bytes(), suffix=".mp3"),
+                schedule={"times": ["06:30"]},
+                sent=utc_now_iso(),
+            ),
+            "",
+        ),
+    ],
+    ids=["bad-time", "bad-field-value", "audio-that-does-not-decode"],
+)
+def test_a_refused_campaign_writes_nothing_and_says_why(
+    start_station: Start, province: Province, sent: Campaign, reason: str
+) -> None:
+    station = start_station()
+    province.campaign(sent)
+    province.desired(1, **{sent.id.replace("-", "_"): 1})
+    ack = province.ack(sent.id, "refused")
+    assert ack.detail and reason in ack.detail
+    assert "province-check" not in ack.detail
+    assert not list((station.directory / "schedules").iterdir())
+    assert not [p for p in (station.directory / "announcements").iterdir() if "tinh" in p.name]
+    assert not (station.directory / CHECK_DIR).exists()
+    assert station.daemon.reload_error is None
+
+
+def test_ids_that_are_not_names_are_dropped_and_nothing_is_written(
+    start_station: Start, province: Province, caplog: pytest.LogCaptureFixture
+) -> None:
+    station = start_station()
+    with caplog.at_level(logging.WARNING, logger="loa"):
+        bad = encode(campaign("..-x")).replace(b'"..-x"', b'"../x"')
+        province.send(OWN.campaign("x"), bad, retain=True)
+        province.send(OWN.desired, b'{"kind":"desired","v":1,"version":1,"campaigns":{"../x":1}}')
+        province.send(OWN.cmd, encode(emergency("a-b")).replace(b'"a-b"', b'"a/b"'))
+        wait_for(lambda: caplog.text.count("dropped a message") >= 3)
+    assert not list((station.directory / "schedules").iterdir())
+    assert not [p for p in (station.directory / "announcements").iterdir() if "tinh" in p.name]
+    assert station.emergencies() == []
+
+
+# Emergencies --------------------------------------------------------------------------------------
+
+
+def test_an_emergency_airs_at_once_and_a_duplicate_does_not_air_again(
+    start_station: Start, province: Province
+) -> None:
+    station = start_station()
+    sent = emergency()
+    province.emergency(sent)
+    province.ack("khan-1", "received")
+    wait_for(lambda: [row.result for row in station.emergencies()] == ["played"])
+    province.emergency(sent)  # QoS 1 delivers twice at times; the province may resend
+    province.emergency(sent, target=topics.EVERYONE)
+    time.sleep(1.0)
+    assert len(station.emergencies()) == 1
+    [row] = station.emergencies()
+    assert row.announcement == "Bão số ba sắp đổ bộ." and row.priority == "emergency"
+    inbox = Inbox.for_station(station.directory)
+    assert inbox.emergency_state("khan-1") == ("aired", "")
+    inbox.close()
+
+
+def test_an_emergency_recording_airs_and_then_leaves_the_folder(
+    start_station: Start, province: Province
+) -> None:
+    station = start_station()
+    province.emergency(emergency("khan-am", recording=(DATA / "xin-chao.mp3").read_bytes()))
+    wait_for(lambda: [row.result for row in station.emergencies()] == ["played"])
+    assert station.emergencies()[0].announcement == "tinh-khan-am.mp3"
+    wait_for(lambda: not (station.directory / "announcements" / "tinh-khan-am.mp3").exists())
+
+
+def test_an_emergency_that_does_not_decode_is_refused_and_said_so(
+    start_station: Start, province: Province
+) -> None:
+    station = start_station()
+    province.emergency(emergency("khan-hong", recording=(DATA / "not-audio.mp3").read_bytes()))
+    assert province.ack("khan-hong", "refused").detail
+    assert station.emergencies() == []
+
+
+@pytest.mark.parametrize("offset", [timedelta(minutes=10), timedelta(minutes=-10)])
+def test_the_brokers_expiry_rules_whatever_the_station_clock(
+    start_station: Start, province: Province, offset: timedelta
+) -> None:
+    station = start_station(offset=offset)
+    province.emergency(emergency("khan-gio", expires_s=300), expiry=300)
+    wait_for(lambda: [row.result for row in station.emergencies()] == ["played"])
+    assert province.states("khan-gio") == ["received"]
+
+
+def test_an_emergency_past_its_time_never_airs(start_station: Start, province: Province) -> None:
+    """Without the broker's expiry (another broker), `sent` + `expires_s` on the station clock."""
+    station = start_station()
+    late = emergency("khan-cu", sent=datetime.now(UTC) - timedelta(minutes=10), expires_s=60)
+    province.emergency(late, expiry=None)
+    province.ack("khan-cu", "expired")
+    province.emergency(emergency("khan-moi"), expiry=None)
+    wait_for(lambda: len(station.emergencies()) == 1)
+    time.sleep(0.5)
+    assert [row.announcement for row in station.emergencies()] == ["Bão số ba sắp đổ bộ."]
+    inbox = Inbox.for_station(station.directory)
+    assert inbox.emergency_state("khan-cu") == ("expired", "")
+    inbox.close()
+
+
+def test_stop_emergency_takes_it_off_the_air(start_station: Start, province: Province) -> None:
+    station = start_station(hold=True)
+    province.emergency(emergency())
+    assert station.sink.started.wait(WAIT_S)
+    province.send(OWN.cmd, StopEmergency("khan-1"))
+    province.ack("khan-1", "cancelled")
+    wait_for(lambda: [row.result for row in station.emergencies()] == ["interrupted"])
+    province.emergency(emergency())  # a late duplicate
+    time.sleep(0.5)
+    assert len(station.emergencies()) == 1
+
+
+def test_a_stop_before_its_emergency_keeps_it_off_the_air(
+    start_station: Start, province: Province
+) -> None:
+    station = start_station()
+    province.send(OWN.cmd, StopEmergency("khan-2"))
+    province.emergency(emergency("khan-2"))
+    province.ack("khan-2", "cancelled")
+    province.emergency(emergency("khan-3", text="Tin khác."))
+    wait_for(lambda: len(station.emergencies()) == 1)
+    assert station.emergencies()[0].announcement == "Tin khác."
+
+
+def test_malformed_oversized_and_unknown_messages_are_dropped_and_the_station_lives(
+    start_station: Start, province: Province, caplog: pytest.LogCaptureFixture
+) -> None:
+    station = start_station()
+    with caplog.at_level(logging.WARNING, logger="loa"):
+        province.send(OWN.cmd, b"\xff\xfe not json")
+        province.send(OWN.cmd, b'{"kind":"launch","v":1}')
+        province.send(OWN.cmd, b'{"kind":"stop","v":2,"id":"x"}')
+        province.send(OWN.cmd, b"[" * 12_000_000)
+        province.send(OWN.cmd, encode(campaign()))  # a campaign has no business on cmd
+        province.send(OWN.desired, encode(emergency()), retain=True)
+        province.send(OWN.campaign("khac"), encode(campaign()), retain=True)  # id ≠ topic
+        wait_for(lambda: caplog.text.count("dropped a message") >= 7)
+    province.emergency(emergency("van-song"))
+    wait_for(lambda: len(station.emergencies()) == 1)
+    assert station.link.connected
