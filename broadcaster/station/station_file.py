@@ -166,7 +166,9 @@ def load_station(directory: Path, environ: Mapping[str, str] = os.environ) -> St
         )
         if bed.get("file")
         else None,
-        province=_province(reader, reader.section(root, "province"), directory),
+        province=_province(
+            reader, reader.section(root, "province"), key_line(root, "province"), directory
+        ),
     )
 
 
@@ -331,15 +333,17 @@ def _existing_file(directory: Path) -> Check:
     return check
 
 
-def _province(reader: "_Reader", section: YamlMap, directory: Path) -> ProvinceSettings | None:
-    """The `province:` block; absent or empty, the station has no link."""
+def _province(
+    reader: "_Reader", section: YamlMap, line: int, directory: Path
+) -> ProvinceSettings | None:
+    """The `province:` block (at `line`); absent or empty, the station has no link."""
     if not section:
         return None
     reader.only_keys(section, ("broker", "id", "password", "groups", "ca", "accept"))
     for required in ("broker", "id"):
         if section.get(required) is None:
             raise reader.fail(
-                key_line(section, required) if required in section else section.line,
+                key_line(section, required) if required in section else line,
                 _("the province block needs '{key}:' (see the example in station.yaml).").format(
                     key=required
                 ),

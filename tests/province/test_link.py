@@ -3,6 +3,7 @@ province (retained campaigns and desired states, emergencies with a message expi
 daemon on a copy of the example station plays out into a sink that takes no real time."""
 
 import logging
+import os
 import shutil
 import threading
 import time
@@ -31,6 +32,7 @@ from broadcaster.province.messages import (
     Desired,
     Emergency,
     Message,
+    Presence,
     StopEmergency,
     decode,
     encode,
@@ -66,14 +68,20 @@ def broker_conf(folder: Path, port: int) -> Path:
     conf.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous true\n"
         f"persistence true\npersistence_location {folder}/\n"
+        # started as root, Mosquitto would save as user mosquitto, who cannot enter tmp_path
+        + ("user root\n" if os.geteuid() == 0 else "")
     )
     return conf
 
 
+def start_broker(folder: Path) -> Mosquitto:
+    port = free_port()
+    return Mosquitto(broker_conf(folder, port), port).start()
+
+
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    port = free_port()
-    mosquitto = Mosquitto(broker_conf(tmp_path / "broker", port), port).start()
+    mosquitto = start_broker(tmp_path / "broker")
     yield mosquitto
     mosquitto.stop()
 
@@ -87,17 +95,34 @@ class Province:
         self.client = Client(
             CallbackAPIVersion.VERSION2, client_id="province", protocol=MQTTProtocolVersion.MQTTv5
         )
+        self.presences: list[Presence] = []
         self.client.on_message = self._heard
+        self.client.on_connect = self._connected
+        self.client.reconnect_delay_set(1, 1)
         self.client.connect("127.0.0.1", port)
-        self.client.subscribe(topics.ack(STATION_ID), qos=1)
         self.client.loop_start()
         wait_for(self.client.is_connected)
 
+    def _connected(self, client: Client, *_args: object) -> None:
+        """Subscribed again at every connection: a broker restart ends a clean session."""
+        client.subscribe([(topics.ack(STATION_ID), 1), (topics.state(STATION_ID), 1)])
+
     def _heard(self, _client: Client, _userdata: object, message: MQTTMessage) -> None:
         decoded = decode(message.payload)
-        assert isinstance(decoded, Ack)
         with self._lock:
-            self.acks.append(decoded)
+            if isinstance(decoded, Ack):
+                self.acks.append(decoded)
+            elif isinstance(decoded, Presence):
+                self.presences.append(decoded)
+
+    def online(self, connection: int, timeout: float = WAIT_S) -> None:
+        """Wait for the station to say it is online on this connection (or a later one)."""
+
+        def said() -> bool:
+            with self._lock:
+                return any(p.online and p.connection >= connection for p in self.presences)
+
+        wait_for(said, timeout)
 
     def send(
         self,
@@ -603,3 +628,26 @@ def test_malformed_oversized_and_unknown_messages_are_dropped_and_the_station_li
     province.emergency(emergency("van-song"))
     wait_for(lambda: len(station.emergencies()) == 1)
     assert station.link.connected
+
+
+def test_emergencies_a_crash_left_committed_air_after_a_restart_only_within_their_time(
+    tmp_path: Path, broker: Mosquitto, start_station: Start, province: Province
+) -> None:
+    """Committed and acknowledged, then the station died before the player had them: the
+    deadline is counted on the station's clock from the moment they arrived."""
+    directory = linked_station(tmp_path / "station", broker.port)
+    inbox = Inbox.for_station(directory)
+    now = datetime.now(HANOI)
+    waiting = emergency("con-han", text="Còn hạn.")
+    late = emergency("qua-han", text="Quá hạn.")
+    inbox.add_emergency(waiting, encode(waiting), now - timedelta(seconds=20), 300, "received")
+    inbox.add_emergency(late, encode(late), now - timedelta(seconds=20), 15, "received")
+    inbox.close()
+    station = start_station(directory=directory)
+    province.ack("qua-han", "expired")
+    wait_for(lambda: [row.result for row in station.emergencies()] == ["played"])
+    assert station.emergencies()[0].announcement == "Còn hạn."
+    station.stop()
+    again = start_station(directory=directory)  # a second start hands over nothing again
+    time.sleep(1.0)
+    assert len(again.emergencies()) == 1
