@@ -59,16 +59,19 @@ def run(session: Session) -> None:
         err=True,
     )
 
-    def stop(_signal: int, _frame: FrameType | None) -> None:
-        daemon.shutdown()
-
-    signal.signal(signal.SIGTERM, stop)
     link = None
-    if station.province is not None:
+    if station.province is not None:  # after the station is on the air: it never waits on it
         from broadcaster.province.link import StationLink
 
         link = StationLink(station.province, daemon)
         link.start()
+
+    def stop(_signal: int, _frame: FrameType | None) -> None:
+        if link is not None:  # the link first: it hands the station requests
+            link.stop()
+        daemon.shutdown()
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         daemon.wait()
     finally:

@@ -573,7 +573,7 @@ class StationLink(Listener):
 
     def occurrence_started(self, occurrence: Occurrence, started: datetime) -> None:
         """An emergency of ours is heard: never handed over again; stopped if cancelled."""
-        if occurrence.priority != Priority.EMERGENCY:
+        if occurrence.priority != Priority.EMERGENCY or self._stopping.is_set():
             return
         for row in self.inbox.emergencies((HANDED, CANCELLED)):
             if row.announcement == occurrence.announcement:
@@ -586,6 +586,8 @@ class StationLink(Listener):
     def occurrence_finished(self, occurrence: Occurrence, result: Result, error: str) -> None:
         """An emergency recording, once heard, leaves the announcements folder."""
         name = occurrence.announcement
+        if self._stopping.is_set():
+            return
         if occurrence.priority == Priority.EMERGENCY and name.startswith(PREFIX):
             path = self.directory / ANNOUNCEMENTS / name
             if path.suffix != ".yaml" and path.stem[len(PREFIX) :] not in self.inbox.landed():
@@ -605,6 +607,8 @@ class StationLink(Listener):
                 return
             try:
                 self.reconcile()
+            except LoaError as error:  # station.yaml broken, the disk full: tried again later
+                log.error(_("Province link: campaigns wait: %s"), error.message)
             except Exception:
                 log.exception(_("Province link: campaigns could not be brought up to date."))
 

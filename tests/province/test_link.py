@@ -5,6 +5,7 @@ daemon on a copy of the example station plays out into a sink that takes no real
 import logging
 import os
 import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,12 +20,20 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from broadcaster.core.models import Priority
+from broadcaster.core.models import Occurrence, Priority, Result
 from broadcaster.onair.asrun import AsRunLog, Row
 from broadcaster.onair.daemon import Daemon
+from broadcaster.onair.events import Listener
 from broadcaster.province import topics
 from broadcaster.province.inbox import Inbox, Landed
-from broadcaster.province.link import CHECK_DIR, StationLink
+from broadcaster.province.link import (
+    CHECK_DIR,
+    LinkedStation,
+    MakeReporter,
+    Publish,
+    Reporting,
+    StationLink,
+)
 from broadcaster.province.messages import (
     Ack,
     Campaign,
@@ -287,6 +296,7 @@ def start_station(
         offset: timedelta = timedelta(0),
         hold: bool = False,
         directory: Path | None = None,
+        reporter: MakeReporter | None = None,
     ) -> Running:
         folder = directory or linked_station(tmp_path / "station", broker.port, accept)
         clock = FakeClock(datetime.now(HANOI) + offset)
@@ -295,7 +305,7 @@ def start_station(
         daemon.start()
         settings = load_station(folder).province
         assert settings is not None
-        link = StationLink(settings, daemon)
+        link = StationLink(settings, daemon, reporter=reporter)
         link.start()
         running = Running(folder, daemon, link, sink, clock)
         started.append(running)
@@ -651,3 +661,144 @@ def test_emergencies_a_crash_left_committed_air_after_a_restart_only_within_thei
     again = start_station(directory=directory)  # a second start hands over nothing again
     time.sleep(1.0)
     assert len(again.emergencies()) == 1
+
+
+class RecordingReporter(Listener):
+    """A reporter as province/reports.py builds it, keeping what the link told it."""
+
+    def __init__(self, station_id: str, db: Path, publish: Publish, station: LinkedStation) -> None:
+        self.station_id, self.db, self.publish, self.station = station_id, db, publish, station
+        self.calls: list[tuple[str, object]] = []
+        self.sent: list[int | None] = []
+
+    def connected(self, connection: int) -> None:
+        self.calls.append(("connected", connection))
+        presence = encode(Presence(True, connection, utc_now_iso()))
+        self.sent.append(self.publish(topics.state(self.station_id), presence, 1, True))
+
+    def published(self, mid: int) -> None:
+        self.calls.append(("published", mid))
+
+    def beat(self) -> None:
+        self.calls.append(("beat", None))
+
+    def closing(self) -> None:
+        self.calls.append(("closing", None))
+
+    def occurrence_finished(self, occurrence: Occurrence, result: Result, error: str) -> None:
+        self.calls.append(("finished", occurrence.announcement))
+
+
+def test_the_reporter_hears_the_connection_its_publishes_and_the_air(
+    start_station: Start, province: Province
+) -> None:
+    made: list[RecordingReporter] = []
+
+    def make(station_id: str, db: Path, publish: Publish, station: LinkedStation) -> Reporting:
+        made.append(RecordingReporter(station_id, db, publish, station))
+        return made[-1]
+
+    station = start_station(reporter=make)
+    [reporter] = made
+    assert (reporter.station_id, reporter.db) == (STATION_ID, station.directory / "province.db")
+    province.online(1)
+    wait_for(lambda: ("published", reporter.sent[0]) in reporter.calls)
+    assert reporter.calls[0] == ("connected", 1)
+    province.emergency(emergency())
+    wait_for(lambda: ("finished", "Bão số ba sắp đổ bộ.") in reporter.calls)
+    station.stop()
+    assert reporter.calls[-1] == ("closing", None)
+    assert reporter.publish(topics.state(STATION_ID), b"", 1, True) is None, "not connected"
+
+
+def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """A province CA and the broker's certificate for localhost, made with openssl."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=tinh-ca",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    )
+    openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "broker.key",
+        "-out",
+        "broker.csr",
+    )
+    (folder / "san.ext").write_text("subjectAltName=DNS:localhost\n")
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        "broker.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "broker.pem",
+    )
+    return folder / "ca.pem", folder / "broker.pem", folder / "broker.key"
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make certificates")
+def test_mqtts_with_the_provinces_ca_and_a_clear_line_with_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("LOA_EDGE_ENDPOINT", CLOSED_EDGE_ENDPOINT)
+    ca, certificate, key = make_certificates(tmp_path / "pki")
+    port = free_port()
+    conf = broker_conf(tmp_path / "broker", port)
+    conf.write_text(conf.read_text() + f"cafile {ca}\ncertfile {certificate}\nkeyfile {key}\n")
+    mosquitto = Mosquitto(conf, port).start()
+    directory = linked_station(tmp_path / "station", port)
+    settings = (directory / "station.yaml").read_text()
+    settings = settings.replace(f"mqtt://127.0.0.1:{port}", f"mqtts://localhost:{port}")
+    shutil.copy(ca, directory / "province-ca.pem")
+    (directory / "station.yaml").write_text(settings + "  ca: province-ca.pem\n")
+    other, _, _ = make_certificates(tmp_path / "other-pki")
+    daemon = Daemon(directory, output=lambda _station: None)
+    daemon.start()
+    try:
+        province = load_station(directory).province
+        assert province is not None and province.tls
+        link = StationLink(province, daemon)
+        link.start()
+        wait_for(lambda: link.connected)
+        link.stop()
+        shutil.copy(other, directory / "province-ca.pem")
+        with caplog.at_level(logging.ERROR, logger="loa"):
+            untrusted = StationLink(load_station(directory).province or province, daemon)
+            untrusted.start()
+            wait_for(lambda: "certificate is not trusted" in caplog.text)
+            assert f"mqtts://localhost:{port}" in caplog.text and "ca:" in caplog.text
+            assert not untrusted.connected
+            untrusted.stop()
+    finally:
+        daemon.shutdown()
+        mosquitto.stop()
