@@ -59,13 +59,24 @@ def run(session: Session) -> None:
         err=True,
     )
 
+    link = None
+    if station.province is not None:  # after the station is on the air: it never waits on it
+        from broadcaster.province.link import StationLink
+
+        link = StationLink(station.province, daemon)
+        link.start()
+
     def stop(_signal: int, _frame: FrameType | None) -> None:
+        if link is not None:  # the link first: it hands the station requests
+            link.stop()
         daemon.shutdown()
 
     signal.signal(signal.SIGTERM, stop)
     try:
         daemon.wait()
     finally:
+        if link is not None:
+            link.stop()
         daemon.shutdown()
 
 

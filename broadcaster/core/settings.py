@@ -65,6 +65,29 @@ class SessionLimits:
     days_per_week: int = 7
 
 
+PROVINCE_ACCEPT = ("auto", "approve")
+"""`auto`: province campaigns air as sent; `approve`: normal ones land as drafts for `loa approve`
+(priority ones and emergencies air at once)."""
+
+
+@dataclass(frozen=True)
+class ProvinceSettings:
+    """The station's link to its province's MQTT broker (`province:` in station.yaml)."""
+
+    broker: str
+    """As written: mqtts://host:port or mqtt://host:port, for messages."""
+    host: str
+    port: int
+    tls: bool
+    station_id: str
+    """The MQTT user name and client id, and the station's name in the topics."""
+    password: str | None = None
+    groups: tuple[str, ...] = ()
+    ca: Path | None = None
+    """The province's CA certificate, for mqtts; None: the system's."""
+    accept: str = "auto"
+
+
 @dataclass(frozen=True)
 class Station:
     """A station directory and the settings read from its `station.yaml`."""
@@ -89,6 +112,8 @@ class Station:
     max_recording_minutes: int = 60
     """Longer recordings are refused: no commune session lasts that long (45 minutes at most in
     rural Hà Nội), and a mistaken file would hold the loudspeakers for hours."""
+    province: ProvinceSettings | None = None
+    """The link to the province; None: the station stands alone."""
 
     @property
     def announcements_dir(self) -> Path:

@@ -18,7 +18,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from broadcaster.core.settings import Station
 from broadcaster.core.timeofday import parse_time
-from broadcaster.errors import ScheduleError, describe_os_error
+from broadcaster.errors import EditRefusedError, ScheduleError, describe_os_error
 from broadcaster.files import atomic_file, is_file, read_text
 from broadcaster.i18n import _
 from broadcaster.station.holidays import as_date
@@ -34,6 +34,10 @@ from broadcaster.station.yamlfile import load_yaml
 DEFAULT_FILE = "lich.yaml"
 """Where `loa schedule add` writes when no file is named ("lịch" is "schedule")."""
 MAX_IDS_SHOWN = 30
+PROVINCE_PREFIX = "tinh-"
+"""The entries the province link writes (province/landing.PREFIX): the province changes them,
+the station may only approve them."""
+APPROVAL_KEYS = frozenset(("status", "approved_by"))
 BOM = "\ufeff"
 
 
@@ -85,6 +89,7 @@ def remove_entry(station: Station, entry_id: str) -> Entry:
         return "".join(lines[:first] + lines[end:])
 
     found = find_entry(station, entry_id)
+    _refuse_province_entry(found)
     _edit(station, _file(found), cut)
     return found
 
@@ -103,7 +108,21 @@ def change_entry(station: Station, entry_id: str, changes: Mapping[str, object])
                 item.insert(list(item).index(anchor) + 1, key, value)
 
     found = find_entry(station, entry_id)
+    if not set(changes) <= APPROVAL_KEYS:
+        _refuse_province_entry(found)
     return _by_id(_edit(station, _file(found), _dumping(change)), found.id)
+
+
+def _refuse_province_entry(entry: Entry) -> None:
+    """A province bulletin is changed or cancelled by the province only: the link would write
+    the province's version back anyway."""
+    if entry.id.startswith(PROVINCE_PREFIX):
+        raise EditRefusedError(
+            _(
+                "'{id}' is a bulletin of the province: only the province changes or cancels it "
+                "(ask them); here it may only be approved (loa approve {id})."
+            ).format(id=entry.id)
+        )
 
 
 def find_entry(station: Station, entry_id: str) -> Entry:

@@ -15,8 +15,10 @@ from broadcaster.core.models import AUDIO_SUFFIXES, JINGLE_NAMES, MusicBed
 from broadcaster.core.settings import (
     DEFAULT_QUIET_HOURS,
     OUTPUT_DEVICES,
+    PROVINCE_ACCEPT,
     SAMPLE_RATES,
     OutputSettings,
+    ProvinceSettings,
     SessionLimits,
     SpeechSettings,
     Station,
@@ -26,12 +28,16 @@ from broadcaster.core.voices import ESPEAK_VOICES, all_voices
 from broadcaster.errors import StationConfigError, StationNotFoundError
 from broadcaster.files import inside, is_file
 from broadcaster.i18n import LANGUAGES, _
-from broadcaster.station.yamlfile import YamlMap, key_line, load_yaml
+from broadcaster.station.yamlfile import YamlList, YamlMap, item_line, key_line, load_yaml
 
 STATION_FILE = "station.yaml"
 STATION_ENV = "LOA_STATION"
 EDGE_ENDPOINT_ENV = "LOA_EDGE_ENDPOINT"
 CHECKOUT_DIR = Path(__file__).resolve().parents[2]
+BROKER_URL = re.compile(r"(mqtts?)://([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(\d{1,5}))?/?")
+DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
+STATION_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+"""Station and group ids as the province's topics take them (province/topics.NAME)."""
 
 
 def find_station(explicit: Path | None, environ: Mapping[str, str], cwd: Path) -> Path:
@@ -83,6 +89,7 @@ def load_station(directory: Path, environ: Mapping[str, str] = os.environ) -> St
             "output",
             "jingles",
             "music_bed",
+            "province",
         ),
     )
     reader.only_keys(speech, tuple(SpeechSettings.__dataclass_fields__))
@@ -159,6 +166,9 @@ def load_station(directory: Path, environ: Mapping[str, str] = os.environ) -> St
         )
         if bed.get("file")
         else None,
+        province=_province(
+            reader, reader.section(root, "province"), key_line(root, "province"), directory
+        ),
     )
 
 
@@ -319,5 +329,76 @@ def _existing_file(directory: Path) -> Check:
         if isinstance(value, str) and inside(path, directory) and audio and is_file(path):
             return None
         return _("an audio file (WAV, MP3, OGG or FLAC) inside the station directory")
+
+    return check
+
+
+def _province(
+    reader: "_Reader", section: YamlMap, line: int, directory: Path
+) -> ProvinceSettings | None:
+    """The `province:` block (at `line`); absent or empty, the station has no link."""
+    if not section:
+        return None
+    reader.only_keys(section, ("broker", "id", "password", "groups", "ca", "accept"))
+    for required in ("broker", "id"):
+        if section.get(required) is None:
+            raise reader.fail(
+                key_line(section, required) if required in section else line,
+                _("the province block needs '{key}:' (see the example in station.yaml).").format(
+                    key=required
+                ),
+            )
+    broker = reader.value(
+        section, "broker", None, _matches(BROKER_URL.pattern, "mqtts://tinh.example.vn:8883")
+    )
+    found = BROKER_URL.fullmatch(broker)
+    assert found is not None
+    scheme, host, port = found.group(1), found.group(2), found.group(3)
+    if port is not None and not 0 < int(port) < 65536:
+        raise reader.fail(
+            key_line(section, "broker"),
+            _("the port of '{value}' is not a port number (1 to 65535).").format(value=broker),
+        )
+    groups = section.get("groups") or YamlList()
+    if not isinstance(groups, YamlList):
+        raise reader.fail(
+            key_line(section, "groups"),
+            _("'groups' is a list of group ids, like [ven-bien, vung-lu]."),
+        )
+    for index, group in enumerate(groups):
+        if not isinstance(group, str) or not STATION_ID.fullmatch(group):
+            raise reader.fail(
+                item_line(groups, index) if groups.item_lines else key_line(section, "groups"),
+                _(
+                    "the group '{group}' is not an id: lower-case letters a-z, digits and "
+                    "inner dashes, as the province gave it."
+                ).format(group=_shown(group)),
+            )
+    ca = reader.optional(section, "ca", _certificate_file(directory))
+    return ProvinceSettings(
+        broker=broker,
+        host=host,
+        port=int(port) if port is not None else DEFAULT_PORTS[scheme],
+        tls=scheme == "mqtts",
+        station_id=reader.value(section, "id", None, _station_id),
+        password=reader.optional(section, "password", _one_line_text),
+        groups=tuple(dict.fromkeys(groups)),
+        ca=directory / ca if ca is not None else None,
+        accept=reader.value(section, "accept", "auto", _one_of(PROVINCE_ACCEPT)),
+    )
+
+
+def _station_id(value: object) -> str | None:
+    if isinstance(value, str) and STATION_ID.fullmatch(value):
+        return None
+    return _("an id of lower-case letters a-z, digits and inner dashes, like xa-an-binh")
+
+
+def _certificate_file(directory: Path) -> Check:
+    def check(value: object) -> str | None:
+        path = directory / str(value)
+        if isinstance(value, str) and inside(path, directory) and is_file(path):
+            return None
+        return _("a certificate file (PEM) inside the station directory")
 
     return check

@@ -1,0 +1,345 @@
+"""What a station received from its province, committed before the broker hears "got it": the
+campaigns (once per id and version), each target's desired state, the emergencies and their stops
+(once per id), the campaigns landed as files, and a count of connections.
+
+One SQLite file beside the as-run log, WAL with full sync like it: a bulletin acknowledged to the
+broker survives `kill -9` and a power cut, and a duplicate delivery (QoS 1 redelivers) is
+recognised by its id. Safe to share between the link's threads.
+"""
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from broadcaster.errors import DiskError
+from broadcaster.i18n import _
+from broadcaster.province.messages import BadMessage, Campaign, Desired, Emergency, decode
+
+INBOX_FILE = "province.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS campaigns (
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    target TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    received TEXT NOT NULL,
+    refused TEXT,
+    PRIMARY KEY (id, version)
+);
+CREATE TABLE IF NOT EXISTS desired (
+    target TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    campaigns TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS landed (
+    id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    files TEXT NOT NULL,
+    approved INTEGER NOT NULL,
+    approved_by TEXT
+);
+CREATE TABLE IF NOT EXISTS emergencies (
+    id TEXT PRIMARY KEY,
+    payload BLOB NOT NULL,
+    received TEXT NOT NULL,
+    remaining_s REAL NOT NULL,
+    state TEXT NOT NULL,
+    announcement TEXT NOT NULL DEFAULT '',
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS stops (id TEXT PRIMARY KEY, received TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+RECEIVED, HANDED, AIRED = "received", "handed", "aired"
+EXPIRED, CANCELLED, REFUSED = "expired", "cancelled", "refused"
+WAITING = (RECEIVED, HANDED)
+"""Emergency states that may still go on the air: committed, or handed to the player but not
+yet heard (a crash in between loses the player's queue, not the inbox)."""
+
+
+@dataclass(frozen=True)
+class Landed:
+    """A campaign written into the station's files: which version, the files with their sha256
+    (a difference is an edit by hand), and whether an officer approved it."""
+
+    id: str
+    version: int
+    files: dict[str, str]
+    approved: bool
+    approved_by: str | None = None
+
+
+@dataclass(frozen=True)
+class EmergencyRow:
+    emergency: Emergency
+    received: datetime
+    """The station's clock at receipt: with `remaining_s`, the deadline on the same clock."""
+    remaining_s: float
+    state: str
+    announcement: str
+
+
+class Inbox:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA busy_timeout = 5000")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = FULL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as error:
+            raise _disk_error(path, error) from error
+
+    @classmethod
+    def for_station(cls, directory: Path) -> "Inbox":
+        return cls(directory / INBOX_FILE)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # Connections ---------------------------------------------------------------------------
+
+    def next_connection(self) -> int:
+        """Count one more connection to the broker; the province trusts the highest."""
+        with self._write() as db:
+            row = db.execute("SELECT value FROM state WHERE key = 'connections'").fetchone()
+            count = int(row[0]) + 1 if row else 1
+            db.execute(
+                "INSERT OR REPLACE INTO state (key, value) VALUES ('connections', ?)", (str(count),)
+            )
+        return count
+
+    def connections(self) -> int:
+        with self._read() as db:
+            row = db.execute("SELECT value FROM state WHERE key = 'connections'").fetchone()
+        return int(row[0]) if row else 0
+
+    # Campaigns -----------------------------------------------------------------------------
+
+    def add_campaign(self, campaign: Campaign, target: str, payload: bytes, at: datetime) -> bool:
+        """Keep a campaign's content; False if this id and version was kept before."""
+        with self._write() as db:
+            return (
+                db.execute(
+                    "INSERT OR IGNORE INTO campaigns (id, version, target, payload, received) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (campaign.id, campaign.version, target, payload, at.isoformat()),
+                ).rowcount
+                == 1
+            )
+
+    def set_desired(self, target: str, desired: Desired) -> bool:
+        """Take a target's desired state unless an older one (a lower version); whether it
+        changed anything."""
+        listed = json.dumps(desired.campaigns, sort_keys=True)
+        with self._write() as db:
+            row = db.execute(
+                "SELECT version, campaigns FROM desired WHERE target = ?", (target,)
+            ).fetchone()
+            if row is not None and (row[0] > desired.version or row[1] == listed):
+                return False
+            db.execute(
+                "INSERT OR REPLACE INTO desired (target, version, campaigns) VALUES (?, ?, ?)",
+                (target, desired.version, listed),
+            )
+        return True
+
+    def live_campaigns(self) -> dict[str, Campaign]:
+        """The campaigns a desired state lists whose content (that very version) is here; the
+        highest version when two targets disagree."""
+        wanted: dict[str, set[int]] = {}
+        with self._read() as db:
+            for (listed,) in db.execute("SELECT campaigns FROM desired").fetchall():
+                for campaign_id, version in json.loads(listed).items():
+                    wanted.setdefault(campaign_id, set()).add(int(version))
+            found: dict[str, Campaign] = {}
+            for campaign_id, versions in sorted(wanted.items()):
+                for version in sorted(versions, reverse=True):
+                    row = db.execute(
+                        "SELECT payload FROM campaigns WHERE id = ? AND version = ?",
+                        (campaign_id, version),
+                    ).fetchone()
+                    campaign = _campaign(row[0]) if row else None
+                    if campaign is not None:
+                        found[campaign_id] = campaign
+                        break
+        return found
+
+    def refusal(self, campaign: Campaign) -> str | None:
+        """Why this version was refused, if it was."""
+        with self._read() as db:
+            row = db.execute(
+                "SELECT refused FROM campaigns WHERE id = ? AND version = ?",
+                (campaign.id, campaign.version),
+            ).fetchone()
+        return row[0] if row else None
+
+    def refuse(self, campaign: Campaign, reason: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE campaigns SET refused = ? WHERE id = ? AND version = ?",
+                (reason, campaign.id, campaign.version),
+            )
+
+    def forget_campaign(self, campaign_id: str, below: int | None = None) -> None:
+        """Drop the content of a cancelled campaign, or of its versions older than `below`."""
+        with self._write() as db:
+            if below is None:
+                db.execute("DELETE FROM campaigns WHERE id = ?", (campaign_id,))
+            else:
+                db.execute(
+                    "DELETE FROM campaigns WHERE id = ? AND version < ?", (campaign_id, below)
+                )
+
+    def landed(self) -> dict[str, Landed]:
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT id, version, files, approved, approved_by FROM landed"
+            ).fetchall()
+        return {
+            row[0]: Landed(row[0], row[1], json.loads(row[2]), bool(row[3]), row[4]) for row in rows
+        }
+
+    def set_landed(self, landed: Landed) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO landed (id, version, files, approved, approved_by) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    landed.id,
+                    landed.version,
+                    json.dumps(landed.files, sort_keys=True),
+                    int(landed.approved),
+                    landed.approved_by,
+                ),
+            )
+
+    def drop_landed(self, campaign_id: str) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM landed WHERE id = ?", (campaign_id,))
+
+    # Emergencies ---------------------------------------------------------------------------
+
+    def add_emergency(
+        self, emergency: Emergency, payload: bytes, at: datetime, remaining_s: float, state: str
+    ) -> bool:
+        """Keep an emergency as received; False if its id came before (a duplicate)."""
+        with self._write() as db:
+            return (
+                db.execute(
+                    "INSERT OR IGNORE INTO emergencies (id, payload, received, remaining_s, state) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (emergency.id, payload, at.isoformat(), remaining_s, state),
+                ).rowcount
+                == 1
+            )
+
+    def emergency(self, emergency_id: str) -> EmergencyRow | None:
+        with self._read() as db:
+            row = db.execute(
+                "SELECT payload, received, remaining_s, state, announcement FROM emergencies "
+                "WHERE id = ?",
+                (emergency_id,),
+            ).fetchone()
+        return _emergency_row(row) if row else None
+
+    def set_emergency(
+        self, emergency_id: str, state: str, detail: str = "", announcement: str | None = None
+    ) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE emergencies SET state = ?, detail = ?, "
+                "announcement = COALESCE(?, announcement) WHERE id = ?",
+                (state, detail, announcement, emergency_id),
+            )
+
+    def emergencies(self, states: tuple[str, ...]) -> list[EmergencyRow]:
+        """The emergencies in these states, oldest first."""
+        marks = ", ".join("?" * len(states))
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT payload, received, remaining_s, state, announcement FROM emergencies "
+                f"WHERE state IN ({marks}) ORDER BY rowid",
+                states,
+            ).fetchall()
+        return [_emergency_row(row) for row in rows]
+
+    def emergency_state(self, emergency_id: str) -> tuple[str, str] | None:
+        """Its state and why (a refusal's reason), for the tests and the reports."""
+        with self._read() as db:
+            row = db.execute(
+                "SELECT state, detail FROM emergencies WHERE id = ?", (emergency_id,)
+            ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def add_stop(self, emergency_id: str, at: datetime) -> bool:
+        """Remember that an emergency is cancelled, even before it arrives; False if known."""
+        with self._write() as db:
+            return (
+                db.execute(
+                    "INSERT OR IGNORE INTO stops (id, received) VALUES (?, ?)",
+                    (emergency_id, at.isoformat()),
+                ).rowcount
+                == 1
+            )
+
+    def stopped(self, emergency_id: str) -> bool:
+        with self._read() as db:
+            return (
+                db.execute("SELECT 1 FROM stops WHERE id = ?", (emergency_id,)).fetchone()
+                is not None
+            )
+
+    # The connection ------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.Error as error:
+                raise _disk_error(self.path, error) from error
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                yield self._db
+            except sqlite3.Error as error:
+                raise _disk_error(self.path, error) from error
+
+
+def _campaign(payload: bytes) -> Campaign | None:
+    try:
+        message = decode(payload)
+    except BadMessage:
+        return None
+    return message if isinstance(message, Campaign) else None
+
+
+def _emergency_row(row: tuple[bytes, str, float, str, str]) -> EmergencyRow:
+    message = decode(row[0])  # stored only once decoded: decodes again
+    assert isinstance(message, Emergency)
+    return EmergencyRow(message, datetime.fromisoformat(row[1]), row[2], row[3], row[4])
+
+
+def _disk_error(path: Path, error: sqlite3.Error) -> DiskError:
+    return DiskError(
+        _("Cannot write the province inbox {file}: {reason}.").format(file=path, reason=error)
+    )
