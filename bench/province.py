@@ -165,7 +165,9 @@ def main() -> None:
     port = free_port()
     province, passwords = make_province(root, port, n)
     write_broker_config(
-        province, passwords, BrokerSettings(out=root / "broker", port=port, listen="127.0.0.1")
+        province,
+        passwords,
+        BrokerSettings(out=root / "broker", port=port, listen="127.0.0.1", user="root"),
     )
     from broadcaster.province.directory import save_secrets
 
@@ -181,7 +183,7 @@ def main() -> None:
         for round_ in range(options.rounds):
             rows.append(emergency_round(province, passwords, store, workers, n, f"khan-{round_}"))
             print(rows[-1], file=sys.stderr, flush=True)
-            time.sleep(2)
+            time.sleep(6)  # the light stations play an item for 5 s: the air is free again
         rows.append(campaign_round(province, passwords, store, workers, n, "chien-dich-1"))
         print(rows[-1], file=sys.stderr, flush=True)
         # A graceful restart with a campaign queued just before it: every station comes back
@@ -222,6 +224,7 @@ def main() -> None:
                 ),
             )
         )
+        time.sleep(6)
         rows.append(emergency_round(province, passwords, store, workers, n, "khan-sau"))
         cpu, peak = broker_usage(broker.process.pid if broker.process else 0)
         rows.append(

@@ -76,7 +76,7 @@ class LightStation:
     """One commune station without sound. `started` records (monotonic, request id) for each
     item that went on the air: the benchmark's measure."""
 
-    def __init__(self, directory: Path, timers: Timers, play_s: float = 20.0) -> None:
+    def __init__(self, directory: Path, timers: Timers, play_s: float = 5.0) -> None:
         self.directory = directory
         self.settings = load_station(directory)
         self.asrun = AsRunLog(directory / LOG_FILE)
@@ -88,6 +88,8 @@ class LightStation:
         self.started: list[tuple[float, str]] = []
         self.entries = len(read_schedules(self.settings).entries)
         self._requests: set[str] = set()
+        self._tags: dict[Occurrence, str] = {}
+        """The request id of each queued ad-hoc item: what the benchmark measures by."""
         self._lock = threading.RLock()
         self._playing = itertools.count()
         self._current = -1
@@ -144,16 +146,16 @@ class LightStation:
             start_policy=StartPolicy.INTERRUPT if emergency else StartPolicy.AFTER_CURRENT,
             text=request.text if isinstance(request, Say) else None,
         )
-        tag = request.request_id or subject
+        self._tags[item.occurrence] = request.request_id or subject
         if self.air is not None and interrupts(item, self.air[0]):
             self._finish(Result.INTERRUPTED)
         if self.air is None:
-            self._start(item, tag)
+            self._start(item)
             return Queued(0)
         self.queue.push(item)
         return Queued(len(self.queue))
 
-    def _start(self, item: Item, tag: str) -> None:
+    def _start(self, item: Item) -> None:
         now = self.now()
         decided = verdict(item, now, self.settings.quiet_hours)
         if decided.action != Result.PLAYING:
@@ -163,7 +165,7 @@ class LightStation:
             )
             return
         self.asrun.begin(item.occurrence, now)
-        self.started.append((time.monotonic(), tag))
+        self.started.append((time.monotonic(), self._tags.pop(item.occurrence, "")))
         self.air = (item, now)
         playing = self._current = next(self._playing)
         occurrence = item.occurrence
@@ -176,7 +178,7 @@ class LightStation:
                 self._finish(Result.PLAYED)
                 following = self.queue.pop()
                 if following is not None:
-                    self._start(following, following.occurrence.announcement)
+                    self._start(following)
 
     def _finish(self, result: Result) -> None:
         if self.air is None:

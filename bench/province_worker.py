@@ -13,11 +13,10 @@ import threading
 import time
 from pathlib import Path
 
-from broadcaster.province.link import StationLink
-
 from bench.province_loop import NetworkLoop
 from bench.province_station import LightStation, Timers
 from broadcaster.core.settings import ProvinceSettings
+from broadcaster.province.link import StationLink
 from broadcaster.province.reports import Reporter
 
 STATION_YAML = """name: {id}
@@ -43,7 +42,7 @@ def main() -> None:
         int(sys.argv[3]),
         int(sys.argv[4]),
     )
-    logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     records = json.loads((root / "stations.json").read_text("utf-8"))[first : first + count]
     timers = Timers()
     network = NetworkLoop()
@@ -108,6 +107,8 @@ def main() -> None:
                         "started": [[t, tag] for s in stations for t, tag in s.started],
                         "landed": landed,
                         "reconnects": network.reconnects,
+                        "on_air": sum(1 for s in stations if s.air is not None),
+                        "queued": sum(len(s.queue) for s in stations),
                     }
                 ),
                 flush=True,

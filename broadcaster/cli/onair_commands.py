@@ -62,8 +62,16 @@ def run(session: Session) -> None:
     link = None
     if station.province is not None:  # after the station is on the air: it never waits on it
         from broadcaster.province.link import StationLink
+        from broadcaster.province.reports import DaemonView, Reporter
 
-        link = StationLink(station.province, daemon)
+        view = DaemonView(daemon)
+        link = StationLink(
+            station.province,
+            daemon,
+            reporter=lambda station_id, db, publish, _station: Reporter(
+                station_id, db, publish, view
+            ),
+        )
         link.start()
 
     def stop(_signal: int, _frame: FrameType | None) -> None:

@@ -148,6 +148,14 @@ class Reporting(Protocol):
 
 
 MakeReporter = Callable[[str, Path, Publish, LinkedStation], Reporting]
+
+
+class NetworkLoop(Protocol):
+    """Drives the sockets of many links' clients from one thread, instead of paho's thread per
+    client: for a benchmark of thousands of stations in one process (bench/province_loop.py)."""
+
+    def add(self, client: Client, delays: tuple[float, float]) -> None:
+        """Drive `client` (connecting), reconnecting it after `delays` (first, longest)."""
 """Builds the reporter: station id, the inbox database, publish, the station."""
 
 
@@ -190,6 +198,7 @@ class StationLink(Listener):
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._failure: tuple[str, float] | None = None
+        self._driven = False
         self._client = self._make_client(rng or random.Random())
         self.reporter = (
             reporter(settings.station_id, self.inbox.path, self.publish, station)
@@ -199,8 +208,9 @@ class StationLink(Listener):
 
     # Start and stop -------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Hand over the emergencies a crash left waiting, then connect in the background."""
+    def start(self, network: NetworkLoop | None = None) -> None:
+        """Hand over the emergencies a crash left waiting, then connect in the background, on
+        paho's own thread unless a `network` loop drives the client."""
         self._recover()
         self.station.subscribe(self)
         if isinstance(self.reporter, Listener):
@@ -217,7 +227,11 @@ class StationLink(Listener):
             clean_start=False,
             properties=_properties(PacketTypes.CONNECT, SessionExpiryInterval=SESSION_EXPIRY_S),
         )
-        self._client.loop_start()
+        if network is None:
+            self._client.loop_start()
+        else:
+            network.add(self._client, self.reconnect_delays)
+        self._driven = network is not None
         log.info(
             _("Province link: connecting to %s as %s."),
             self.settings.broker,
@@ -237,7 +251,8 @@ class StationLink(Listener):
         except Exception:
             log.exception(_("Province link: could not say offline."))
         self._client.disconnect()
-        self._client.loop_stop()
+        if not self._driven:
+            self._client.loop_stop()
         self._emergencies.put(None)
         self._reconcile.set()
         for thread in self._threads:
@@ -279,7 +294,8 @@ class StationLink(Listener):
             retain=True,
             properties=_properties(PacketTypes.WILLMESSAGE, WillDelayInterval=WILL_DELAY_S),
         )
-        client.reconnect_delay_set(rng.randint(*RECONNECT_MIN_S), rng.randint(*RECONNECT_MAX_S))
+        self.reconnect_delays = (rng.randint(*RECONNECT_MIN_S), rng.randint(*RECONNECT_MAX_S))
+        client.reconnect_delay_set(*self.reconnect_delays)
         client.on_connect = self._guarded(self._on_connect)
         client.on_connect_fail = self._guarded(self._on_connect_fail)
         client.on_disconnect = self._guarded(self._on_disconnect)
