@@ -106,6 +106,8 @@ class Result(StrEnum):
     SKIPPED_QUIET = "skipped-quiet"
     INTERRUPTED = "interrupted"
     FAILED = "failed"
+    EXPIRED = "expired"
+    """A province emergency that arrived after its expiry: never aired."""
 
 
 AIRED = (Result.PLAYED, Result.PLAYED_FALLBACK)

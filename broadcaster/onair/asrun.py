@@ -296,6 +296,7 @@ def result_label(result: str) -> str:
         Result.SKIPPED_QUIET: _("held: quiet hours"),
         Result.INTERRUPTED: _("interrupted"),
         Result.FAILED: _("failed"),
+        Result.EXPIRED: _("expired: arrived too late"),
         Result.PLAYING: _("on air"),
     }
     return labels.get(result, result)

@@ -62,6 +62,7 @@ from broadcaster.core.settings import Station as StationSettings
 from broadcaster.errors import LoaError, ScheduleError
 from broadcaster.files import write_atomically
 from broadcaster.i18n import _
+from broadcaster.onair.asrun import LOG_FILE, AsRunLog
 from broadcaster.onair.events import Listener
 from broadcaster.province import topics
 from broadcaster.province.inbox import (
@@ -578,11 +579,26 @@ class StationLink(Listener):
         return Play(name, Priority.EMERGENCY, request_id=emergency.id), name
 
     def _expired(self, emergency_id: str, late_s: float) -> None:
+        """Logged, in the as-run log too (`loa log`, the province's report), and told."""
         log.warning(
             _("Province link: emergency %s expired %d s before it could air: not aired."),
             emergency_id,
             round(late_s),
         )
+        row = self.inbox.emergency(emergency_id)
+        title = row.emergency.content.title if row is not None else ""
+        occurrence = Occurrence(
+            local_id(emergency_id), self.station.now(), title or emergency_id, Priority.EMERGENCY
+        )
+        reason = _("Arrived {seconds} s after its expiry.").format(seconds=round(late_s))
+        try:
+            log_file = AsRunLog(self.directory / LOG_FILE)
+            try:
+                log_file.decide(occurrence, Result.EXPIRED, reason)
+            finally:
+                log_file.close()
+        except LoaError as error:
+            log.error("%s", error)
         self._ack(emergency_id, EXPIRED)
 
     # Station events -------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from broadcaster import __version__
 from broadcaster.control.protocol import Refused, Reply, Status, StatusReply
-from broadcaster.core.models import Occurrence, Result
+from broadcaster.core.models import Occurrence, Priority, Result
 from broadcaster.errors import DiskError, LoaError
 from broadcaster.i18n import _
 from broadcaster.onair.asrun import LOG_FILE, PLAYING, AsRunLog, Row
@@ -162,7 +162,7 @@ class Outbox:
             return stored
         with self._write() as db:
             for row in rows:
-                payload = messages.encode(as_run_message(row))
+                payload = messages.encode(as_run_message(row, _emergency_of(db, row)))
                 cursor = db.execute(
                     "INSERT OR REPLACE INTO outbox (entry_id, scheduled, scheduled_ts, result, "
                     "ended, payload) VALUES (?, ?, ?, ?, ?, ?)",
@@ -252,9 +252,10 @@ class Outbox:
         )
 
 
-def as_run_message(row: Row) -> messages.AsRun:
+def as_run_message(row: Row, bulletin: str | None = None) -> messages.AsRun:
     """An as-run row on the wire, cut to the sizes the province accepts (an officer's `say`
-    has its whole text as announcement)."""
+    has its whole text as announcement). `bulletin`: the province emergency it aired, which
+    its entry id (`say`, `play`) does not tell."""
     return messages.AsRun(
         entry_id=row.entry_id[:200],
         scheduled=row.scheduled,
@@ -264,8 +265,24 @@ def as_run_message(row: Row) -> messages.AsRun:
         ended=row.ended,
         result=row.result[:30],
         error=row.error[:2000],
-        campaign=campaign_of(row.entry_id),
+        campaign=campaign_of(row.entry_id) or bulletin,
     )
+
+
+def _emergency_of(db: sqlite3.Connection, row: Row) -> str | None:
+    """The province emergency an ad-hoc emergency row aired: the link's inbox (the same
+    database) says which one it handed over with that announcement."""
+    if row.priority != Priority.EMERGENCY or campaign_of(row.entry_id) is not None:
+        return None
+    try:
+        found = db.execute(
+            "SELECT id FROM emergencies WHERE announcement = ? AND state IN ('handed', 'aired') "
+            "ORDER BY received DESC LIMIT 1",
+            (row.announcement,),
+        ).fetchone()
+    except sqlite3.Error:  # no link has written here (no inbox table)
+        return None
+    return str(found[0]) if found else None
 
 
 def _timestamp(iso: str) -> float:

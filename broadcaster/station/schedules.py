@@ -6,6 +6,7 @@ with ranges such as T2-T6. The YAML is read as 1.2, so an unquoted 06:30 stays a
 """
 
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -187,7 +188,7 @@ def read_schedules(
                 where[found.id] = found
                 entries.append(found)
     if files is None:
-        cache.keep_only(paths)
+        cache.keep_only(station.directory, paths)
     return Schedules(tuple(entries), holidays, tuple(problems), paths)
 
 
@@ -198,10 +199,12 @@ the station requires approval, and the language of the messages."""
 
 class ScheduleCache:
     """Schedule files already read, by path, content and context: re-reading 10,000 entries after
-    one file changed reads and checks that one file only. A daemon keeps one for its life."""
+    one file changed reads and checks that one file only. A daemon keeps one for its life.
+    Safe across threads: the watcher and the province link's campaign check read at once."""
 
     def __init__(self) -> None:
         self._files: dict[tuple[Path, Path], tuple[bytes, Context, list[Entry | str]]] = {}
+        self._lock = threading.Lock()
 
     def read(
         self, directory: Path, path: Path, actual: Path, context: Context
@@ -212,20 +215,28 @@ class ScheduleCache:
             raw = _read_bytes(actual)
         except ScheduleError as error:
             return [error.message.replace(str(actual), str(path))]
-        known = self._files.get((path, actual))
+        with self._lock:
+            known = self._files.get((path, actual))
         if known is not None and known[0] == raw and known[1] == context:
             return known[2]
         found = _read_file(path, actual, raw, context)
-        if len(self._files) >= MAX_CACHED_FILES:
-            self._files.clear()  # many stations in one process (tests): start again
-        self._files[(path, actual)] = (raw, context, found)
+        with self._lock:
+            if len(self._files) >= MAX_CACHED_FILES:
+                self._files.clear()  # many stations in one process (tests): start again
+            self._files[(path, actual)] = (raw, context, found)
         return found
 
-    def keep_only(self, paths: Iterable[Path]) -> None:
-        """Forget files no longer read (deleted, renamed, or read in place of another)."""
+    def keep_only(self, directory: Path, paths: Iterable[Path]) -> None:
+        """Forget the files of `directory` no longer read (deleted, renamed, or read in place
+        of another); other stations' files stay."""
         wanted = set(paths)
-        for key in [key for key in self._files if key[0] not in wanted or key[0] != key[1]]:
-            del self._files[key]
+        with self._lock:
+            for key in [
+                key
+                for key in self._files
+                if key[0].is_relative_to(directory) and (key[0] not in wanted or key[0] != key[1])
+            ]:
+                del self._files[key]
 
 
 SCHEDULE_CACHE = ScheduleCache()
