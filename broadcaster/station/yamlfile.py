@@ -182,7 +182,7 @@ def _mapping_of_flat_sections(text: str) -> YamlMap | None:
         raise _Unsupported
     root: YamlMap | None = None
     section: YamlMap | None = None
-    waiting: Any = _NO_SECTION  # the top-level key without a value: indented lines are its
+    waiting: Any = _NO_SECTION  # a top-level key without a value: its section may follow
     column = 0
     for number, line in enumerate(text.splitlines(), 1):
         found = _LINE.fullmatch(line)
