@@ -140,7 +140,7 @@ def start_error_rows(starts: int) -> list[Row]:
             f"max {found[name + '_max']:.1f} ms ({found['found']:.0f}/{found['expected']:.0f} "
             f"heard, {found['unexpected']:.0f} unexpected)",
         )
-        for name in ("raw", "drift-corrected")
+        for name in ("raw", "drift-corrected", "anchored")
     ] + [("the recorder's clock against the wall clock", f"{found['ppm']:+.0f} ppm")]
 
 

@@ -160,6 +160,13 @@ class StreamCapture:
         slope, origin = self._fit(wall, 0)
         return round((wall - origin) / slope)
 
+    def first_sample_time(self) -> float:
+        """When the first sample was heard, from the first reading alone: its wall time less
+        what had arrived by then at the nominal RATE (as tests.pulse_rig.Capture.origin)."""
+        with self._lock:
+            wall, received = self._readings[0]
+        return wall - received / RATE
+
     def rate(self) -> float:
         """Samples per wall-clock second over all readings kept."""
         with self._lock:

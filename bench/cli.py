@@ -2,6 +2,9 @@
 as an officer (or a script) starts it, on a copy of the bundled example station.
 
     .venv/bin/python -m bench.cli [RUNS]
+
+The first run of each command is a warm-up: it also caches the bytecode, as an officer's first run
+does (see `loa_env`).
 """
 
 import shutil

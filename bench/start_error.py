@@ -15,12 +15,17 @@ with nothing subtracted: the intro is the first audible sample of a scheduled br
 daemon starts the amplifier's silent lead-in LEAD_IN_MS before the second, so the intro is heard
 on it).
 
-Prints p50 / p95 / max of |error| and intros found against starts expected. A sample's time is
-the capture's first sample (Capture.origin, to within parec's 20 ms latency) plus its index over
-the rate: the nominal RATE, as the tests do, and the rate the recorder was measured to deliver
-against the wall clock during the run (the null sink's clock is not the wall clock: ~200 ppm
-here, 50 ms over four minutes, which would read as a growing lateness). Needs espeak-ng; never
-touches the Internet; everything lives in a temporary folder.
+Prints p50 / p95 / max of |error| and intros found against starts expected, in three readings of
+when a sample was heard, all from parec's own delivery of the sink's monitor (bench/capture.py):
+"raw", the capture's first sample (to within parec's 20 ms latency) plus its index over the
+nominal RATE; "drift-corrected", the same with the rate the recorder was measured to deliver over
+the whole run; "anchored", each intro timed by the recorder's deliveries around it (the local
+slope, and the reading whose data arrived soonest after it was played: late by at most parec's
+latency, never early). The null sink's clock is not the wall clock (+200 to +260 ppm here, 60 ms
+over four minutes): counted at the nominal rate, the raw reading grows later with every start
+although nothing a listener hears does; the anchored reading subtracts nothing, each start is
+measured on its own. Needs espeak-ng; never touches the Internet; everything lives in a temporary
+folder.
 """
 
 import shutil
@@ -34,6 +39,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from bench.capture import StreamCapture
 from bench.stations import loa_env, make_station, start_daemon, stop_daemon
 from broadcaster.audio.render import bundled_jingle
 from broadcaster.onair.asrun import LOG_FILE
@@ -65,10 +71,10 @@ def finished_rows(station: Path) -> list[tuple[str, str, str, str]]:
 
 
 def measure(starts: int = 20, spacing: float = 12.0) -> dict[str, float]:
-    """Prints the run and both readings; returns the measured-rate one: "p50", "p95", "max" of
+    """Prints the run and the three readings; returns the anchored one: "p50", "p95", "max" of
     |start error| (ms), "found" intros of "expected", "unexpected" ones, "played" as-run rows,
     "ppm" (the recorder's clock against the wall clock); and each reading under its own prefix
-    ("raw_p95", "drift-corrected_p95"…)."""
+    ("raw_p95", "drift-corrected_p95", "anchored_p95"…)."""
     folder = Path(tempfile.mkdtemp(prefix="loa-bench-"))
     (folder / "pulse").mkdir()
     rig = PulseRig(folder / "pulse")
@@ -77,8 +83,7 @@ def measure(starts: int = 20, spacing: float = 12.0) -> dict[str, float]:
         station = make_station(folder, quiet_hours="00:00-00:00", holidays=False)
         (station / "announcements" / "thu.txt").write_text("Thử.\n", encoding="utf-8")
         zone = ZoneInfo("Asia/Ho_Chi_Minh")
-        clock: list[tuple[float, float]] = []
-        with rig.record() as capture:
+        with StreamCapture(rig) as capture:
             daemon, startup = start_daemon(station, loa_env(folder, rig.env), folder / "loa.log")
             try:
                 first = (datetime.now(zone) + timedelta(seconds=FIRST_AFTER_S + 1)).replace(
@@ -88,17 +93,19 @@ def measure(starts: int = 20, spacing: float = 12.0) -> dict[str, float]:
                 write_schedule(station, times)
                 deadline = times[-1].timestamp() + 60
                 while len(rows := finished_rows(station)) < starts and time.time() < deadline:
-                    clock.extend(recorder_clock(folder / "pulse"))
                     time.sleep(0.5)
+                time.sleep(0.5)  # the last outro reaches the recorder
             finally:
                 code = stop_daemon(daemon)
         jingle, _rate = read_wav(bundled_jingle("intro"))
-        found = locate_all(capture.samples, jingle)
+        found = locate_all(capture.samples(0), jingle)
     finally:
         rig.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
-    measured = recorder_rate(clock)
+    measured = capture.rate()
+    origin = capture.first_sample_time()
+    seconds = capture.received / RATE
     played = sum(row[1] == "played" for row in rows)
     lengths = [
         (datetime.fromisoformat(ended) - datetime.fromisoformat(started)).total_seconds()
@@ -107,7 +114,7 @@ def measure(starts: int = 20, spacing: float = 12.0) -> dict[str, float]:
     ]
     print(
         f"{starts} starts {spacing:g} s apart, one daemon (on the air {startup:.1f} s after "
-        f"launch, exit code {code}); capture {capture.seconds:.0f} s"
+        f"launch, exit code {code}); capture {seconds:.0f} s"
     )
     print(
         f"  as-run log: {played} played of {len(rows)} rows; program "
@@ -115,18 +122,25 @@ def measure(starts: int = 20, spacing: float = 12.0) -> dict[str, float]:
     )
     print(
         f"  the recorder delivered {measured:.1f} samples per wall-clock second "
-        f"({(measured / RATE - 1) * 1e6:+.0f} ppm against {RATE}; fitted over {len(clock)} "
-        "readings of its file)"
+        f"({(measured / RATE - 1) * 1e6:+.0f} ppm against {RATE})"
     )
     result: dict[str, float] = {}
     readings = (
-        ("raw", "the nominal rate", RATE),
-        ("drift-corrected", "the measured rate", measured),
+        ("raw", "first sample + index / the nominal rate", [origin + i / RATE for i in found]),
+        (
+            "drift-corrected",
+            "first sample + index / the rate measured over the run",
+            [origin + i / measured for i in found],
+        ),
+        (
+            "anchored",
+            "each intro by the recorder's deliveries around it",
+            [capture.wall_at(i) for i in found],
+        ),
     )
-    for name, label, rate in readings:
-        heard = [capture.origin + index / rate for index in found]
-        reading = report(f"{name}: time of a sample = first sample + index / {label}", times, heard)
-        result.update(reading)  # the drift-corrected reading last: the plain keys are its own
+    for name, label, heard in readings:
+        reading = report(f"{name}: time of a sample = {label}", times, heard)
+        result.update(reading)  # the anchored reading last: the plain keys are its own
         result.update({f"{name}_{key}": value for key, value in reading.items()})
     return {**result, "played": played, "ppm": (measured / RATE - 1) * 1e6}
 
@@ -135,19 +149,6 @@ def main() -> None:
     starts = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     spacing = float(sys.argv[2]) if len(sys.argv) > 2 else 12.0
     measure(starts, spacing)
-
-
-def recorder_clock(root: Path) -> list[tuple[float, float]]:
-    """(wall time, samples recorded so far), read from the rig's capture file while it grows."""
-    return [(time.time(), raw.stat().st_size / 2) for raw in root.glob("capture-*.raw")]
-
-
-def recorder_rate(clock: list[tuple[float, float]]) -> float:
-    """Samples per wall-clock second, fitted; RATE when too few readings."""
-    if len(clock) < 10:
-        return float(RATE)
-    wall, samples = np.array(clock).T
-    return float(np.polyfit(wall - wall[0], samples, 1)[0])
 
 
 def report(label: str, times: list[datetime], heard: list[float]) -> dict[str, float]:

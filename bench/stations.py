@@ -157,8 +157,13 @@ def _within(minute: int, window: tuple[int, int]) -> bool:
 
 
 def loa_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for a `loa` child process: offline online voice, no user settings leaking."""
+    """Environment for a `loa` child process: offline online voice, no user settings leaking.
+    Python may cache its bytecode, as it does for an officer's `loa` (pip compiles an installed
+    package; a checkout gets its __pycache__ at the first run): a shell that sets
+    PYTHONDONTWRITEBYTECODE, as a sandbox may, would otherwise make every run compile Loa's
+    sources again, ~40 ms that no officer waits."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LOA_", "ALSA_", "PULSE_"))}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(
         {
             "PYTHONPATH": str(ROOT),

@@ -27,10 +27,13 @@ print(json.dumps({"exit": code, "heavy": heavy}), file=sys.stderr)
 """
 
 
-def loaded_after(loa_env: dict[str, str], *args: str) -> dict[str, object]:
-    """Run `loa ARGS` in a fresh interpreter; its exit code and the heavy modules it loaded."""
+def loaded_after(
+    loa_env: dict[str, str], *args: str, watched: tuple[str, ...] = HEAVY
+) -> dict[str, object]:
+    """Run `loa ARGS` in a fresh interpreter; its exit code and which `watched` packages (the
+    heavy ones by default) it loaded."""
     done = subprocess.run(
-        [sys.executable, "-c", PROBE.replace("HEAVY", repr(json.dumps(HEAVY))), *args],
+        [sys.executable, "-c", PROBE.replace("HEAVY", repr(json.dumps(watched))), *args],
         env=loa_env,
         cwd=ROOT,
         capture_output=True,
@@ -79,3 +82,27 @@ def test_commands_that_read_the_schedules_leave_the_audio_stack_unloaded(
     shutil.copytree(ROOT / "schedules", station / "schedules", dirs_exist_ok=True)
     report = loaded_after(loa_env, "--station", str(station), *args)
     assert report["heavy"] == [], report
+
+
+YAML_PARSERS = ("yaml", "ruamel")
+
+
+@pytest.mark.parametrize("args", [["--version"], ["next"], ["schedule", "list"]])
+def test_the_example_station_is_read_without_a_yaml_parser(
+    loa_env: dict[str, str], station: Path, args: list[str]
+) -> None:
+    """station.yaml, holidays.yaml and the schedules have shapes Loa reads line by line: PyYAML
+    (~15 ms to import) and ruamel.yaml wait for a file of another shape."""
+    for name in ("schedules", "holidays.yaml"):
+        copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy
+        copy(ROOT / name, station / name)
+    report = loaded_after(loa_env, "--station", str(station), *args, watched=YAML_PARSERS)
+    assert report == {"exit": ExitCode.OK, "heavy": []}
+
+
+def test_the_probe_sees_a_yaml_parser(loa_env: dict[str, str], station: Path) -> None:
+    """A station file of another shape (with a list in it) is read by a YAML parser."""
+    text = (station / "station.yaml").read_text(encoding="utf-8")
+    (station / "station.yaml").write_text(text + "\nextra:\n  - 1\n", encoding="utf-8")
+    report = loaded_after(loa_env, "--station", str(station), "--version", watched=YAML_PARSERS)
+    assert report["heavy"] == ["yaml"]

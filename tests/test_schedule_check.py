@@ -1,6 +1,7 @@
 """`loa schedule check`: every error at its file:line, clashes with their two answers, quiet-hour
 and session-cap warnings; the arrays it works on agree with the recurrence rules."""
 
+import random
 import shutil
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from broadcaster.core.recurrence import Recurrence, occurrences
 from broadcaster.errors import ExitCode
+from broadcaster.station import schedule_plan
 from broadcaster.station.schedule_check import (
     CHARS_PER_SECOND,
     check_schedules,
@@ -316,3 +318,45 @@ def test_a_typo_is_reported_at_its_own_line_with_the_fix(
     assert out.startswith(f"{path}:3: the closing {mark} is missing on this line"), out
     _code, out, _ = run(capsys, station, "schedule", "check", language="vi")
     assert out.startswith(f"{path}:3: dòng này thiếu dấu {mark} đóng"), out
+
+
+def _crowded_schedule(count: int, seed: int) -> str:
+    """Entries close together around the clock (midnight too), long and short, of every
+    priority and start: clashes, sessions and quiet hours in plenty."""
+    rng = random.Random(seed)
+    lines = []
+    for index in range(count):
+        minutes = rng.choice((0, 1, 2, 5, 30, 60)) + rng.choice((6 * 60, 12 * 60, 23 * 60 + 55))
+        times = ", ".join(
+            f'"{(minutes + shift) // 60 % 24:02d}:{(minutes + shift) % 60:02d}"'
+            for shift in rng.sample(range(0, 90, 3), rng.choice((1, 2, 3)))
+        )
+        lines += [f"- id: e{index}", "  announcement: bluezone", f"  times: [{times}]"]
+        lines.append(f"  days: {rng.choice(('T2-T6', 'T7', '[T3, CN]', '[T2-CN]'))}")
+        if rng.random() < 0.3:
+            lines.append(f"  every: {rng.choice(('2 weeks', '3 days'))}")
+            lines.append(f"  from: {TODAY - timedelta(days=rng.randrange(20))}")
+        lines.append(f"  priority: {rng.choice(('normal', 'normal', 'priority', 'emergency'))}")
+        lines.append(f"  repeat: {rng.choice((1, 2, 3))}")
+        if rng.random() < 0.2:
+            lines.append(f"  start: {rng.choice(('interrupt', 'after-current'))}")
+    lines += ["- id: khuya", "  announcement: bluezone", '  times: ["23:59"]', "  repeat: 3"]
+    lines += ["- id: sang-som", "  announcement: bluezone", '  times: ["00:01"]']
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_what_is_found_does_not_depend_on_how_many_days_are_examined_at_once(
+    station: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """The occurrences are made and examined a few days at a time: a program running past the
+    end of one window, and the sessions and clashes it is part of, carry into the next."""
+    write_schedule(station, _crowded_schedule(60, seed))
+    found = []
+    for window in (1, 500, 10**9):  # a day at a time (a day is never split), ~a week, a year
+        monkeypatch.setattr(schedule_plan, "CHUNK", window)
+        found.append(findings(station))
+    assert found[0] == found[1] == found[2]
+    text = "\n".join(found[0])
+    assert "'sang-som' starts at 00:01 on 01/12/2026 while 'khuya'" in text
+    assert "sessions.minutes" in text and "sessions.per_day" in text

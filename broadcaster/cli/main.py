@@ -3,7 +3,6 @@
 import importlib
 import os
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -409,6 +408,13 @@ def _usage_fix(error: click.ClickException) -> list[str]:
     return []
 
 
+def _print_traceback() -> None:
+    """--debug's traceback; the module (with linecache and tokenize) loads only then."""
+    import traceback
+
+    traceback.print_exc()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of `loa`: exit codes come from ExitCode, tracebacks only with --debug."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -421,7 +427,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except LoaError as error:
         click.echo(_("Error: {message}").format(message=error.message), err=True)
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         sys.exit(error.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo(_("Stopped."), err=True)
@@ -436,7 +442,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             click.echo(_("Stopped."), err=True)
             sys.exit(ExitCode.INTERRUPTED)
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         else:
             click.echo(
                 _(

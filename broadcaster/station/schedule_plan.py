@@ -2,7 +2,7 @@
 so that clashes, quiet hours and session caps over 10,000 entries take a fraction of a second.
 Imported only when checking, so that the CLI starts without numpy."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, time, timedelta
 
 import numpy as np
@@ -25,8 +25,9 @@ from broadcaster.station.schedules import Entry, airs
 
 SESSION_JOIN_S = 30 * 60
 """Programs less than 30 minutes apart make one session."""
-CHUNK = 1 << 18
-"""Occurrences examined at once for clashes: bounds the memory the arrays take."""
+CHUNK = 1 << 16
+"""Occurrences made and examined at once (whole days, however many a day has): bounds the
+memory the arrays take."""
 _RANKS: dict[str, int] = {Priority.EMERGENCY: 0, Priority.PRIORITY: 1, Priority.NORMAL: 2}
 
 
@@ -92,8 +93,9 @@ class Calendar:
 
 
 class Plan:
-    """Every occurrence of the enabled entries in the window, sorted by start (then priority,
-    then file order): `start` and `end` in seconds from the window's first midnight (wall
+    """Every occurrence of the enabled entries in the window, in order of start (then priority,
+    then file order), made a few days at a time (`windows`) so that a year of 10,000 entries
+    never sits in memory at once: `start` in seconds from the window's first midnight (wall
     clock), `who` the entry's index."""
 
     def __init__(
@@ -107,78 +109,75 @@ class Plan:
         self.seconds = np.array(seconds, dtype=float)
         self.calendar = calendar
         self.days_aired = np.array([mask.any() for mask in masks], dtype=bool)
-        days: dict[int, np.ndarray] = {}  # entries differing only in their times share masks
+        shared: dict[int, int] = {}  # entries differing only in their times share masks
         for mask in masks:
-            if id(mask) not in days:
-                days[id(mask)] = np.flatnonzero(mask).astype(np.int32) * np.int32(DAY_S)
-        starts = [
-            (days[id(mask)][:, None] + _clock_seconds(entry.rule.times)).ravel()
-            for entry, mask in zip(entries, masks, strict=True)
-        ]
+            shared.setdefault(id(mask), len(shared))
+        unique = list({id(mask): mask for mask in masks}.values())
+        self.days = np.stack(unique) if unique else np.zeros((0, len(calendar.ordinal)), dtype=bool)
+        """Which days each distinct mask airs: distinct masks x days."""
+        # One slot per entry and time of day, in the order occurrences of one day take.
+        clocks = [_clock_seconds(entry.rule.times) for entry in entries]
+        who = np.repeat(np.arange(len(entries), dtype=np.int32), [len(c) for c in clocks])
+        clock = np.concatenate(clocks) if clocks else np.zeros(0, dtype=np.int32)
         ranks = np.array([_RANKS[entry.priority] for entry in entries], dtype=np.int32)
-        who = np.repeat(np.arange(len(entries), dtype=np.int32), [len(s) for s in starts])
-        start = np.concatenate(starts) if starts else np.zeros(0, dtype=np.int32)
-        del starts
-        # One sort of plain integers orders by start, then priority, then file order.
-        keys = start.astype(np.int64)
-        del start
-        keys *= 3
-        keys += ranks[who]
-        keys *= len(entries)
-        keys += who
-        del who
-        keys.sort()
-        self.who = (keys % len(entries)).astype(np.int32)
-        keys //= 3 * len(entries)
-        self.start = keys.astype(np.int32)
-        del keys
-        self.end = self.start + self.seconds[self.who]
+        order = np.lexsort((who, ranks[who], clock))
+        self.slot_who, self.slot_clock = who[order], clock[order]
+        self.slot_days = np.array([shared[id(masks[i])] for i in self.slot_who], dtype=np.intp)
+        slots = np.bincount(self.slot_days, minlength=len(self.days))
+        self.daily = np.zeros(len(calendar.ordinal), dtype=np.int64)
+        """Occurrences on each day, summed a block of masks at a time (a product of all of
+        them would make an integer copy of every mask)."""
+        for low in range(0, len(self.days), 1024):
+            self.daily += slots[low : low + 1024] @ self.days[low : low + 1024]
+
+    def windows(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """`start` and `who` of every occurrence in order, whole days at a time, about CHUNK
+        occurrences at most (a day has as many as it has)."""
+        first = 0
+        total_days = len(self.daily)
+        while first < total_days:
+            taken = np.cumsum(self.daily[first:])
+            last = first + max(1, int(np.searchsorted(taken, CHUNK, side="right")))
+            airing = self.days[self.slot_days, first:last]  # slots x days
+            day, slot = np.nonzero(airing.T)  # day by day, each day in slot order
+            del airing
+            start = (day + first).astype(np.int32) * np.int32(DAY_S) + self.slot_clock[slot]
+            yield start, self.slot_who[slot]
+            first = last
 
     def clashes(self) -> list[Finding]:
         """An occurrence that starts before the longest one so far has ended clashes with it;
         each pair of entries is reported once, at its first clash, at the later entry."""
-        if len(self.start) < 2:
-            return []
-        chosen = np.array([entry.start_chosen for entry in self.entries])
+        chosen = np.array([entry.start_chosen for entry in self.entries], dtype=bool)
         count = len(self.entries)
-        found: list[tuple[np.ndarray, ...]] = []
-        """Per chunk: each pair of entries clashing, its first (earlier, later) occurrences and
-        how many times."""
+        first_clashes: tuple[np.ndarray, ...] | None = None
+        """Each pair of entries clashing (sorted), when the later one starts and the earlier
+        one ends at its first clash, and how many times; merged window by window, as a pair
+        clashes on many days."""
         carried_end, carried_holder = -np.inf, 0
-        for low in range(0, len(self.start), CHUNK):
-            end = self.end[low : low + CHUNK]
+        for start, who in self.windows():
+            if not len(start):
+                continue
+            end = start + self.seconds[who]
             longest = np.maximum(np.maximum.accumulate(end), carried_end)
-            position = np.arange(low, low + len(end), dtype=np.int64)
-            holder = np.maximum(
-                np.maximum.accumulate(np.where(end == longest, position, 0)), carried_holder
-            )
+            # the holder is the latest occurrence whose end is the longest so far; -1 is the
+            # one carried from the windows before
+            position = np.arange(len(end), dtype=np.int64)
+            holder = np.maximum.accumulate(np.where(end == longest, position, -1))
+            holder_who = np.where(holder >= 0, who[holder], carried_holder).astype(np.int32)
             before_end = np.concatenate(([carried_end], longest[:-1]))
-            before_holder = np.concatenate(([carried_holder], holder[:-1]))
-            carried_end, carried_holder = float(longest[-1]), int(holder[-1])
-            del longest, holder, position
-            at = np.flatnonzero(self.start[low : low + CHUNK] < before_end)
-            later, earlier = at + low, before_holder[at]
-            del before_end, before_holder, at
-            holding, starting = self.who[earlier], self.who[later]
+            before_holder = np.concatenate(([carried_holder], holder_who[:-1]))
+            carried_end, carried_holder = float(longest[-1]), int(holder_who[-1])
+            del end, longest, holder, holder_who, position
+            at = np.flatnonzero(start < before_end)
+            holding, starting = before_holder[at], who[at]
             keep = np.flatnonzero((holding != starting) & ~chosen[starting])
             if len(keep):
-                found.append(_first_of_each(holding, starting, earlier, later, keep, count))
-        if not found:
+                found = _first_of_each(holding, starting, start[at], before_end[at], keep, count)
+                first_clashes = found if first_clashes is None else _merged(first_clashes, found)
+        if first_clashes is None:
             return []
-        pairs, earliers, laters, counts = (
-            np.concatenate(part) for part in zip(*found, strict=True)
-        )
-        # Chunks are in time order: a pair's first clash is in the first chunk that has it.
-        order = np.argsort(pairs, kind="stable")
-        pairs, earliers, laters, counts = (
-            pairs[order],
-            earliers[order],
-            laters[order],
-            counts[order],
-        )
-        group = np.flatnonzero(np.concatenate(([True], pairs[1:] != pairs[:-1])))
-        earliers, laters = earliers[group], laters[group]
-        totals = np.add.reduceat(counts, group)
+        pairs, later_starts, earlier_ends, totals = first_clashes
         template = _(
             "'{id}' starts at {time} on {date} while '{other}' ({place}) is still on "
             "air until about {end} (clashes in the next {days} days: {count}). Add "
@@ -193,10 +192,10 @@ class Plan:
         )
         findings = []
         for one_at, other_at, start, end, clashes in zip(
-            self.who[earliers].tolist(),
-            self.who[laters].tolist(),
-            self.start[laters].tolist(),
-            self.end[earliers].tolist(),
+            (pairs // count).tolist(),
+            (pairs % count).tolist(),
+            later_starts.tolist(),
+            earlier_ends.tolist(),
             totals.tolist(),
             strict=True,
         ):
@@ -322,20 +321,21 @@ class Plan:
     def _sessions(self, counted: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each session's first start, last end and opening entry, of the occurrences of the
         `counted` entries. A session ends where the next occurrence starts more than
-        SESSION_JOIN_S after every one before it has ended; examined a chunk at a time."""
+        SESSION_JOIN_S after every one before it has ended; examined a window at a time."""
         firsts, lasts, openers = [], [], []
         reach = -np.inf
-        for low in range(0, len(self.start), CHUNK):
-            chosen = counted[self.who[low : low + CHUNK]]
-            start = self.start[low : low + CHUNK][chosen]
+        for all_starts, all_who in self.windows():
+            chosen = counted[all_who]
+            start, who = all_starts[chosen], all_who[chosen]
+            del all_starts, all_who, chosen
             if not len(start):
                 continue
-            running = np.maximum(np.maximum.accumulate(self.end[low : low + CHUNK][chosen]), reach)
+            running = np.maximum(np.maximum.accumulate(start + self.seconds[who]), reach)
             before = np.concatenate(([reach], running[:-1]))
             opens = np.flatnonzero(start > before + SESSION_JOIN_S)
             firsts.append(start[opens])
             lasts.append(before[opens])  # where each session opens, the one before it ended
-            openers.append(self.who[low : low + CHUNK][chosen][opens])
+            openers.append(who[opens])
             reach = float(running[-1])
         if not firsts:
             return np.zeros(0, np.int32), np.zeros(0), np.zeros(0, np.int32)
@@ -397,20 +397,38 @@ class Plan:
 def _first_of_each(
     holding: np.ndarray,
     starting: np.ndarray,
-    earlier: np.ndarray,
-    later: np.ndarray,
+    later_start: np.ndarray,
+    earlier_end: np.ndarray,
     keep: np.ndarray,
     count: int,
 ) -> tuple[np.ndarray, ...]:
-    """Of the clashes at `keep`, each pair of entries once: the pair, the occurrences of its
-    first clash, and how many; one sort of (pair, position)."""
-    keys = (holding[keep].astype(np.int64) * count + starting[keep]) * CHUNK + keep
+    """Of the clashes at `keep`, each pair of entries once: the pair, when its first clash
+    starts and when the earlier program then ends, and how many; one sort of (pair, position)."""
+    span = len(holding)
+    keys = (holding[keep].astype(np.int64) * count + starting[keep]) * span + keep
     keys.sort()
-    pair_of = keys // CHUNK
+    pair_of = keys // span
     group = np.flatnonzero(np.concatenate(([True], pair_of[1:] != pair_of[:-1])))
-    index = keys[group] % CHUNK
+    index = keys[group] % span
     counts = np.diff(np.append(group, len(keys)))
-    return pair_of[group], earlier[index], later[index], counts
+    return pair_of[group], later_start[index], earlier_end[index], counts
+
+
+def _merged(known: tuple[np.ndarray, ...], found: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """First clashes of the windows so far and of the next one: a pair's first clash is the
+    known one, if any (windows are in time order), its count the sum."""
+    pairs, later_starts, earlier_ends, counts = (
+        np.concatenate(parts) for parts in zip(known, found, strict=True)
+    )
+    order = np.argsort(pairs, kind="stable")
+    pairs, later_starts, earlier_ends, counts = (
+        pairs[order],
+        later_starts[order],
+        earlier_ends[order],
+        counts[order],
+    )
+    group = np.flatnonzero(np.concatenate(([True], pairs[1:] != pairs[:-1])))
+    return pairs[group], later_starts[group], earlier_ends[group], np.add.reduceat(counts, group)
 
 
 def _clock_seconds(times: Iterable[time]) -> np.ndarray:

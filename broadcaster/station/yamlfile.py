@@ -4,12 +4,14 @@ Officers save files from Notepad (byte order marks), paste from Word (control ch
 leave quotes open: each of these becomes a message naming the line, never a traceback.
 
 Three readers, fastest first, all giving YAML 1.2 core types as ruamel.yaml gives them (`06:30`
-and `yes` stay text): a line reader for the shape schedule files have (a list of flat entries,
-10,000 of them in a fraction of a second), then libyaml (PyYAML's C parser) for any other YAML,
-then ruamel.yaml for whatever those would not read exactly as it does (a file that does not
-parse, merge keys, explicit tags, numbers written in unusual ways, duplicate keys, tabs), so that
-every message stays the one officers know. ruamel.yaml also edits files round-trip
-(`schedule_edit`). tests/test_station_files.py checks that the three agree.
+and `yes` stay text): line readers for the shapes Loa's own files have (schedules: a list of flat
+entries, 10,000 of them in a fraction of a second; `station.yaml`: a mapping of sections;
+`holidays.yaml`: a list of values, so that commands start without PyYAML), then libyaml
+(PyYAML's C parser) for any other YAML, then ruamel.yaml for whatever those would not read
+exactly as it does (a file that does not parse, merge keys, explicit tags, numbers written in
+unusual ways, duplicate keys, tabs), so that every message stays the one officers know.
+ruamel.yaml also edits files round-trip (`schedule_edit`). tests/test_station_files.py and
+tests/test_yaml_line_readers.py check that they agree.
 """
 
 import functools
@@ -58,10 +60,11 @@ def load_yaml(path: Path, error: type[LoaError], inside: Path | None = None) -> 
 
 def parse_yaml(text: str, path: Path, error: type[LoaError]) -> Any:
     """`text` as YamlMap, YamlList and plain values; problems are worded for `path`."""
-    try:
-        return _list_of_flat_mappings(text)
-    except (_Unsupported, ValueError):
-        pass
+    for line_reader in (_list_of_flat_mappings, _list_of_flat_values, _mapping_of_flat_sections):
+        try:
+            return line_reader(text)
+        except (_Unsupported, ValueError):
+            pass
     import yaml  # type: ignore[import-untyped]  # here: `loa --version` and `--help` read no YAML
 
     try:
@@ -86,9 +89,11 @@ def item_line(sequence: YamlList, index: int) -> int:
 # --- the fastest path: a schedule file as officers write it -----------------------------------
 
 _ODD_CHARACTER = re.compile(
-    "[^\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+    "[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]"
 )
-"""Tabs, control characters and line breaks other than CR and LF: left to the YAML parsers."""
+"""Tabs, control characters and line breaks other than CR and LF: left to the YAML parsers.
+(The characters YAML does not print, listed: the class of those it does, negated, takes 7 ms to
+compile, at every start of `loa`.)"""
 _PLAIN_START = r"(?:[^\s\-?:,\[\]{}#&*!|>'\"%@`]|-(?=[0-9]))"
 _BLOCK_PLAIN = _PLAIN_START + r"(?:[^\s:,\[\]{}#]|:(?=[^\s,\[\]{}])|[ ]+(?=[^\s#]))*"
 _FLOW_PLAIN = _PLAIN_START + r"(?:[^\s:,\[\]{}#]|:(?=[^\s,\[\]{}])|[ ]+(?=[^\s#,\]}]))*"
@@ -100,6 +105,9 @@ _FLOW_MAP = rf"\{{ *(?:{_KEY}: +{_FLOW_ITEM} *(?:, *{_KEY}: +{_FLOW_ITEM} *)*(?:
 _LINE = re.compile(
     rf"(?P<dash>- +)?(?P<indent> *)(?P<key>{_KEY}):"
     rf"(?:[ ]+(?P<value>{_QUOTED}|{_FLOW_SEQ}|{_FLOW_MAP}|{_BLOCK_PLAIN}))?[ ]*(?:[ ]#.*)?"
+)
+_ITEM = re.compile(
+    rf"- +(?P<value>{_QUOTED}|{_FLOW_SEQ}|{_FLOW_MAP}|{_BLOCK_PLAIN})[ ]*(?:[ ]#(?P<comment>.*))?"
 )
 _BLANK = re.compile(r" *(?:#.*)?")
 _FLOW_PART = re.compile(rf"(?:(?P<key>{_KEY}): +)?(?P<item>{_FLOW_ITEM})")
@@ -138,6 +146,71 @@ def _list_of_flat_mappings(text: str) -> YamlList | None:
         mapping.key_lines[name] = number
         mapping[name] = _flat_value(value, number)
     return entries
+
+
+def _list_of_flat_values(text: str) -> YamlList | None:
+    """The shape of `holidays.yaml`, read line by line: a list of single-line values, each with
+    the comment ending its line (`- 2027-02-06  # Tết`). Anything else raises _Unsupported."""
+    if _ODD_CHARACTER.search(text):
+        raise _Unsupported
+    items: YamlList | None = None
+    for number, line in enumerate(text.splitlines(), 1):
+        found = _ITEM.fullmatch(line)
+        if found is None:
+            if _BLANK.fullmatch(line):
+                continue
+            raise _Unsupported
+        if items is None:
+            items = YamlList(number)
+        comment = found["comment"]
+        items.comments[len(items)] = comment.lstrip("#").strip() if comment else ""
+        items.append(_flat_value(found["value"], number))
+        items.item_lines.append(number)
+    return items
+
+
+_NO_SECTION = object()
+"""No top-level key waits for indented lines: one would be a mistake the YAML parsers word."""
+
+
+def _mapping_of_flat_sections(text: str) -> YamlMap | None:
+    """The shape of `station.yaml`, read line by line: a mapping of single-line values and of
+    sections, mappings of such values one level down (`speech:`, then `  voice: vi`). Every
+    command reads it first, and PyYAML alone takes longer to import than this takes to read.
+    Anything else raises _Unsupported, for the YAML parsers."""
+    if _ODD_CHARACTER.search(text):
+        raise _Unsupported
+    root: YamlMap | None = None
+    section: YamlMap | None = None
+    waiting: Any = _NO_SECTION  # a top-level key without a value: its section may follow
+    column = 0
+    for number, line in enumerate(text.splitlines(), 1):
+        found = _LINE.fullmatch(line)
+        if found is None:
+            if _BLANK.fullmatch(line):
+                continue
+            raise _Unsupported
+        dash, indent, key, value = found.group("dash", "indent", "key", "value")
+        if dash:
+            raise _Unsupported
+        if not indent:
+            if root is None:
+                root = YamlMap(number)
+            target, section = root, None
+        elif section is not None and len(indent) == column:
+            target = section
+        elif section is None and root is not None and waiting is not _NO_SECTION:
+            target = section = root[waiting] = YamlMap(number)
+            column = len(indent)
+        else:
+            raise _Unsupported
+        name = _plain(key)
+        if name in target:
+            raise _Unsupported  # a duplicate: ruamel.yaml words it
+        target.key_lines[name] = number
+        target[name] = _flat_value(value, number)
+        waiting = name if target is root and value is None else _NO_SECTION
+    return root
 
 
 def _flat_value(value: str | None, line: int) -> Any:
