@@ -203,7 +203,9 @@ def main() -> None:
         )
         restart_began = time.monotonic()
         broker.restart()
-        back = wait_for(lambda: workers.total("connected") >= n, 180, 0.5)
+        back = wait_for(
+            lambda: sum(len(answer["back"]) for answer in workers.ask("status")) >= n, 180, 0.5
+        )
         times = [t for answer in workers.ask("status") for t in answer["back"]]
         rows.append(
             (

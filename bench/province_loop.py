@@ -62,15 +62,10 @@ class NetworkLoop:
         with contextlib.suppress(KeyError, ValueError):
             self._selector.modify(sock, selectors.EVENT_READ, client)
 
-    def connected(self, client: Client) -> None:
-        """A link says its client is connected: its back-off starts again from the minimum."""
+    def stop_reconnecting(self) -> None:
+        """The links are stopping: a disconnect is no longer a drop."""
         with self._lock:
-            low, high, _wait = self._delays.get(id(client), (1.0, 60.0, 1.0))
-            self._delays[id(client)] = (low, high, low)
-
-    def forget(self, client: Client) -> None:
-        with self._lock:
-            self._delays.pop(id(client), None)
+            self._delays.clear()
 
     def _run(self) -> None:
         last_misc = time.monotonic()
@@ -92,7 +87,10 @@ class NetworkLoop:
                 try:
                     client.reconnect()
                     self.reconnects += 1
-                except OSError:
+                    with self._lock:  # connected: the next drop waits the minimum again
+                        low, high, _wait = self._delays[id(client)]
+                        self._delays[id(client)] = (low, high, low)
+                except (OSError, KeyError):
                     self._closed(client, None, None)
             if now - last_misc >= MISC_EVERY_S:
                 last_misc = now

@@ -42,7 +42,7 @@ def main() -> None:
         int(sys.argv[3]),
         int(sys.argv[4]),
     )
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
     records = json.loads((root / "stations.json").read_text("utf-8"))[first : first + count]
     timers = Timers()
     network = NetworkLoop()
@@ -115,6 +115,7 @@ def main() -> None:
             )
         elif command[0] == "quit":
             break
+    network.stop_reconnecting()
     for link in links:
         link.stop()
 

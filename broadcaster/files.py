@@ -4,7 +4,6 @@ read only from inside the station, as UTF-8 text whose faults are located."""
 
 import contextlib
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -34,7 +33,7 @@ def inside(path: Path, directory: Path) -> bool:
 
 def partial_path(path: Path) -> Path:
     """A hidden temporary name beside `path`, unique to this write."""
-    return path.with_name(f".{path.name}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
+    return path.with_name(f".{path.name}.{os.urandom(4).hex()}{PARTIAL_SUFFIX}")
 
 
 @contextlib.contextmanager

@@ -88,6 +88,7 @@ SLOW = {
     "tests/test_checkout_guard.py::test_loa_without_a_station_runs_on_a_copy",
     # the province link with `loa run` stopped, killed and restarted, and broker restarts
     "tests/province/test_link_restart.py",
+    "tests/province/test_end_to_end.py",
     "tests/province/test_link.py::test_mqtts_with_the_provinces_ca_and_a_clear_line_with_another",
 }
 """Tests (a module, or module::function for all its parameters) left out of the quick loop

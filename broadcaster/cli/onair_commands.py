@@ -1,7 +1,6 @@
 """`loa run` and the commands that talk to it or read what it aired: status, stop, reload, log,
 report."""
 
-import logging
 import signal
 import sys
 import textwrap
@@ -37,6 +36,8 @@ TABLE_WIDTH = 80
 )
 @click.pass_obj
 def run(session: Session) -> None:
+    import logging
+
     from broadcaster.onair.daemon import Daemon
     from broadcaster.onair.player import probe_sound
 

@@ -726,8 +726,8 @@ def campaign_lines(
 ) -> Iterator[CampaignLine]:
     from broadcaster.core.models import AIRED, Result
     from broadcaster.province.landing import campaign_of
-    from broadcaster.province.operator import expected
-    from broadcaster.province.store import iso
+    from broadcaster.province.operator import expected, reached
+    from broadcaster.province.store import iso, target_from_key
 
     rows = list(store.asrun_rows(iso(start), iso(end)))
     for campaign in store.campaigns():
@@ -748,6 +748,21 @@ def campaign_lines(
                 expected(versions, campaign.cancelled, station_id, start, end, province.zone),
                 sum(r.result in AIRED for r in mine),
                 sum(r.result in (Result.MISSED, Result.SKIPPED_QUIET) for r in mine),
+                sum(r.result in (Result.FAILED, Result.INTERRUPTED) for r in mine),
+            )
+    for emergency in store.emergencies():  # once at each station it reached
+        sent = datetime.fromisoformat(emergency.sent)
+        if (only is not None and emergency.id != only) or not start <= sent < end:
+            continue
+        targets = [target_from_key(key) for key in emergency.targets]
+        for station_id in reached(province, targets):
+            mine = [r for r in rows if r.station == station_id and r.campaign == emergency.id]
+            yield CampaignLine(
+                emergency.id,
+                station_id,
+                1,
+                sum(r.result in AIRED for r in mine),
+                sum(r.result in (Result.MISSED, Result.EXPIRED) for r in mine),
                 sum(r.result in (Result.FAILED, Result.INTERRUPTED) for r in mine),
             )
 

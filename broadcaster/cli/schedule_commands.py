@@ -27,6 +27,10 @@ CELL = 9
 MARKS = {"emergency": "!", "priority": "+", "normal": ""}
 
 
+ECHO_LINES = 1000
+"""Problems written a thousand lines at a time: few writes, and no second copy of them all."""
+
+
 @command(
     epilog=examples("loa next", "loa next --days 14", "loa next --from 2026-12-01 --json"),
     name="next",
@@ -111,8 +115,8 @@ def check(session: Session, files: tuple[Path, ...]) -> None:
     today = datetime.now(ZoneInfo(station.timezone)).date()
     findings = check_schedules(schedules, timing, station, today)
     lines = [*schedules.problems, *(str(finding) for finding in findings)]
-    if lines:
-        click.echo("\n".join(lines))  # one write: a large station has tens of thousands
+    for first in range(0, len(lines), ECHO_LINES):  # a large station has tens of thousands
+        click.echo("\n".join(lines[first : first + ECHO_LINES]))
     errors = len(schedules.problems) + sum(not finding.warning for finding in findings)
     counts = {
         "errors": errors,

@@ -157,6 +157,8 @@ class NetworkLoop(Protocol):
 
     def add(self, client: Client, delays: tuple[float, float]) -> None:
         """Drive `client` (connecting), reconnecting it after `delays` (first, longest)."""
+
+
 """Builds the reporter: station id, the inbox database, publish, the station."""
 
 

@@ -313,6 +313,13 @@ class Store:
             return None
         return EmergencyRow(row[0], row[1], tuple(json.loads(row[2])), row[3], row[4], row[5])
 
+    def emergencies(self) -> list[EmergencyRow]:
+        """Every emergency sent, oldest first."""
+        rows = self.db.execute(
+            "SELECT id, title, targets, sent, expires_s, stopped FROM emergencies ORDER BY sent"
+        ).fetchall()
+        return [EmergencyRow(r[0], r[1], tuple(json.loads(r[2])), r[3], r[4], r[5]) for r in rows]
+
     def stop_emergency(self, emergency_id: str, at: str) -> None:
         self._write([("UPDATE emergencies SET stopped = ? WHERE id = ?", (at, emergency_id))])
 
