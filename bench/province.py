@@ -59,7 +59,10 @@ def spread(values: list[float]) -> str:
 
 
 class Workers:
-    def __init__(self, root: Path, port: int, stations: int, processes: int) -> None:
+    def __init__(
+        self, root: Path, port: int, stations: int, processes: int, bare: bool = False
+    ) -> None:
+        self.bare = bare
         per = -(-stations // processes)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.procs = [
@@ -72,6 +75,7 @@ class Workers:
                     str(port),
                     str(first),
                     str(min(per, stations - first)),
+                    *(["bare"] if bare else []),
                 ],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -156,8 +160,13 @@ def wait_for(condition: Any, timeout: float, every: float = 0.2) -> float | None
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.province")
     parser.add_argument("--stations", type=int, default=3321)
-    parser.add_argument("--processes", type=int, default=6)
+    parser.add_argument("--processes", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--bare",
+        action="store_true",
+        help="the peer: plain MQTT clients that only note the emergency's arrival (no Loa)",
+    )
     options = parser.parse_args()
     n = options.stations
     root = Path(tempfile.mkdtemp(prefix="loa-province-bench-"))
@@ -174,7 +183,7 @@ def main() -> None:
     save_secrets(province.directory, passwords)
     broker = Mosquitto(root / "broker" / "mosquitto.conf", port).start()
     store = Store(province.database)
-    workers = Workers(root, port, n, options.processes)
+    workers = Workers(root, port, n, options.processes, options.bare)
     try:
         began = time.monotonic()
         up = wait_for(lambda: workers.total("connected") >= n, 300, 1.0)
@@ -184,50 +193,8 @@ def main() -> None:
             rows.append(emergency_round(province, passwords, store, workers, n, f"khan-{round_}"))
             print(rows[-1], file=sys.stderr, flush=True)
             time.sleep(6)  # the light stations play an item for 5 s: the air is free again
-        rows.append(campaign_round(province, passwords, store, workers, n, "chien-dich-1"))
-        print(rows[-1], file=sys.stderr, flush=True)
-        # A graceful restart with a campaign queued just before it: every station comes back
-        # and gets it.
-        workers.ask("mark")
-        content = text_content("Chiến dịch trước khi máy chủ khởi động lại.")
-        send_campaign(
-            province,
-            passwords,
-            store,
-            content,
-            "all",
-            Priority.NORMAL,
-            {"times": ["07:00"]},
-            "chien-dich-2",
-            datetime.now(UTC),
-        )
-        restart_began = time.monotonic()
-        broker.restart()
-        back = wait_for(
-            lambda: sum(len(answer["back"]) for answer in workers.ask("status")) >= n, 180, 0.5
-        )
-        times = [t for answer in workers.ask("status") for t in answer["back"]]
-        rows.append(
-            (
-                "broker restart: all back",
-                f"{back:.1f} s after the restart began" if back else "not all in 180 s",
-            )
-        )
-        rows.append(("reconnect times after the restart", spread(times)))
-        landed = wait_for(lambda: workers.total("landed", "status chien-dich-2") >= n, 120, 1.0)
-        rows.append(
-            (
-                "campaign queued before the restart, landed",
-                f"{workers.total('landed', 'status chien-dich-2')}/{n}"
-                + (
-                    f" ({time.monotonic() - restart_began:.1f} s after the restart)"
-                    if landed
-                    else ""
-                ),
-            )
-        )
-        time.sleep(6)
-        rows.append(emergency_round(province, passwords, store, workers, n, "khan-sau"))
+        if not options.bare:
+            rows.extend(restart_rounds(province, passwords, store, workers, broker, n))
         cpu, peak = broker_usage(broker.process.pid if broker.process else 0)
         rows.append(
             (
@@ -247,6 +214,58 @@ def main() -> None:
     print("| measure | result |\n|---|---|")
     for name, value in rows:
         print(f"| {name} | {value} |")
+
+
+def restart_rounds(
+    province: Province,
+    passwords: dict[str, str],
+    store: Store,
+    workers: Workers,
+    broker: Mosquitto,
+    n: int,
+) -> list[tuple[str, str]]:
+    """A campaign to all, then a graceful broker restart with a campaign queued just before it:
+    every station comes back and gets it; then an emergency again."""
+    rows: list[tuple[str, str]] = []
+    rows.append(campaign_round(province, passwords, store, workers, n, "chien-dich-1"))
+    print(rows[-1], file=sys.stderr, flush=True)
+    workers.ask("mark")
+    content = text_content("Chiến dịch trước khi máy chủ khởi động lại.")
+    send_campaign(
+        province,
+        passwords,
+        store,
+        content,
+        "all",
+        Priority.NORMAL,
+        {"times": ["07:00"]},
+        "chien-dich-2",
+        datetime.now(UTC),
+    )
+    restart_began = time.monotonic()
+    broker.restart()
+    back = wait_for(
+        lambda: sum(len(answer["back"]) for answer in workers.ask("status")) >= n, 180, 0.5
+    )
+    times = [t for answer in workers.ask("status") for t in answer["back"]]
+    rows.append(
+        (
+            "broker restart: all back",
+            f"{back:.1f} s after the restart began" if back else "not all in 180 s",
+        )
+    )
+    rows.append(("reconnect times after the restart", spread(times)))
+    landed = wait_for(lambda: workers.total("landed", "status chien-dich-2") >= n, 120, 1.0)
+    rows.append(
+        (
+            "campaign queued before the restart, landed",
+            f"{workers.total('landed', 'status chien-dich-2')}/{n}"
+            + (f" ({time.monotonic() - restart_began:.1f} s after the restart)" if landed else ""),
+        )
+    )
+    time.sleep(6)
+    rows.append(emergency_round(province, passwords, store, workers, n, "khan-sau"))
+    return rows
 
 
 def emergency_round(
@@ -280,8 +299,9 @@ def emergency_round(
 
     wait_for(lambda: len(starts()) >= n, 60, 0.5)
     latencies = starts()
+    what = "arrival (bare clients)" if workers.bare else "playout start"
     return (
-        f"emergency {emergency_id}: call → playout start ({len(latencies)}/{n}; publish "
+        f"emergency {emergency_id}: call → {what} ({len(latencies)}/{n}; publish "
         f"{sent * 1000:.0f} ms)",
         spread(latencies),
     )

@@ -2,7 +2,10 @@
 province link (inbox, landing, emergencies) and reports (outbox, heartbeat), their MQTT clients
 driven by one network thread. Commands come as lines on stdin, answers as JSON lines on stdout.
 
-    python -m bench.province_worker ROOT PORT FIRST COUNT
+    python -m bench.province_worker ROOT PORT FIRST COUNT [bare]
+
+`bare`: the peer — plain paho clients with the stations' accounts and subscriptions that only note
+when each emergency arrives: what the broker and the network cost without Loa.
 """
 
 import json
@@ -12,10 +15,15 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
+
+from paho.mqtt.client import Client, MQTTMessage
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from bench.province_loop import NetworkLoop
 from bench.province_station import LightStation, Timers
 from broadcaster.core.settings import ProvinceSettings
+from broadcaster.province import topics
 from broadcaster.province.link import StationLink
 from broadcaster.province.reports import Reporter
 
@@ -35,6 +43,36 @@ def make_station(root: Path, record: dict[str, object]) -> Path:
     return directory
 
 
+def bare_client(
+    record: dict[str, Any],
+    port: int,
+    network: NetworkLoop,
+    arrivals: list[tuple[float, str]],
+    online: set[str],
+) -> None:
+    client = Client(
+        CallbackAPIVersion.VERSION2, client_id=record["id"], protocol=MQTTProtocolVersion.MQTTv5
+    )
+    client.username_pw_set(record["id"], record["password"])
+    targets = topics.targets_of(record["id"], tuple(record["groups"]))
+
+    def on_connect(c: Client, _u: object, _f: object, _r: object, _p: object) -> None:
+        online.add(record["id"])
+        c.subscribe([(target.cmd, 1) for target in targets])
+
+    def on_disconnect(_c: Client, _u: object, _f: object, _r: object, _p: object) -> None:
+        online.discard(record["id"])
+
+    def on_message(_c: Client, _u: object, message: MQTTMessage) -> None:
+        arrivals.append((time.monotonic(), json.loads(message.payload)["id"]))
+
+    client.on_connect = on_connect
+    client.on_message = on_message
+    client.on_disconnect = on_disconnect
+    client.connect_async("127.0.0.1", port, keepalive=30)
+    network.add(client, (1.0, 60.0))
+
+
 def main() -> None:
     root, port, first, count = (
         Path(sys.argv[1]),
@@ -49,7 +87,13 @@ def main() -> None:
     links: list[StationLink] = []
     stations: list[LightStation] = []
     rng = random.Random(first)
+    bare = len(sys.argv) > 5 and sys.argv[5] == "bare"
+    arrivals: list[tuple[float, str]] = []
+    online: set[str] = set()
     for record in records:
+        if bare:
+            bare_client(record, port, network, arrivals, online)
+            continue
         station = LightStation(make_station(root, record), timers)
         settings = ProvinceSettings(
             broker=f"mqtt://127.0.0.1:{port}",
@@ -102,9 +146,10 @@ def main() -> None:
             print(
                 json.dumps(
                     {
-                        "connected": sum(1 for link in links if link.connected),
+                        "connected": sum(1 for link in links if link.connected) + len(online),
                         "back": sorted(t - mark[0] for t in since.values() if t >= mark[0]),
-                        "started": [[t, tag] for s in stations for t, tag in s.started],
+                        "started": [[t, tag] for s in stations for t, tag in s.started]
+                        + [[t, tag] for t, tag in arrivals],
                         "landed": landed,
                         "reconnects": network.reconnects,
                         "on_air": sum(1 for s in stations if s.air is not None),
