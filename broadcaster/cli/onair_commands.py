@@ -122,6 +122,8 @@ def status(session: Session) -> None:
     )
     for start, entry_id, announcement in upcoming_items:
         click.echo(f"  {start:%d/%m %H:%M}  {entry_id} ({announcement})")
+    if station.province is not None:
+        click.echo(_province_link(station))
     if drafts := _drafts(station):
         click.echo(
             _("Drafts, not on air until approved (loa approve ID): {ids}.").format(
@@ -155,6 +157,34 @@ def status(session: Session) -> None:
             )
             + (" " + _("Run 'loa cache warm' while online.") if coverage.missing else "")
         )
+
+
+def _province_link(station: Station) -> str:
+    """One line on the link to the province, as the running station last recorded it."""
+    from broadcaster.province.inbox import LINK_FAILING, LINK_LOST, LINK_UP, Inbox
+
+    assert station.province is not None
+    broker = station.province.broker
+    try:
+        inbox = Inbox.for_station(station.directory)
+        try:
+            link = inbox.link()
+        finally:
+            inbox.close()
+    except LoaError as error:
+        return _("Province link: cannot read its state: {reason}").format(reason=error.message)
+    if link is None:
+        return _("Province link to {broker}: not connected yet.").format(broker=broker)
+    since = f"{link.since.astimezone(ZoneInfo(station.timezone)):%d/%m %H:%M}"
+    if link.state == LINK_UP:
+        text = _("Province link to {broker}: connected since {since}.")
+    elif link.state == LINK_LOST:
+        text = _("Province link to {broker}: lost since {since} ({detail}); retrying.")
+    elif link.state == LINK_FAILING:
+        text = _("Province link to {broker}: cannot connect since {since}: {detail}")
+    else:
+        text = _("Province link to {broker}: off since {since} (Loa was stopped).")
+    return text.format(broker=broker, since=since, detail=link.detail)
 
 
 @command(help=N_("Stop what the running station plays now."), epilog=examples("loa stop"))

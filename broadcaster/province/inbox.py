@@ -77,6 +77,17 @@ class Landed:
 
 
 @dataclass(frozen=True)
+class LinkState:
+    state: str
+    """LINK_UP, LINK_LOST, LINK_FAILING or LINK_STOPPED."""
+    since: datetime
+    detail: str
+
+
+LINK_UP, LINK_LOST, LINK_FAILING, LINK_STOPPED = "connected", "lost", "failing", "stopped"
+
+
+@dataclass(frozen=True)
 class EmergencyRow:
     emergency: Emergency
     received: datetime
@@ -118,6 +129,25 @@ class Inbox:
                 "INSERT OR REPLACE INTO state (key, value) VALUES ('connections', ?)", (str(count),)
             )
         return count
+
+    def set_link(self, state: str, detail: str, at: datetime) -> None:
+        """The link's state for `loa status`: since when it holds, and why (a failure's fix)."""
+        with self._write() as db:
+            row = db.execute("SELECT value FROM state WHERE key = 'link'").fetchone()
+            if row is not None and json.loads(row[0])["state"] == state:
+                since = json.loads(row[0])["since"]
+            else:
+                since = at.isoformat()
+            value = json.dumps({"state": state, "since": since, "detail": detail})
+            db.execute("INSERT OR REPLACE INTO state (key, value) VALUES ('link', ?)", (value,))
+
+    def link(self) -> LinkState | None:
+        with self._read() as db:
+            row = db.execute("SELECT value FROM state WHERE key = 'link'").fetchone()
+        if row is None:
+            return None
+        value = json.loads(row[0])
+        return LinkState(value["state"], datetime.fromisoformat(value["since"]), value["detail"])
 
     def connections(self) -> int:
         with self._read() as db:

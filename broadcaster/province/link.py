@@ -70,6 +70,10 @@ from broadcaster.province.inbox import (
     CANCELLED,
     EXPIRED,
     HANDED,
+    LINK_FAILING,
+    LINK_LOST,
+    LINK_STOPPED,
+    LINK_UP,
     RECEIVED,
     REFUSED,
     WAITING,
@@ -254,6 +258,8 @@ class StationLink(Listener):
         except Exception:
             log.exception(_("Province link: could not say offline."))
         self._client.disconnect()
+        with contextlib.suppress(LoaError):
+            self.inbox.set_link(LINK_STOPPED, "", self.station.now())
         if not self._driven:
             self._client.loop_stop()
         self._emergencies.put(None)
@@ -330,6 +336,7 @@ class StationLink(Listener):
             self._connection_failed(_refusal_fix(reason))
             return
         self._failure = None
+        self.inbox.set_link(LINK_UP, "", self.station.now())
         connection = self.inbox.next_connection()
         log.info(
             _("Province link: connected to %s (connection %d, %s)."),
@@ -369,6 +376,7 @@ class StationLink(Listener):
                 self.settings.broker,
                 reason,
             )
+            self.inbox.set_link(LINK_LOST, str(reason), self.station.now())
 
     def _on_publish(
         self,
@@ -391,6 +399,7 @@ class StationLink(Listener):
         ):
             return
         self._failure = (fix, now)
+        self.inbox.set_link(LINK_FAILING, fix, self.station.now())
         log.error(
             _("Province link: cannot connect to %s: %s The station airs on; retrying."),
             self.settings.broker,

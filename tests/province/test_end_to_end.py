@@ -83,6 +83,9 @@ def test_a_campaign_and_an_emergency_from_the_province_cli_to_two_real_stations(
     province, stations = network
     an_binh, cao_son = stations["xa-an-binh"], stations["xa-cao-son"]
     until(lambda: "online" in province("status"), 60)
+    station_status = run_loa("--lang", "en", "--station", str(an_binh.directory), "status")
+    assert "Province link to mqtt://127.0.0.1:" in station_status.stdout
+    assert ": connected since " in station_status.stdout, station_status.stdout
 
     text = tmp_path / "tiem-chung.txt"
     text.write_text("Lịch tiêm chủng mở rộng tháng này tại trạm y tế xã.", "utf-8")

@@ -1,13 +1,16 @@
 """The `province:` block of station.yaml: read into settings, every mistake named at its line."""
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from broadcaster.core.settings import ProvinceSettings
 from broadcaster.errors import StationConfigError
+from broadcaster.province.inbox import LINK_FAILING, LINK_UP, Inbox
 from broadcaster.station.station_file import load_station
-from tests.conftest import ROOT
+from tests.conftest import ROOT, RunLoa
+from tests.province.test_link import linked_station
 
 
 def settings_with(folder: Path, block: str) -> Path:
@@ -81,3 +84,23 @@ def test_every_mistake_is_named_at_its_line(
         load_station(folder)
     assert raised.value.message.startswith(f"{folder / 'station.yaml'}:{line}: ")
     assert said in raised.value.message
+
+
+def test_loa_status_says_how_the_link_last_was(tmp_path: Path, run_loa: RunLoa) -> None:
+    """From the state the link records in province.db: never connected, connected, failing."""
+    directory = linked_station(tmp_path / "station", 9)
+
+    def status() -> str:
+        result = run_loa("--lang", "en", "--station", str(directory), "status")
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert "Province link to mqtt://127.0.0.1:9: not connected yet." in status()
+    inbox = Inbox.for_station(directory)
+    at = datetime(2026, 12, 1, 6, 30, tzinfo=timezone(timedelta(hours=7)))
+    inbox.set_link(LINK_UP, "", at)
+    inbox.set_link(LINK_UP, "", at + timedelta(hours=1))  # still the same state: same since
+    assert "connected since 01/12 06:30." in status()
+    inbox.set_link(LINK_FAILING, "the broker refused this station.", at + timedelta(hours=2))
+    inbox.close()
+    assert "cannot connect since 01/12 08:30: the broker refused this station." in status()
