@@ -82,7 +82,8 @@ def test_the_log_lives_in_the_station_folder_in_wal_mode(tmp_path: Path, log: As
 
 def test_every_commit_is_synced(log: AsRunLog) -> None:
     """A power cut cannot be simulated here; at least the connection asks for full sync."""
-    assert log._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    with log._database.read() as db:
+        assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
 def test_rows_survive_closing_and_reopening(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "broadcaster"
 
-SHARED = {"errors", "i18n", "files", "programs"}
+SHARED = {"errors", "i18n", "files", "programs", "database"}
 """Used by every layer: the one error type, translated messages, atomic writes and containment,
 the helper programs (ffmpeg, espeak-ng) found safely."""
 ALLOWED: dict[str, set[str]] = {
@@ -39,6 +39,7 @@ ALLOWED: dict[str, set[str]] = {
     "__main__": {"launch"},
     "errors": {"i18n"},
     "files": {"errors", "i18n"},
+    "database": {"errors"},
     "programs": set(),
     "i18n": set(),
     "__init__": set(),

@@ -7,18 +7,14 @@ whole through `kill -9` and power cuts.
 """
 
 import csv
-import errno
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
 from broadcaster.core.models import AIRED, Occurrence, Priority, Result
-from broadcaster.errors import DiskError, describe_os_error
+from broadcaster.database import Database
 from broadcaster.i18n import _
 
 LOG_FILE = "asrun.db"
@@ -82,32 +78,19 @@ class AsRunLog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()
-        try:
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        except sqlite3.Error as error:
-            raise _disk_error(path, error) from error
-        try:
-            self._db.execute("PRAGMA busy_timeout = 5000")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as error:
-            self._db.close()
-            raise _disk_error(path, error) from error
+        self._database = Database(path, _SCHEMA, _cannot_write, _damaged)
 
     @classmethod
     def for_station(cls, directory: Path) -> "AsRunLog":
         return cls(directory / LOG_FILE)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._database.close()
 
     def begin(self, occurrence: Occurrence, started: datetime, again: bool = False) -> bool:
         """Mark an occurrence as on the air; False if it already has a row (it aired, or was
         decided). `again` re-opens an interrupted occurrence that the playout queued again."""
-        with self._write() as db:
+        with self._database.write() as db:
             if again:
                 changed = db.execute(
                     "UPDATE asrun SET result = ?, started = ?, ended = NULL WHERE entry_id = ? "
@@ -125,7 +108,7 @@ class AsRunLog:
         source: str = "",
         error: str = "",
     ) -> None:
-        with self._write() as db:
+        with self._database.write() as db:
             db.execute(
                 "UPDATE asrun SET result = ?, ended = ?, source = ?, error = ? "
                 "WHERE entry_id = ? AND scheduled = ?",
@@ -135,7 +118,7 @@ class AsRunLog:
     def decide(self, occurrence: Occurrence, result: str, reason: str) -> bool:
         """Record an occurrence that does not air (missed, skipped-quiet, failed before its
         start); False if it already has a row."""
-        with self._write() as db:
+        with self._database.write() as db:
             return self._insert(db, occurrence, result, error=reason)
 
     def decide_all(
@@ -143,11 +126,11 @@ class AsRunLog:
     ) -> list[Occurrence]:
         """`decide` for many occurrences in one transaction (one disk sync, not one each): those
         that had no row yet."""
-        with self._write() as db:
+        with self._database.write() as db:
             return [o for o in occurrences if self._insert(db, o, result, error=reason)]
 
     def has(self, occurrence: Occurrence) -> bool:
-        with self._read() as db:
+        with self._database.read() as db:
             found = db.execute(
                 "SELECT 1 FROM asrun WHERE entry_id = ? AND scheduled = ?", _key(occurrence)
             ).fetchone()
@@ -156,19 +139,19 @@ class AsRunLog:
     def close_unfinished(self, ended: datetime, reason: str) -> int:
         """At start-up: what was on the air when Loa died is recorded as interrupted, and is not
         played again."""
-        with self._write() as db:
+        with self._database.write() as db:
             return db.execute(
                 "UPDATE asrun SET result = 'interrupted', ended = ?, error = ? WHERE result = ?",
                 (ended.isoformat(), reason, PLAYING),
             ).rowcount
 
     def get_state(self, key: str) -> str | None:
-        with self._read() as db:
+        with self._database.read() as db:
             found = db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
         return found[0] if found else None
 
     def set_state(self, key: str, value: str) -> None:
-        with self._write() as db:
+        with self._database.write() as db:
             db.execute(
                 "INSERT INTO state (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -184,7 +167,7 @@ class AsRunLog:
             since.timestamp() if since else float("-inf"),
             until.timestamp() if until else float("inf"),
         )
-        with self._read() as db:
+        with self._database.read() as db:
             found = db.execute(
                 f"SELECT {columns} FROM (SELECT * FROM asrun WHERE scheduled_ts >= ? AND "
                 "scheduled_ts < ? ORDER BY scheduled_ts DESC LIMIT ?) "
@@ -195,7 +178,7 @@ class AsRunLog:
 
     def row(self, entry_id: str, scheduled: str) -> Row | None:
         """One occurrence's row (its key as stored), for whoever reports it onwards."""
-        with self._read() as db:
+        with self._database.read() as db:
             found = db.execute(
                 f"SELECT {', '.join(COLUMNS)} FROM asrun WHERE entry_id = ? AND scheduled = ?",
                 (entry_id, scheduled),
@@ -205,7 +188,7 @@ class AsRunLog:
     def report(self, since: datetime, until: datetime) -> list[ItemReport]:
         """Played / total per entry over [since, until), as officers report to the district."""
         played = ", ".join(f"'{result}'" for result in PLAYED)
-        with self._read() as db:
+        with self._database.read() as db:
             found = db.execute(
                 f"SELECT entry_id, announcement, SUM(result IN ({played})), COUNT(*), priority "
                 "FROM asrun WHERE scheduled_ts >= ? AND scheduled_ts < ? "
@@ -240,47 +223,16 @@ class AsRunLog:
             == 1
         )
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One immediate transaction under the log's lock; a full, read-only or damaged disk
-        becomes a DiskError naming the file."""
-        with self._read() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
 
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                yield self._db
-            except sqlite3.Error as error:
-                raise _disk_error(self.path, error) from error
+def _cannot_write(path: Path, reason: str) -> str:
+    return _("Cannot write the as-run log {file}: {reason}.").format(file=path, reason=reason)
 
 
-def _disk_error(path: Path, error: sqlite3.Error) -> DiskError:
-    """The reason in the officer's words, and the fix: free space, permissions, or a new log."""
-    code = (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF
-    if code == sqlite3.SQLITE_FULL:
-        reason = describe_os_error(OSError(errno.ENOSPC, ""))
-    elif code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN):
-        reason = describe_os_error(OSError(errno.EACCES, ""))
-    elif code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
-        return DiskError(
-            _(
-                "The as-run log {file} is damaged: move it away (Loa then starts a new log) and "
-                "keep it for the record."
-            ).format(file=path)
-        )
-    else:
-        reason = str(error)
-    return DiskError(
-        _("Cannot write the as-run log {file}: {reason}.").format(file=path, reason=reason)
-    )
+def _damaged(path: Path) -> str:
+    return _(
+        "The as-run log {file} is damaged: move it away (Loa then starts a new log) and keep it "
+        "for the record."
+    ).format(file=path)
 
 
 ADHOC_IDS = ("say", "play")

@@ -8,15 +8,11 @@ recognised by its id. Safe to share between the link's threads.
 """
 
 import json
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from broadcaster.errors import DiskError
+from broadcaster.database import Database
 from broadcaster.i18n import _
 from broadcaster.province.messages import BadMessage, Campaign, Desired, Emergency, decode
 
@@ -100,29 +96,20 @@ class EmergencyRow:
 class Inbox:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()
-        try:
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA busy_timeout = 5000")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as error:
-            raise _disk_error(path, error) from error
+        self._database = Database(path, _SCHEMA, _cannot_write, _damaged)
 
     @classmethod
     def for_station(cls, directory: Path) -> "Inbox":
         return cls(directory / INBOX_FILE)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._database.close()
 
     # Connections ---------------------------------------------------------------------------
 
     def next_connection(self) -> int:
         """Count one more connection to the broker; the province trusts the highest."""
-        with self._write() as db:
+        with self._database.write() as db:
             row = db.execute("SELECT value FROM state WHERE key = 'connections'").fetchone()
             count = int(row[0]) + 1 if row else 1
             db.execute(
@@ -132,7 +119,7 @@ class Inbox:
 
     def set_link(self, state: str, detail: str, at: datetime) -> None:
         """The link's state for `loa status`: since when it holds, and why (a failure's fix)."""
-        with self._write() as db:
+        with self._database.write() as db:
             row = db.execute("SELECT value FROM state WHERE key = 'link'").fetchone()
             if row is not None and json.loads(row[0])["state"] == state:
                 since = json.loads(row[0])["since"]
@@ -142,7 +129,7 @@ class Inbox:
             db.execute("INSERT OR REPLACE INTO state (key, value) VALUES ('link', ?)", (value,))
 
     def link(self) -> LinkState | None:
-        with self._read() as db:
+        with self._database.read() as db:
             row = db.execute("SELECT value FROM state WHERE key = 'link'").fetchone()
         if row is None:
             return None
@@ -150,7 +137,7 @@ class Inbox:
         return LinkState(value["state"], datetime.fromisoformat(value["since"]), value["detail"])
 
     def connections(self) -> int:
-        with self._read() as db:
+        with self._database.read() as db:
             row = db.execute("SELECT value FROM state WHERE key = 'connections'").fetchone()
         return int(row[0]) if row else 0
 
@@ -158,7 +145,7 @@ class Inbox:
 
     def add_campaign(self, campaign: Campaign, target: str, payload: bytes, at: datetime) -> bool:
         """Keep a campaign's content; False if this id and version was kept before."""
-        with self._write() as db:
+        with self._database.write() as db:
             return (
                 db.execute(
                     "INSERT OR IGNORE INTO campaigns (id, version, target, payload, received) "
@@ -172,7 +159,7 @@ class Inbox:
         """Take a target's desired state unless an older one (a lower version); whether it
         changed anything."""
         listed = json.dumps(desired.campaigns, sort_keys=True)
-        with self._write() as db:
+        with self._database.write() as db:
             row = db.execute(
                 "SELECT version, campaigns FROM desired WHERE target = ?", (target,)
             ).fetchone()
@@ -188,7 +175,7 @@ class Inbox:
         """The campaigns a desired state lists whose content (that very version) is here; the
         highest version when two targets disagree."""
         wanted: dict[str, set[int]] = {}
-        with self._read() as db:
+        with self._database.read() as db:
             for (listed,) in db.execute("SELECT campaigns FROM desired").fetchall():
                 for campaign_id, version in json.loads(listed).items():
                     wanted.setdefault(campaign_id, set()).add(int(version))
@@ -207,7 +194,7 @@ class Inbox:
 
     def refusal(self, campaign: Campaign) -> str | None:
         """Why this version was refused, if it was."""
-        with self._read() as db:
+        with self._database.read() as db:
             row = db.execute(
                 "SELECT refused FROM campaigns WHERE id = ? AND version = ?",
                 (campaign.id, campaign.version),
@@ -215,7 +202,7 @@ class Inbox:
         return row[0] if row else None
 
     def refuse(self, campaign: Campaign, reason: str) -> None:
-        with self._write() as db:
+        with self._database.write() as db:
             db.execute(
                 "UPDATE campaigns SET refused = ? WHERE id = ? AND version = ?",
                 (reason, campaign.id, campaign.version),
@@ -223,7 +210,7 @@ class Inbox:
 
     def forget_campaign(self, campaign_id: str, below: int | None = None) -> None:
         """Drop the content of a cancelled campaign, or of its versions older than `below`."""
-        with self._write() as db:
+        with self._database.write() as db:
             if below is None:
                 db.execute("DELETE FROM campaigns WHERE id = ?", (campaign_id,))
             else:
@@ -232,7 +219,7 @@ class Inbox:
                 )
 
     def landed(self) -> dict[str, Landed]:
-        with self._read() as db:
+        with self._database.read() as db:
             rows = db.execute(
                 "SELECT id, version, files, approved, approved_by FROM landed"
             ).fetchall()
@@ -241,7 +228,7 @@ class Inbox:
         }
 
     def set_landed(self, landed: Landed) -> None:
-        with self._write() as db:
+        with self._database.write() as db:
             db.execute(
                 "INSERT OR REPLACE INTO landed (id, version, files, approved, approved_by) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -255,7 +242,7 @@ class Inbox:
             )
 
     def drop_landed(self, campaign_id: str) -> None:
-        with self._write() as db:
+        with self._database.write() as db:
             db.execute("DELETE FROM landed WHERE id = ?", (campaign_id,))
 
     # Emergencies ---------------------------------------------------------------------------
@@ -264,7 +251,7 @@ class Inbox:
         self, emergency: Emergency, payload: bytes, at: datetime, remaining_s: float, state: str
     ) -> bool:
         """Keep an emergency as received; False if its id came before (a duplicate)."""
-        with self._write() as db:
+        with self._database.write() as db:
             return (
                 db.execute(
                     "INSERT OR IGNORE INTO emergencies (id, payload, received, remaining_s, state) "
@@ -275,7 +262,7 @@ class Inbox:
             )
 
     def emergency(self, emergency_id: str) -> EmergencyRow | None:
-        with self._read() as db:
+        with self._database.read() as db:
             row = db.execute(
                 "SELECT payload, received, remaining_s, state, announcement FROM emergencies "
                 "WHERE id = ?",
@@ -286,7 +273,7 @@ class Inbox:
     def set_emergency(
         self, emergency_id: str, state: str, detail: str = "", announcement: str | None = None
     ) -> None:
-        with self._write() as db:
+        with self._database.write() as db:
             db.execute(
                 "UPDATE emergencies SET state = ?, detail = ?, "
                 "announcement = COALESCE(?, announcement) WHERE id = ?",
@@ -296,7 +283,7 @@ class Inbox:
     def emergencies(self, states: tuple[str, ...]) -> list[EmergencyRow]:
         """The emergencies in these states, oldest first."""
         marks = ", ".join("?" * len(states))
-        with self._read() as db:
+        with self._database.read() as db:
             rows = db.execute(
                 "SELECT payload, received, remaining_s, state, announcement FROM emergencies "
                 f"WHERE state IN ({marks}) ORDER BY rowid",
@@ -306,7 +293,7 @@ class Inbox:
 
     def emergency_state(self, emergency_id: str) -> tuple[str, str] | None:
         """Its state and why (a refusal's reason), for the tests and the reports."""
-        with self._read() as db:
+        with self._database.read() as db:
             row = db.execute(
                 "SELECT state, detail FROM emergencies WHERE id = ?", (emergency_id,)
             ).fetchone()
@@ -314,7 +301,7 @@ class Inbox:
 
     def add_stop(self, emergency_id: str, at: datetime) -> bool:
         """Remember that an emergency is cancelled, even before it arrives; False if known."""
-        with self._write() as db:
+        with self._database.write() as db:
             return (
                 db.execute(
                     "INSERT OR IGNORE INTO stops (id, received) VALUES (?, ?)",
@@ -324,35 +311,13 @@ class Inbox:
             )
 
     def stopped(self, emergency_id: str) -> bool:
-        with self._read() as db:
+        with self._database.read() as db:
             return (
                 db.execute("SELECT 1 FROM stops WHERE id = ?", (emergency_id,)).fetchone()
                 is not None
             )
 
     # The connection ------------------------------------------------------------------------
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
-            except sqlite3.Error as error:
-                raise _disk_error(self.path, error) from error
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                yield self._db
-            except sqlite3.Error as error:
-                raise _disk_error(self.path, error) from error
 
 
 def _campaign(payload: bytes) -> Campaign | None:
@@ -369,7 +334,12 @@ def _emergency_row(row: tuple[bytes, str, float, str, str]) -> EmergencyRow:
     return EmergencyRow(message, datetime.fromisoformat(row[1]), row[2], row[3], row[4])
 
 
-def _disk_error(path: Path, error: sqlite3.Error) -> DiskError:
-    return DiskError(
-        _("Cannot write the province inbox {file}: {reason}.").format(file=path, reason=error)
-    )
+def _cannot_write(path: Path, reason: str) -> str:
+    return _("Cannot write the province inbox {file}: {reason}.").format(file=path, reason=reason)
+
+
+def _damaged(path: Path) -> str:
+    return _(
+        "The province inbox {file} is damaged: move it away; Loa starts a new one and the "
+        "province sends the live campaigns again."
+    ).format(file=path)

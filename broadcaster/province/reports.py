@@ -17,8 +17,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
@@ -26,7 +25,8 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 from broadcaster import __version__
 from broadcaster.control.protocol import Refused, Reply, Status, StatusReply
 from broadcaster.core.models import Occurrence, Priority, Result
-from broadcaster.errors import DiskError, LoaError
+from broadcaster.database import Database
+from broadcaster.errors import LoaError
 from broadcaster.i18n import _
 from broadcaster.onair.asrun import LOG_FILE, PLAYING, AsRunLog, Row
 from broadcaster.onair.events import Listener
@@ -135,24 +135,10 @@ class Outbox:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        except (OSError, sqlite3.Error) as error:
-            raise self._error(error) from error
-        try:
-            self._db.execute("PRAGMA busy_timeout = 5000")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as error:
-            self._db.close()
-            raise self._error(error) from error
+        self._database = Database(path, _SCHEMA, _cannot_write, _damaged)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._database.close()
 
     def put(self, rows: Iterable[Row]) -> list[tuple[int, bytes]]:
         """Store rows (a newer state replaces the waiting one) in one transaction; their ids
@@ -160,7 +146,7 @@ class Outbox:
         rows, stored = list(rows), list[tuple[int, bytes]]()
         if not rows:
             return stored
-        with self._write() as db:
+        with self._database.write() as db:
             for row in rows:
                 payload = messages.encode(as_run_message(row, _emergency_of(db, row)))
                 cursor = db.execute(
@@ -181,17 +167,17 @@ class Outbox:
 
     def pending(self) -> list[tuple[int, bytes]]:
         """Every waiting row, oldest first."""
-        with self._read() as db:
+        with self._database.read() as db:
             return db.execute("SELECT id, payload FROM outbox ORDER BY id").fetchall()
 
     def count(self) -> int:
-        with self._read() as db:
+        with self._database.read() as db:
             (count,) = db.execute("SELECT COUNT(*) FROM outbox").fetchone()
         return int(count)
 
     def acknowledge(self, row_id: int) -> bool:
         """The broker has the row: it leaves the outbox and its key is remembered."""
-        with self._write() as db:
+        with self._database.write() as db:
             found = db.execute(
                 "SELECT entry_id, scheduled, scheduled_ts, result, ended FROM outbox WHERE id = ?",
                 (row_id,),
@@ -208,7 +194,7 @@ class Outbox:
 
     def unreported(self, rows: list[Row]) -> list[Row]:
         """The rows whose state was neither acknowledged nor is waiting already."""
-        with self._read() as db:
+        with self._database.read() as db:
             known: dict[tuple[str, str], set[Version]] = {}
             for table in ("reported", "outbox"):
                 query = f"SELECT entry_id, scheduled, result, ended FROM {table}"
@@ -221,35 +207,22 @@ class Outbox:
         ]
 
     def forget_before(self, moment: datetime) -> None:
-        with self._write() as db:
+        with self._database.write() as db:
             db.execute("DELETE FROM reported WHERE scheduled_ts < ?", (moment.timestamp(),))
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._read() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
 
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                yield self._db
-            except sqlite3.Error as error:
-                raise self._error(error) from error
+def _cannot_write(path: Path, reason: str) -> str:
+    return _(
+        "Cannot write the province outbox {file}: {reason}. As-run rows are not lost: they are "
+        "sent again from the as-run log once it works."
+    ).format(file=path, reason=reason)
 
-    def _error(self, error: Exception) -> DiskError:
-        return DiskError(
-            _(
-                "Cannot write the province outbox {file}: {reason}. As-run rows are not lost: "
-                "they are sent again from the as-run log once it works."
-            ).format(file=self.path, reason=error)
-        )
+
+def _damaged(path: Path) -> str:
+    return _(
+        "The province outbox {file} is damaged: move it away; Loa starts a new one and sends "
+        "the as-run rows of the last 31 days again."
+    ).format(file=path)
 
 
 def as_run_message(row: Row, bulletin: str | None = None) -> messages.AsRun:
