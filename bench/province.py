@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.stations import asrun_rows, loa_env, make_station, start_daemon, stop_daemon
 from broadcaster.core.models import Priority
 from broadcaster.province.broker import BrokerSettings, hash_password, write_broker_config
 from broadcaster.province.directory import (
@@ -127,7 +128,9 @@ def broker_usage(pid: int) -> tuple[float, int]:
     return cpu, peak
 
 
-def make_province(root: Path, port: int, stations: int) -> tuple[Province, dict[str, str]]:
+def make_province(
+    root: Path, port: int, stations: int, real: int
+) -> tuple[Province, dict[str, str], list[Path]]:
     rng = random.Random(1)
     directory = root / "tinh"
     directory.mkdir()
@@ -140,12 +143,23 @@ def make_province(root: Path, port: int, stations: int) -> tuple[Province, dict[
         groups = (f"vung-{rng.randrange(GROUPS):02d}",)
         records[station_id] = StationRecord(station_id, groups, hash_password(password))
         listing.append({"id": station_id, "password": password, "groups": list(groups)})
+    real_stations = []
+    for number in range(real):
+        station_id, password = f"that-{number}", new_password()
+        records[station_id] = StationRecord(station_id, ("that",), hash_password(password))
+        folder = make_station(root / station_id, device="silent", quiet_hours="00:00-00:00")
+        with (folder / "station.yaml").open("a", encoding="utf-8") as settings:
+            settings.write(
+                f"\nprovince:\n  broker: mqtt://127.0.0.1:{port}\n  id: {station_id}\n"
+                f'  password: "{password}"\n  groups: [that]\n'
+            )
+        real_stations.append(folder)
     province = Province(
         directory, Broker.parse(f"mqtt://127.0.0.1:{port}"), "bench", stations=records
     )
     save_province(province)
     (root / "stations.json").write_text(json.dumps(listing), "utf-8")
-    return province, passwords
+    return province, passwords, real_stations
 
 
 def wait_for(condition: Any, timeout: float, every: float = 0.2) -> float | None:
@@ -163,6 +177,12 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
+        "--real",
+        type=int,
+        default=3,
+        help="real `loa run` stations (silent output, espeak) beside the light ones",
+    )
+    parser.add_argument(
         "--bare",
         action="store_true",
         help="the peer: plain MQTT clients that only note the emergency's arrival (no Loa)",
@@ -172,7 +192,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="loa-province-bench-"))
     rows: list[tuple[str, str]] = []
     port = free_port()
-    province, passwords = make_province(root, port, n)
+    province, passwords, real_stations = make_province(root, port, n, options.real)
     write_broker_config(
         province,
         passwords,
@@ -184,15 +204,23 @@ def main() -> None:
     broker = Mosquitto(root / "broker" / "mosquitto.conf", port).start()
     store = Store(province.database)
     workers = Workers(root, port, n, options.processes, options.bare)
+    daemons = [
+        start_daemon(folder, loa_env(root), root / f"{folder.parent.name}.log")[0]
+        for folder in real_stations
+    ]
     try:
         began = time.monotonic()
         up = wait_for(lambda: workers.total("connected") >= n, 300, 1.0)
         rows.append((f"{n} stations connected", f"{up:.1f} s" if up else "not all in 300 s"))
         print(rows[-1], file=sys.stderr, flush=True)
         for round_ in range(options.rounds):
+            sent = datetime.now(UTC)
             rows.append(emergency_round(province, passwords, store, workers, n, f"khan-{round_}"))
             print(rows[-1], file=sys.stderr, flush=True)
-            time.sleep(6)  # the light stations play an item for 5 s: the air is free again
+            if real_stations:
+                rows.append(real_round(real_stations, sent, f"khan-{round_}"))
+                print(rows[-1], file=sys.stderr, flush=True)
+            time.sleep(15 if real_stations else 6)  # the air is free again everywhere
         if not options.bare:
             rows.extend(restart_rounds(province, passwords, store, workers, broker, n))
         cpu, peak = broker_usage(broker.process.pid if broker.process else 0)
@@ -203,6 +231,8 @@ def main() -> None:
             )
         )
     finally:
+        for daemon in daemons:
+            stop_daemon(daemon)
         workers.close()
         broker.stop()
         store.close()
@@ -266,6 +296,30 @@ def restart_rounds(
     time.sleep(6)
     rows.append(emergency_round(province, passwords, store, workers, n, "khan-sau"))
     return rows
+
+
+def real_round(stations: list[Path], sent: datetime, emergency_id: str) -> tuple[str, str]:
+    """When each real station's as-run row says the emergency started (the program's first
+    sound, speech rendered by espeak-ng included), from the wall clock just before the call."""
+
+    def starts() -> list[float]:
+        found = []
+        for station in stations:
+            rows = asrun_rows(station, "priority = 'emergency' AND started IS NOT NULL")
+            found += [
+                datetime.fromisoformat(row[3]).timestamp() - sent.timestamp()
+                for row in rows
+                if datetime.fromisoformat(row[3]) >= sent
+            ]
+        return found
+
+    wait_for(lambda: len(starts()) >= len(stations), 60, 0.5)
+    latencies = starts()
+    return (
+        f"emergency {emergency_id}: call → first sound of real `loa run` stations "
+        f"({len(latencies)}/{len(stations)})",
+        spread(latencies),
+    )
 
 
 def emergency_round(
