@@ -21,7 +21,8 @@ routed to the test rig's private PulseAudio null sink (tests/pulse_rig.py).
    the `province:` block. RSS (VmRSS of the daemon and its children) sampled every second; in
    the window each gets one campaign airing at the next whole minute (the linked one from
    `loa province send`, the other as the same files written by hand) and, at half time, one
-   emergency (`loa province emergency` / `loa say --emergency`). Reported: median and peak.
+   emergency (`loa province emergency` / `loa say --emergency`). Reported: median, peak, and
+   the first sample (before any broadcast: the audio stack is loaded at the first one).
 
 Progress goes to stderr, the Markdown table to stdout. Everything lives in a temporary folder
 and every server the bench starts is stopped; nothing leaves loopback.
@@ -258,8 +259,9 @@ def campaign_files(station: Path, campaign_id: str, on: datetime) -> None:
 def memory(
     folder: Path, loa: Loa, province: ProvinceFolder, block: str, minutes: float
 ) -> dict[str, dict[str, float]]:
-    """For "linked" and "alone": "median", "peak" (MB, process tree), "hwm" (the daemon's VmHWM),
-    "samples", and the as-run rows written in the window ("rows")."""
+    """For "linked" and "alone", in MB of the process tree: "start" (the first sample, before
+    any broadcast), "median", "peak"; "hwm" (the daemon's VmHWM); "samples"; and "rows", the
+    as-run rows written in the window."""
     window = minutes * 60
     stations = {
         "linked": station_on_rig(folder / "linked", block),
@@ -291,6 +293,7 @@ def memory(
             rows = asrun_rows(stations[name])[rows_before[name] :]
             progress(f"  {name}: as-run rows in the window: {[(r[0], r[5]) for r in rows]}")
             found[name] = {
+                "start": samples[name][0],
                 "median": statistics.median(samples[name]),
                 "peak": max(samples[name]),
                 "hwm": kb_to_mb(status(daemon.pid)["VmHWM"]),
@@ -393,8 +396,8 @@ def main() -> None:
             (
                 f"`loa run` RSS {label} (daemon + children, {found['samples']:.0f} samples "
                 f"over {options.minutes:g} min, {found['rows']:.0f} as-run rows)",
-                f"median {found['median']:.1f} MB, peak {found['peak']:.1f} MB "
-                f"(daemon VmHWM {found['hwm']:.1f} MB)",
+                f"median {found['median']:.1f} MB, peak {found['peak']:.1f} MB; before the "
+                f"first broadcast {found['start']:.1f} MB; daemon VmHWM {found['hwm']:.1f} MB",
             )
         )
     for label, value in rows:
