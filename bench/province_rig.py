@@ -275,9 +275,15 @@ def memory(
         time.sleep(SETTLE_S)
         rows_before = {name: len(asrun_rows(station)) for name, station in stations.items()}
         samples: dict[str, list[float]] = {name: [] for name in stations}
-        events = threading.Thread(
-            target=window_events, args=(loa, province, stations, window), daemon=True
-        )
+        failures: list[BaseException] = []
+
+        def send_events() -> None:
+            try:
+                window_events(loa, province, stations, window)
+            except BaseException as error:  # re-raised below, so a failed send is no result
+                failures.append(error)
+
+        events = threading.Thread(target=send_events, daemon=True)
         began = time.monotonic()
         events.start()
         while (left := began + window - time.monotonic()) > 0:
@@ -288,6 +294,8 @@ def memory(
                 progress(f"  {len(samples['linked'])} s: {now}")
             time.sleep(min(1.0, left))
         events.join(60)
+        if failures:
+            raise RuntimeError("sending in the window failed") from failures[0]
         found = {}
         for name, daemon in daemons.items():
             rows = asrun_rows(stations[name])[rows_before[name] :]
