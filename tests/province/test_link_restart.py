@@ -48,7 +48,7 @@ class LoaRun:
 
     def __init__(self, directory: Path, env: dict[str, str]) -> None:
         self.directory = directory
-        self.env = env
+        self.env = {**env, "LOA_LANG": "en"}  # the tests read its log
         self.process: subprocess.Popen[bytes] | None = None
         self.output = directory.parent / "loa-run.log"
 
