@@ -301,7 +301,10 @@ def _exchange(station_dir: Path, request: dict[str, Any], unix: bool) -> Any:
                 ).format(socket=address)
             )
         try:
-            connection.sendall(encoded)
+            try:
+                connection.sendall(encoded)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # a busy station answers before reading, and closes: its answer waits
             reply = connection.makefile("rb").readline()
         except OSError as error:
             raise DaemonError(
