@@ -1,5 +1,6 @@
 """The console's pages: each one a task officers do with `loa` commands, as plain HTML forms."""
 
+import contextlib
 import hashlib
 import io
 import json
@@ -668,10 +669,8 @@ async def entry_save(p: Page) -> Response:
 
 def _reload(station_dir: Path) -> None:
     """Tell a running station to read its files now (it would within seconds anyway)."""
-    try:
+    with contextlib.suppress(LoaError):
         ask(station_dir, Reload())
-    except LoaError:
-        pass
 
 
 # approvals --------------------------------------------------------------------------------------
