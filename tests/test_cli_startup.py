@@ -13,7 +13,17 @@ import pytest
 from broadcaster.errors import ExitCode
 from tests.conftest import ROOT
 
-HEAVY = ("numpy", "scipy", "edge_tts", "aiohttp", "apscheduler", "starlette", "uvicorn", "jinja2", "multipart")
+HEAVY = (
+    "numpy",
+    "scipy",
+    "edge_tts",
+    "aiohttp",
+    "apscheduler",
+    "starlette",
+    "uvicorn",
+    "jinja2",
+    "multipart",
+)
 
 PROBE = """
 import json, sys

@@ -592,6 +592,7 @@ async def entry_save(p: Page) -> Response:
         change_entry,
         find_entry,
         schedule_path,
+        yaml_value,
     )
     from broadcaster.station.schedules import read_schedules
 
@@ -644,7 +645,11 @@ async def entry_save(p: Page) -> Response:
     check(station, path, form, written)
     if form.errors:
         return again(400)
-    changes = changes_of(form)
+    changes = {
+        key: yaml_value(key, value)
+        for key, value in changes_of(form).items()
+        if new or form.values.get(key, "") != form.original.get(key, "")
+    }
     if station.require_approval:
         changes.update(status="draft", approved_by=None, created_by=p.user.name)
     try:
@@ -652,7 +657,7 @@ async def entry_save(p: Page) -> Response:
             fields = {
                 **changes,
                 "id": form.entry_id,
-                "enabled": changes["enabled"],
+                "enabled": changes.get("enabled"),
                 "created_by": p.user.name,
                 "status": "draft" if station.require_approval else None,
             }

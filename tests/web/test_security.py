@@ -10,7 +10,10 @@ from broadcaster.web.auth import Accounts, password_matches
 from broadcaster.web.pages import ROUTES
 from tests.web.conftest import PASSWORD, Login, csrf_of
 
-PAGES = sorted({route.path.replace("{id}", "bluezone-sang").replace("{name}", "x.wav") for route in ROUTES} - {"/login"})
+PAGES = sorted(
+    {route.path.replace("{id}", "bluezone-sang").replace("{name}", "x.wav") for route in ROUTES}
+    - {"/login"}
+)
 
 
 def test_nothing_without_login(console_station: Path) -> None:
@@ -115,7 +118,9 @@ def test_an_officer_cannot_approve_or_manage_users(login: Login, console_station
 @pytest.fixture
 def approval_station(console_station: Path) -> Path:
     config = console_station / "station.yaml"
-    config.write_text(config.read_text().replace("require_approval: false", "require_approval: true"))
+    config.write_text(
+        config.read_text().replace("require_approval: false", "require_approval: true")
+    )
     return console_station
 
 
