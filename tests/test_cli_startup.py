@@ -13,7 +13,17 @@ import pytest
 from broadcaster.errors import ExitCode
 from tests.conftest import ROOT
 
-HEAVY = ("numpy", "scipy", "edge_tts", "aiohttp", "apscheduler")
+HEAVY = (
+    "numpy",
+    "scipy",
+    "edge_tts",
+    "aiohttp",
+    "apscheduler",
+    "starlette",
+    "uvicorn",
+    "jinja2",
+    "multipart",
+)
 
 PROBE = """
 import json, sys
@@ -53,6 +63,8 @@ def loaded_after(
         (["schedule", "--help"], ExitCode.OK),
         (["service", "install", "--help"], ExitCode.OK),
         (["completion", "bash"], ExitCode.OK),
+        (["web", "--help"], ExitCode.OK),
+        (["user", "add", "--help"], ExitCode.OK),
         (["log"], ExitCode.OK),
         (["report", "--month", "2026-12"], ExitCode.OK),
         (["stop"], ExitCode.DAEMON),  # no station running: it says so, at once

@@ -13,7 +13,7 @@ extract() {  # extract POT SOURCES...
   xgettext --language=Python --keyword=_ --keyword=N_ --keyword=ngettext:1,2 --from-code=UTF-8 \
     --no-location --sort-output --package-name=Loa --msgid-bugs-address=loa -o "$pot" "$@"
 }
-extract "$locale/loa.pot" $(git ls-files --cached --others --exclude-standard 'broadcaster/*.py')
+extract "$locale/loa.pot" $(git ls-files --cached --others --exclude-standard 'broadcaster/*.py' 'broadcaster/web/templates/*.html')
 click_dir=$(.venv/bin/python -c 'import click, os; print(os.path.dirname(click.__file__))')
 extract "$locale/click.pot" "$click_dir"/*.py
 for language in vi en; do

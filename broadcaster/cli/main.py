@@ -31,6 +31,7 @@ from broadcaster.cli.schedule_commands import SCHEDULE_COMMANDS
 from broadcaster.cli.service_commands import service
 from broadcaster.cli.session import Session
 from broadcaster.cli.voices_commands import voices
+from broadcaster.cli.web_commands import WEB_COMMANDS
 from broadcaster.core.compose import DEFAULT_GAP_S, clean_text
 from broadcaster.core.models import Announcement, Priority
 from broadcaster.core.settings import Station
@@ -225,6 +226,7 @@ for command_ in (
     completion,
     service,
     province,
+    *WEB_COMMANDS,
 ):
     cli.add_command(command_)
 

@@ -123,7 +123,15 @@ def _recording_named(station: Station, name: str) -> str | None:
 
 
 def _read(path: Path, announcement_id: str, station: Station) -> Announcement:
-    if path.suffix == ".txt":
+    return read_announcement_file(path, announcement_id, station, path.suffix)
+
+
+def read_announcement_file(
+    path: Path, announcement_id: str, station: Station, suffix: str
+) -> Announcement:
+    """The announcement a file holds, read as a `suffix` file (.txt or .yaml) and checked as the
+    station reads it: also an edit not yet saved, written to a temporary name."""
+    if suffix == ".txt":
         text = read_text(path, AnnouncementError, inside=station.directory)
         return Announcement(id=announcement_id, text=text)
     data = load_yaml(path, AnnouncementError, inside=station.directory)

@@ -60,18 +60,25 @@ def add_entry(station: Station, fields: Mapping[str, Any], path: Path) -> Entry:
     """Append an entry (settings in the documented order) to `path`, created if need be."""
     entry = CommentedMap()
     for key in ENTRY_KEYS:
-        value = fields.get(key)
-        if value is None or value == []:
-            continue
-        if key == "times":
-            value = _flow([DoubleQuotedScalarString(str(t)) for t in value])
-        elif key == "days":
-            value = _flow(list(value))
-        elif key in ("from", "until", "date"):
-            value = _as_date_if_valid(str(value))
-        entry[key] = value
+        value = yaml_value(key, fields.get(key))
+        if value is not None:
+            entry[key] = value
     after = _edit(station, path, _dumping(lambda entries: entries.append(entry)))
     return _by_id(after, unicodedata.normalize("NFC", str(entry["id"]).strip()))
+
+
+def yaml_value(key: str, value: Any) -> Any:
+    """A setting as officers write it in the file: times and days as one-line lists, dates as
+    dates; None for an empty one (left out)."""
+    if value is None or value == [] or value == "":
+        return None
+    if key == "times":
+        return _flow([DoubleQuotedScalarString(str(t)) for t in value])
+    if key in ("days", "except"):
+        return _flow([_as_date_if_valid(str(v)) if key == "except" else v for v in value])
+    if key in ("from", "until", "date"):
+        return _as_date_if_valid(str(value))
+    return value
 
 
 def remove_entry(station: Station, entry_id: str) -> Entry:
@@ -95,13 +102,16 @@ def remove_entry(station: Station, entry_id: str) -> Entry:
 
 
 def change_entry(station: Station, entry_id: str, changes: Mapping[str, object]) -> Entry:
-    """Set settings of an entry; one it did not have goes under its status, or else its id, where
-    officers look first (at the end it could land below the comments about the next entry)."""
+    """Set settings of an entry (None removes one); one it did not have goes under its status, or
+    else its id, where officers look first (at the end it could land below the comments about
+    the next entry)."""
 
     def change(entries: CommentedSeq) -> None:
         item = entries[_index(entries, found.id)]
         for key, value in changes.items():
-            if key in item:
+            if value is None:
+                item.pop(key, None)
+            elif key in item:
                 item[key] = value
             else:
                 anchor = "status" if "status" in item else "id"
