@@ -257,6 +257,11 @@ class Browser:
             json.loads(entry["message"])["message"] for entry in self.driver.get_log("performance")
         ]
 
+    def page_name(self) -> str | None:
+        """The console's name for the page on screen: `<body data-page>`."""
+        name = self.driver.execute_script("return document.body.dataset.page")
+        return None if name is None else str(name)
+
     # The checks: each returns what is wrong, empty on a good page.
 
     def console_errors(self) -> list[str]:

@@ -125,8 +125,11 @@ def png_size(path: Path) -> tuple[int, int]:
     return width, height
 
 
-def test_debian_chromium_and_its_driver_are_one_version(browser: Browser) -> None:
+def test_debian_chromium_and_its_driver_are_one_version(
+    browser: Browser, chromiums: Chromiums
+) -> None:
     print(f"Chromium {browser.version}, chromedriver {browser.driver_version}, axe {AXE_VERSION}")
+    print(f"started in {chromiums.startup_s[True]:.2f} s")
     assert major(browser.version) == major(browser.driver_version)
     assert AXE.read_text(encoding="utf-8").startswith(f"/*! axe v{AXE_VERSION}\n")
 
@@ -169,6 +172,7 @@ def test_a_phone_and_the_station_pc_in_vietnamese_and_vietnam_time(
 def test_the_good_page_passes_every_check_on_both_screens(browser: Browser, site: StandIn) -> None:
     url = site.add("index.html", page())
     assert browser.check_page(url, "good") == []
+    assert browser.page_name() == "standin"
     assert browser.driver.execute_script("return document.body.dataset.js") == "on"
     assert png_size(browser.screenshots / "good-phone.png")[0] == 375 * 2
     assert png_size(browser.screenshots / "good-desktop.png")[0] == 1280
