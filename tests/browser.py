@@ -453,8 +453,9 @@ def screenshots_folder(tmp_path: Path) -> Path:
 
 
 class Chromiums:
-    """The session's browsers, started on first use (about a second each) and kept: one with
-    JavaScript, one without."""
+    """A test module's browsers, started on first use (about a second each) and kept until the
+    module ends: one with JavaScript, one without. Not the whole session's, as a Chromium holds
+    several hundred MB that the rest of the suite would go without."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -489,7 +490,7 @@ class Chromiums:
         self.close()
 
 
-@pytest.fixture(scope="session", name="chromiums")
+@pytest.fixture(scope="module", name="chromiums")
 def chromiums_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromiums]:
     if reason := missing_browser_reason():
         if os.environ.get("CI"):
