@@ -9,9 +9,12 @@ cd "$(dirname "$0")"
 
 # gcc, python3-dev and libasound2-dev build simpleaudio; espeak-ng is the offline voice;
 # pulseaudio, pulseaudio-utils, libasound2-plugins, gettext and ffmpeg serve the test suite, and
-# mosquitto and openssl its province link (a real broker, with TLS certificates made by the tests).
+# mosquitto and openssl its province link (a real broker, with TLS certificates made by the tests);
+# chromium and chromium-driver (built from one source, so their versions always match) run the web
+# console's real-browser tests with nothing downloaded, and fonts-noto-core draws every Vietnamese
+# letter in their screenshots.
 packages=(gcc python3-dev libasound2-dev libasound2-plugins espeak-ng pulseaudio pulseaudio-utils
-          gettext ffmpeg mosquitto openssl)
+          gettext ffmpeg mosquitto openssl chromium chromium-driver fonts-noto-core)
 python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 
 missing=()
