@@ -10,6 +10,7 @@ port, whose number and a random token are kept in a file only the user reads (un
 station is busy.
 """
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -301,10 +302,9 @@ def _exchange(station_dir: Path, request: dict[str, Any], unix: bool) -> Any:
                 ).format(socket=address)
             )
         try:
-            try:
+            # A busy station answers before reading, and closes: its answer still waits.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 connection.sendall(encoded)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # a busy station answers before reading, and closes: its answer waits
             reply = connection.makefile("rb").readline()
         except OSError as error:
             raise DaemonError(
