@@ -171,8 +171,9 @@ def say(session: Session, /, text: str, **options: Any) -> None:
 @broadcast_options
 @click.pass_obj
 def play(session: Session, /, announcement_id: str, **options: Any) -> None:
-    from broadcaster.cli.import_recording import copy_into_station, outside_audio_file
+    from broadcaster.cli.import_recording import outside_audio_file
     from broadcaster.station.announcements import announcement_or_recording
+    from broadcaster.station.recordings import copy_into_station
 
     station = session.station()
     if (outside := outside_audio_file(station, announcement_id)) is not None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from broadcaster.errors import ServiceError
 from broadcaster.i18n import _
+from broadcaster.station.recordings import slugify
 
 UNIT_PREFIX = "loa-"
 DEDICATED_USER = "loa"
@@ -64,13 +65,6 @@ def service_name(station_dir: Path, name: str | None = None) -> str:
     """`loa-` and a name systemd and Windows both take: the folder's name without diacritics."""
     base = slugify(name or station_dir.name) or "station"
     return base if base.startswith(UNIT_PREFIX) else UNIT_PREFIX + base
-
-
-def slugify(text: str) -> str:
-    """'Xã Đông Hòa' → 'xa-dong-hoa'."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:60].strip("-")
 
 
 def unit_dir(system: bool, home: Path) -> Path:

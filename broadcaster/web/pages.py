@@ -4,7 +4,6 @@ import contextlib
 import hashlib
 import io
 import json
-import os
 import re
 import secrets
 import unicodedata
@@ -498,7 +497,7 @@ def _import_recording(station: Station, name: str, data: bytes) -> tuple[str, st
     """Check the recording as a broadcast would (decoded with ffmpeg, levelled; damaged, silent
     or too long is refused) by rendering its preview; only then is it copied into
     announcements/ under a plain name no announcement has. Nothing is written when refused."""
-    from broadcaster.system.service_unit import slugify
+    from broadcaster.station.recordings import copy_into_station
 
     folder = station.directory / ".loa" / "web-uploads"
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -509,21 +508,7 @@ def _import_recording(station: Station, name: str, data: bytes) -> tuple[str, st
         preview, _warnings = _render_preview(
             station, Announcement(id=Path(name).stem, text="", recording=temporary)
         )
-        stem = slugify(Path(name).stem) or "ghi-am"
-        station.announcements_dir.mkdir(exist_ok=True)
-        number = 1
-        while True:
-            chosen = stem if number == 1 else f"{stem}-{number}"
-            target = station.announcements_dir / f"{chosen}{suffix}"
-            if target.is_file() and target.read_bytes() == data:
-                return target.name, preview
-            if not any(station.announcements_dir.glob(f"{chosen}.*")):
-                try:
-                    os.link(temporary, target)
-                    return target.name, preview
-                except FileExistsError:
-                    pass
-            number += 1
+        return copy_into_station(station, temporary, name).name, preview
     finally:
         temporary.unlink(missing_ok=True)
 
