@@ -980,18 +980,21 @@ async def user_change(p: Page) -> Response:
     try:
         if action == "add":
             accounts.add_user(name, Role(p.field("role") or "officer"), password)
+            done = _("Account {name} added.")
         elif action == "passwd":
             accounts.set_password(name, password)
+            done = _("Password of {name} changed; their sessions ended.")
         elif action == "remove":
             if name == p.user.name:
                 return _users_page(p, _("You cannot remove your own account."), 400)
             accounts.remove_user(name)
+            done = _("Account {name} removed.")
         else:
             return _users_page(p, _("Unknown action."), 400)
     except (AccountError, ValueError) as error:
         return _users_page(p, getattr(error, "message", str(error)), 400)
     p.audit(f"user-{action}", name, detail={"role": p.field("role")} if action == "add" else "")
-    return _users_page(p, "", 200, _("Done: {action} {name}.").format(action=action, name=name))
+    return _users_page(p, "", 200, done.format(name=name))
 
 
 @page(role=Role.ADMIN)
