@@ -7,7 +7,8 @@ click reads them. (click runs `inspect.cleandoc` on help, so a str subclass woul
 properties are not.)
 """
 
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import click
@@ -90,6 +91,24 @@ class LoaGroup(click.Group):
     group_class = type  # subgroups are LoaGroups too
 
 
+class LazyGroup(LoaGroup):
+    """A group whose subcommands are imported when used (`loa status` does not load the
+    province's or the web console's commands): `lazy` maps a name to "module:attribute"."""
+
+    def __init__(self, *args: Any, lazy: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            module, attribute = self.lazy[cmd_name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
 class LoaOption(click.Option):
     help = _lazy("help")
     metavar = _lazy("metavar", marked_only=True)
@@ -118,8 +137,9 @@ def command(**attrs: Any) -> Callable[[Callable[..., Any]], LoaCommand]:
 
 
 def group(**attrs: Any) -> Callable[[Callable[..., Any]], LoaGroup]:
-    defaults = {"options_metavar": OPTIONS, "subcommand_metavar": SUBCOMMANDS}
-    return click.group(cls=LoaGroup, **{**defaults, **attrs})
+    defaults = {"cls": LoaGroup, "options_metavar": OPTIONS, "subcommand_metavar": SUBCOMMANDS}
+    decorator: Callable[[Callable[..., Any]], LoaGroup] = click.group(**{**defaults, **attrs})
+    return decorator
 
 
 def option(*names: str, **attrs: Any) -> Callable[[FunctionOrCommand], FunctionOrCommand]:

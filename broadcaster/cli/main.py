@@ -12,29 +12,21 @@ from zoneinfo import ZoneInfo
 import click
 
 from broadcaster import __version__
-from broadcaster.cli.completion_commands import completion
-from broadcaster.cli.delivery import print_outcome, queue_on_air
-from broadcaster.cli.doctor_commands import doctor
 from broadcaster.cli.lazy import (
     N_,
     ClickMessage,
     Examples,
+    LazyGroup,
     LoaOption,
     argument,
     examples,
     group,
     option,
 )
-from broadcaster.cli.onair_commands import ONAIR_COMMANDS
-from broadcaster.cli.province_commands import province
-from broadcaster.cli.schedule_commands import SCHEDULE_COMMANDS
-from broadcaster.cli.service_commands import service
 from broadcaster.cli.session import Session
-from broadcaster.cli.voices_commands import voices
-from broadcaster.cli.web_commands import WEB_COMMANDS
 from broadcaster.core.compose import DEFAULT_GAP_S, clean_text
 from broadcaster.core.models import Announcement, Priority
-from broadcaster.core.settings import Station
+from broadcaster.core.settings import WARM_HOURS, Station
 from broadcaster.core.voices import VOICES_BY_ENGINE
 from broadcaster.errors import CacheError, ExitCode, LoaError, caused_by_interrupt
 from broadcaster.i18n import (
@@ -49,7 +41,6 @@ from broadcaster.i18n import (
 from broadcaster.station.station_file import find_station, load_station
 
 LANGUAGE_ENV = "LOA_LANG"
-WARM_HOURS = 48.0
 CLICK_MODULES = (
     "core",
     "decorators",
@@ -76,7 +67,35 @@ def translate_click() -> None:
             module.ngettext = click_ngettext  # type: ignore[attr-defined]
 
 
+COMMANDS = {
+    **{
+        name: f"broadcaster.cli.onair_commands:{attribute}"
+        for name, attribute in (
+            ("run", "run"),
+            ("status", "status"),
+            ("stop", "stop"),
+            ("reload", "reload"),
+            ("log", "log_"),
+            ("report", "report"),
+        )
+    },
+    "next": "broadcaster.cli.schedule_commands:next_",
+    "schedule": "broadcaster.cli.schedule_commands:schedule",
+    "approve": "broadcaster.cli.schedule_commands:approve",
+    "doctor": "broadcaster.cli.doctor_commands:doctor",
+    "voices": "broadcaster.cli.voices_commands:voices",
+    "completion": "broadcaster.cli.completion_commands:completion",
+    "service": "broadcaster.cli.service_commands:service",
+    "province": "broadcaster.cli.province_commands:province",
+    "web": "broadcaster.cli.web_commands:web",
+    "user": "broadcaster.cli.web_commands:user",
+}
+"""The commands of their own modules, imported when used: a command pays only for itself."""
+
+
 @group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
     help=N_("Loa: broadcasts for commune loudspeaker stations."),
 )
 @click.version_option(
@@ -219,19 +238,6 @@ def text(session: Session, text: str, engine: str) -> None:
         click.echo(f"{name}: {speaker.prepared_text(cleaned, name)}")
 
 
-for command_ in (
-    *SCHEDULE_COMMANDS,
-    *ONAIR_COMMANDS,
-    doctor,
-    voices,
-    completion,
-    service,
-    province,
-    *WEB_COMMANDS,
-):
-    cli.add_command(command_)
-
-
 @cli.group(
     epilog=examples("loa cache warm", "loa cache stats"),
     help=N_("The cache of speech rendered ahead (audio_cache/)."),
@@ -332,6 +338,8 @@ def _warm_outcome(outcome: str) -> str:
 def _deliver(station: Station, announcement: Announcement, **options: Any) -> None:
     """Through the running station's queue when there is one (so two programs never play at
     once), else directly."""
+    from broadcaster.cli.delivery import print_outcome, queue_on_air
+
     if options["out"] is None:
         from broadcaster.control.protocol import Play, Say
 

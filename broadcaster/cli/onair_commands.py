@@ -144,7 +144,7 @@ def status(session: Session) -> None:
             f" — {row.error}".rstrip(" —")
         )
     from broadcaster.broadcast import cache_coverage
-    from broadcaster.onair.daemon import WARM_HOURS
+    from broadcaster.core.settings import WARM_HOURS
 
     try:
         coverage = cache_coverage(station, now, WARM_HOURS)
@@ -478,6 +478,3 @@ def _log_to(folder: Path, zone: ZoneInfo) -> None:
         return
     to_file.setFormatter(form)
     logger.addHandler(to_file)
-
-
-ONAIR_COMMANDS = (run, status, stop, reload, log_, report)

@@ -490,6 +490,3 @@ def _user() -> str | None:
         return getpass.getuser()
     except (OSError, KeyError, ImportError):
         return None
-
-
-SCHEDULE_COMMANDS = (next_, schedule, approve)

@@ -193,6 +193,3 @@ def _password() -> str:
             raise WebError(_("The two passwords differ."))
         return str(first)
     return sys.stdin.readline().rstrip("\r\n")
-
-
-WEB_COMMANDS = (web, user)

@@ -26,6 +26,10 @@ OUTPUT_DEVICES = ("simpleaudio", "silent")
 LEXICON_FILE = "lexicon.txt"
 
 
+WARM_HOURS = 48.0
+"""Online speech is rendered this far ahead, while the network is there."""
+
+
 @dataclass(frozen=True)
 class SpeechSettings:
     voice: str = "vi-VN-HoaiMyNeural"

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from broadcaster.control.channel import ControlServer
 from broadcaster.control.protocol import Reply, Request, encode_reply
 from broadcaster.core.playout import PlayoutQueue
-from broadcaster.core.settings import Station
+from broadcaster.core.settings import WARM_HOURS, Station
 from broadcaster.errors import LoaError
 from broadcaster.i18n import _
 from broadcaster.onair.asrun import AsRunLog
@@ -39,13 +39,12 @@ from broadcaster.station.schedules import Entry
 if TYPE_CHECKING:
     from broadcaster.audio.outputs import AudioOutput
 
-__all__ = ["NEXT_DAYS", "NEXT_SHOWN", "PLAN_HOURS", "PREROLL_S", "WARM_HOURS", "Daemon"]
+__all__ = ["NEXT_DAYS", "NEXT_SHOWN", "PLAN_HOURS", "PREROLL_S", "Daemon"]
 
 log = logging.getLogger("loa")
 
 HEARTBEAT_S = 1.0
 WARM_EVERY_S = 300.0
-WARM_HOURS = 48.0
 SAVE_HEARTBEAT_EVERY_S = 30.0
 JOIN_S = 2.0
 """How long shutting down waits for each of the daemon's threads."""

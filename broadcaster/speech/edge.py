@@ -9,7 +9,6 @@ edge-tts and aiohttp (~20 MB) are imported when speech is first requested, not w
 created: a cache hit needs the engine's version, never the client.
 """
 
-import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -91,6 +90,8 @@ class EdgeEngine:
     def _request(self, text: str, voice: str) -> tuple[bytes, float | None]:
         deadline = TURN_TIMEOUT_S + TURN_TIMEOUT_PER_CHAR_S * len(text)
         with _endpoint(self.settings.edge_endpoint):
+            import asyncio  # here: a cache hit (and `loa status`) never pays for it
+
             return asyncio.run(asyncio.wait_for(self._receive(text, voice), deadline))
 
     async def _receive(self, text: str, voice: str) -> tuple[bytes, float | None]:
