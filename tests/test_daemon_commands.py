@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from broadcaster.cli.onair_commands import log_table
+from broadcaster.control.protocol import Status, StatusReply
 from broadcaster.core.models import Occurrence
 from broadcaster.errors import ExitCode
 from broadcaster.i18n import DEFAULT_LANGUAGE, set_language
@@ -108,7 +109,7 @@ def test_status_without_a_running_station_warns_and_still_tells_what_is_next(
     assert "NOT running" in lines[0] and "loa run" in lines[0]
     assert lines[1] == "Next broadcasts:"
     assert lines[2].endswith("06:30  sang (bluezone)") and len(lines[2:7]) == 5
-    assert "Online speech ready for the next 48 hours: 0 of 1." in out
+    assert "Online speech ready" not in out  # counted by the running station's cache rounds
     code, out, _ = run(capsys, logged, "status", language="vi")
     assert "KHÔNG" in out.splitlines()[0]
 
@@ -144,6 +145,29 @@ def test_without_a_running_station(
     assert "loa run" in err and "Traceback" not in err
     code, _, err = run(capsys, station, command, language="vi")
     assert "loa run" in err and "Loa" in err
+
+
+def test_the_running_station_counts_its_speech_ready_at_each_cache_round(
+    station: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The online voice unreachable: nothing rendered; `loa status` takes the count from the
+    station's reply instead of loading the speech engines itself."""
+    monkeypatch.setenv("LOA_EDGE_ENDPOINT", CLOSED_EDGE_ENDPOINT)
+    (station / "schedules").mkdir(exist_ok=True)
+    (station / "schedules" / "lich.yaml").write_text(
+        "- id: sang\n  announcement: bluezone\n  times: ['06:30']\n", encoding="utf-8"
+    )
+    daemon = Daemon(station, now=FakeClock(datetime(2026, 12, 1, 8, 0, tzinfo=HANOI)))
+    daemon.open()
+    try:
+        reply = daemon.handle(Status())
+        assert isinstance(reply, StatusReply) and reply.speech_ready is None
+        daemon.warm()
+        reply = daemon.handle(Status())
+        assert isinstance(reply, StatusReply) and reply.speech_ready == (0, 1)
+        assert daemon.status()["speech_ready"] == [0, 1]
+    finally:
+        daemon.shutdown()
 
 
 @pytest.fixture

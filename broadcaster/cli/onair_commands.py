@@ -143,19 +143,16 @@ def status(session: Session) -> None:
             f"{result_label(row.result)}"
             f" — {row.error}".rstrip(" —")
         )
-    from broadcaster.broadcast import cache_coverage
-    from broadcaster.core.settings import WARM_HOURS
-
-    try:
-        coverage = cache_coverage(station, now, WARM_HOURS)
-    except LoaError:  # a broken schedule, already shown above
-        return
-    if coverage.needed:
+    # The running station counts its speech at each cache round: asking it costs nothing,
+    # counting here would load every speech engine (without it, nothing is rendered ahead).
+    ready = reply.get("speech_ready") if reply is not None else None
+    if ready is not None and ready[1]:
+        cached, needed = ready
         click.echo(
             _("Online speech ready for the next 48 hours: {cached} of {needed}.").format(
-                cached=coverage.cached, needed=coverage.needed
+                cached=cached, needed=needed
             )
-            + (" " + _("Run 'loa cache warm' while online.") if coverage.missing else "")
+            + (" " + _("Run 'loa cache warm' while online.") if cached < needed else "")
         )
 
 

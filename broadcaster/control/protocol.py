@@ -142,6 +142,9 @@ class StatusReply:
     entries: int
     sound: str | None = None
     """Why the sound device does not open (at start or at the last broadcast), if it does not."""
+    speech_ready: tuple[int, int] | None = None
+    """Online speech of the next 48 hours already rendered, of how many (at the last cache
+    round); None before the first round."""
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,8 @@ def encode_reply(reply: Reply) -> dict[str, Any]:
     if isinstance(reply, StatusReply):
         content["queue"] = list(content["queue"])
         content["next"] = list(content["next"])
+        if reply.speech_ready is not None:
+            content["speech_ready"] = list(reply.speech_ready)
     return {"ok": not isinstance(reply, Refused), "version": VERSION, **content}
 
 
@@ -294,7 +299,16 @@ def _parse_status(message: dict[str, Any]) -> StatusReply:
         reload_error=_optional_text(message["reload_error"]),
         entries=entries,
         sound=_optional_text(message.get("sound")),
+        speech_ready=_pair(message.get("speech_ready")),
     )
+
+
+def _pair(value: Any) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    if not (isinstance(value, list | tuple) and len(value) == 2 and all(map(_is_whole, value))):
+        raise ValueError
+    return int(value[0]), int(value[1])
 
 
 def _texts(value: Any, kind: type) -> dict[str, str]:

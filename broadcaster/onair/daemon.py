@@ -74,8 +74,16 @@ class Daemon:
         self.player = Player(
             self.asrun, self.events, lambda: self._station, output, self.now, self.jumps.recent_jump
         )
+        self.speech_ready: tuple[int, int] | None = None
+        """Online speech of the next 48 hours rendered, of how many: counted by `warm`."""
         self.desk = ControlDesk(
-            directory, lambda: self._station, self.now, self.planner, self.player, self.watcher
+            directory,
+            lambda: self._station,
+            self.now,
+            self.planner,
+            self.player,
+            self.watcher,
+            lambda: self.speech_ready,
         )
         self._saved_beat: float | None = None
         self._tickers: list[Ticker] = []
@@ -212,9 +220,10 @@ class Daemon:
     def warm(self) -> None:
         """Render the online speech of the next 48 hours while the network is there; failures
         are logged and tried again at the next round."""
-        from broadcaster.broadcast import warm_cache  # the speech engines: only when needed
+        from broadcaster.broadcast import cache_coverage, warm_cache  # speech: only when needed
 
-        ids = self.planner.announcements_within(self.now(), WARM_HOURS)
+        now = self.now()
+        ids = self.planner.announcements_within(now, WARM_HOURS)
         for result in warm_cache(self._station, ids):
             if result.outcome in ("failed", "offline"):
                 log.warning(
@@ -222,6 +231,11 @@ class Daemon:
                     result.announcement,
                     result.detail,
                 )
+        try:
+            coverage = cache_coverage(self._station, now, WARM_HOURS)
+        except LoaError:  # a broken schedule: the last good count stays, reload says why
+            return
+        self.speech_ready = (coverage.cached, coverage.needed)
 
     def _take(self, station: Station, entries: list[Entry]) -> None:
         """A good reading of the files goes on the air (called by the watcher)."""

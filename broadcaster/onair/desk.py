@@ -56,8 +56,10 @@ class ControlDesk:
         planner: Planner,
         player: Player,
         watcher: Watcher,
+        speech_ready: Callable[[], tuple[int, int] | None] = lambda: None,
     ) -> None:
         self.directory = directory
+        self._speech_ready = speech_ready
         self._station = station
         self._now = now
         self.planner = planner
@@ -128,6 +130,7 @@ class ControlDesk:
             reload_error=self.watcher.error,
             entries=len(self.planner.entries),
             sound=self.player.sound_problem,
+            speech_ready=self._speech_ready(),
         )
 
 
