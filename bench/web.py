@@ -12,10 +12,13 @@ first sample a loudspeaker plays.
    port; an admin logs in as a browser does (GET /login, POST its form, the session cookie).
    Each page is fetched once (the first request, reported apart: lazy imports, template
    compilation), then REQUESTS times over one keep-alive connection (at most PAGE_BUDGET_S per
-   page); time = request sent to the last byte of the body read. Goal: p95 ≤ 50 ms.
+   page); time = request sent to the last byte of the body read. Goal: p95 ≤ 50 ms. Besides the
+   pages as they open, the log filtered to the last 7 days. Then an officer opens the emergency
+   form while an admin's browser keeps loading the whole log: the server answers on one event
+   loop, so a slow page delays every other request.
 2. `loa web` start: launch of the installed `loa` program to the port accepting a connection,
-   5 times (the last one serves the pages); its VmRSS and VmHWM after the page run.
-   Goal: ≤ 80 MB.
+   5 times (the last one serves the pages); its VmRSS once logged in, after each page, and
+   VmHWM after the page run. Goal: ≤ 80 MB.
 3. Emergency button: a `loa run` whose output is `simpleaudio`, i.e. ALSA's default, routed to
    the test rig's private PulseAudio null sink (tests/pulse_rig.py), offline voice `vi`, no quiet
    hours; `loa web` beside it and an officer logged in. Each trial writes a new text, POSTs the
@@ -33,6 +36,8 @@ every process the bench starts is stopped; nothing leaves loopback.
 import argparse
 import html
 import http.client
+import itertools
+import os
 import random
 import re
 import shutil
@@ -40,6 +45,7 @@ import socket
 import statistics
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -85,6 +91,8 @@ PAGE_BUDGET_S = 20.0
 """A page slower than this in total is measured on fewer requests (the table says how many)."""
 STARTS = 5
 SETTLE_S = 5.0
+BLOCKED_REQUESTS = 20
+LOG_DAYS = 7
 AUDIT_ROWS = 1000
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 PAGES = {
@@ -306,32 +314,74 @@ def start_web(loa: Loa, station: Path, log: Path) -> tuple[subprocess.Popen[byte
 
 @dataclass
 class PageTimes:
+    path: str
     first: float
     times: list[float]
     size: int
+    rss: float
+    """VmRSS of `loa web` after the page's requests, MB."""
 
 
-def measure_pages(browser: Browser, requests: int) -> dict[str, PageTimes]:
+def pages_to_measure() -> dict[str, str]:
+    """PAGES, and the log as an officer filters it to the last days."""
+    since = datetime.now(ZONE).date() - timedelta(days=LOG_DAYS - 1)
+    return {**PAGES, f"log, last {LOG_DAYS} days": f"/log?since={since:%d/%m/%Y}"}
+
+
+def measure_pages(browser: Browser, requests: int, pid: int) -> dict[str, PageTimes]:
     found = {}
-    for name, path in PAGES.items():
+    for name, path in pages_to_measure().items():
         first = browser.expect(browser.get(path), 200, path)
         times: list[float] = []
         began = time.monotonic()
         while len(times) < requests and time.monotonic() - began < PAGE_BUDGET_S:
             times.append(browser.expect(browser.get(path), 200, path).seconds)
-        found[name] = PageTimes(first.seconds, times, len(first.body))
+        rss = kb_to_mb(status(pid)["VmRSS"])
+        found[name] = PageTimes(path, first.seconds, times, len(first.body), rss)
         progress(
             f"  {name:<20} first {first.seconds * 1000:7.1f} ms, p50 "
             f"{percentile(times, 0.5) * 1000:7.1f} ms, p95 {percentile(times, 0.95) * 1000:7.1f}"
-            f" ms ({len(times)} requests, {len(first.body) / 1024:,.0f} KiB)"
+            f" ms ({len(times)} requests, {len(first.body) / 1024:,.0f} KiB), RSS {rss:.1f} MB"
         )
     return found
 
 
+def behind_the_log(port: int) -> list[float]:
+    """Seconds for an officer's GET /emergency while an admin's browser loads /log again and
+    again."""
+    stop = threading.Event()
+
+    def load_log() -> None:
+        admin = Browser(port)
+        admin.log_in(ADMIN)
+        while not stop.is_set():
+            admin.expect(admin.get("/log"), 200, "/log")
+        admin.close()
+
+    loader = threading.Thread(target=load_log, daemon=True)
+    officer = Browser(port)
+    officer.log_in(OFFICER)
+    loader.start()
+    rng = random.Random(3)
+    times = []
+    try:
+        time.sleep(1.0)
+        for _request in range(BLOCKED_REQUESTS):
+            times.append(officer.expect(officer.get("/emergency"), 200, "/emergency").seconds)
+            time.sleep(rng.uniform(0.05, 0.3))
+    finally:
+        stop.set()
+        loader.join(60)
+        officer.close()
+    progress(f"  GET /emergency while /log loads: {spread(times)}")
+    return times
+
+
 def pages_and_start(
     folder: Path, loa: Loa, requests: int, entries: int, rows: int
-) -> tuple[dict[str, PageTimes], list[float], dict[str, float]]:
-    """Part 1 and 2: the page times, the start times, and the server's "rss"/"hwm" in MB."""
+) -> tuple[dict[str, PageTimes], list[float], dict[str, float], list[float]]:
+    """Part 1 and 2: the page times, the start times, the server's memory in MB ("start": VmRSS
+    once logged in; "rss", "hwm": after the pages), and the emergency form behind the log."""
     station = station_with_history(folder / "pages", entries, rows)
     daemon, startup = start_daemon(station, loa.env, folder / "pages" / "loa-run.log")
     web: subprocess.Popen[bytes] | None = None
@@ -348,16 +398,18 @@ def pages_and_start(
         assert web is not None
         browser = Browser(port)
         browser.log_in(ADMIN)
-        pages = measure_pages(browser, requests)
+        rss = {"start": kb_to_mb(status(web.pid)["VmRSS"])}
+        pages = measure_pages(browser, requests, web.pid)
         browser.close()
         memory = status(web.pid)
-        rss = {"rss": kb_to_mb(memory["VmRSS"]), "hwm": kb_to_mb(memory["VmHWM"])}
+        rss |= {"rss": kb_to_mb(memory["VmRSS"]), "hwm": kb_to_mb(memory["VmHWM"])}
         progress(f"  loa web VmRSS {rss['rss']:.1f} MB, VmHWM {rss['hwm']:.1f} MB")
+        blocked = behind_the_log(port)
     finally:
         if web is not None:
             stop_daemon(web)
         stop_daemon(daemon)
-    return pages, starts, rss
+    return pages, starts, rss, blocked
 
 
 # 3. The emergency button ------------------------------------------------------------------------
@@ -435,6 +487,7 @@ def table(
     pages: dict[str, PageTimes],
     starts: list[float],
     rss: dict[str, float],
+    blocked: list[float],
     emergency: dict[str, list[float]],
     entries: int,
     rows: int,
@@ -445,7 +498,7 @@ def table(
         verdict = "meets" if p95 <= GOAL_MS else "MISSES"
         found.append(
             (
-                f"`GET {PAGES[name]}` ({name}), {times.size / 1024:,.0f} KiB",
+                f"`GET {times.path}` ({name}), {times.size / 1024:,.0f} KiB",
                 f"p50 {percentile(times.times, 0.5) * 1000:,.1f} ms, p95 {p95:,.1f} ms, max "
                 f"{max(times.times) * 1000:,.1f} ms (n={len(times.times)}; first "
                 f"{times.first * 1000:,.0f} ms); {verdict} p95 ≤ {GOAL_MS:.0f} ms",
@@ -460,16 +513,26 @@ def table(
     )
     found.append(
         (
+            "`GET /emergency` (officer) while another session loads `/log`",
+            f"{spread(blocked)} (n={len(blocked)})",
+        )
+    )
+    found.append(
+        (
             f"`loa web` launch to port accepting (median of {len(starts)})",
             f"{statistics.median(starts) * 1000:,.0f} ms (min {min(starts) * 1000:,.0f} ms, "
             f"max {max(starts) * 1000:,.0f} ms)",
         )
     )
     verdict = "meets" if rss["hwm"] <= GOAL_MB else "MISSES"
+    before = {"logged in": rss["start"], **{name: page.rss for name, page in pages.items()}}
+    grew = max(itertools.pairwise(before.items()), key=lambda pair: pair[1][1] - pair[0][1])
     found.append(
         (
-            "`loa web` memory after the page run",
-            f"VmRSS {rss['rss']:.1f} MB, VmHWM {rss['hwm']:.1f} MB; {verdict} ≤ {GOAL_MB:.0f} MB",
+            "`loa web` memory: once logged in / after the page run",
+            f"VmRSS {rss['start']:.1f} / {rss['rss']:.1f} MB, VmHWM {rss['hwm']:.1f} MB (most "
+            f"growth at {grew[1][0]}: +{grew[1][1] - grew[0][1]:.1f} MB); {verdict} ≤ "
+            f"{GOAL_MB:.0f} MB",
         )
     )
     cases = (
@@ -504,7 +567,7 @@ def main() -> None:
         try:
             loa = Loa(loa_env(folder, rig.env), folder / "cwd")
             progress(f"== pages: {options.entries} entries, {options.rows:,} as-run rows")
-            pages, starts, rss = pages_and_start(
+            pages, starts, rss, blocked = pages_and_start(
                 folder, loa, options.requests, options.entries, options.rows
             )
             progress(f"== emergency button to the first audible sample, {options.trials} trials")
@@ -517,11 +580,13 @@ def main() -> None:
     print(
         f"`python -m bench.web --requests {options.requests} --rows {options.rows} --entries "
         f"{options.entries} --trials {options.trials}`, {datetime.now():%Y-%m-%d %H:%M}, "
-        f"{machine()}; {(time.monotonic() - began) / 60:.1f} minutes\n"
+        f"{machine()}; {(time.monotonic() - began) / 60:.1f} minutes; load average at the end "
+        f"{os.getloadavg()[0]:.1f}\n"
     )
     print("| measure | value |")
     print("|---|---|")
-    for label, value in table(pages, starts, rss, emergency, options.entries, options.rows):
+    rows = table(pages, starts, rss, blocked, emergency, options.entries, options.rows)
+    for label, value in rows:
         print(f"| {label} | {value} |")
 
 
