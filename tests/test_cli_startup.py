@@ -32,7 +32,8 @@ try:
     main(sys.argv[1:])
 except SystemExit as stop:
     code = stop.code
-heavy = sorted({name.split(".")[0] for name in sys.modules} & set(json.loads(HEAVY)))
+watched = set(json.loads(HEAVY))
+heavy = sorted({n for name in sys.modules for n in (name, name.split(".")[0])} & watched)
 print(json.dumps({"exit": code, "heavy": heavy}), file=sys.stderr)
 """
 
@@ -118,3 +119,24 @@ def test_the_probe_sees_a_yaml_parser(loa_env: dict[str, str], station: Path) ->
     (station / "station.yaml").write_text(text + "\nextra:\n  - 1\n", encoding="utf-8")
     report = loaded_after(loa_env, "--station", str(station), "--version", watched=YAML_PARSERS)
     assert report["heavy"] == ["yaml"]
+
+
+COMMAND_MODULES = (
+    "broadcaster.speech.edge",
+    "broadcaster.onair.daemon",
+    "broadcaster.cli.province_commands",
+    "broadcaster.cli.web_commands",
+    "broadcaster.cli.service_commands",
+)
+"""What `loa status` has no use for: the speech engines (the running station counts its speech),
+the daemon, and other commands' modules (imported when used)."""
+
+
+def test_status_loads_only_what_it_shows(loa_env: dict[str, str], station: Path) -> None:
+    report = loaded_after(loa_env, "--station", str(station), "status", watched=COMMAND_MODULES)
+    assert report == {"exit": ExitCode.OK, "heavy": []}
+
+
+def test_the_probe_sees_a_command_module(loa_env: dict[str, str], station: Path) -> None:
+    report = loaded_after(loa_env, "province", "--help", watched=COMMAND_MODULES)
+    assert report == {"exit": ExitCode.OK, "heavy": ["broadcaster.cli.province_commands"]}

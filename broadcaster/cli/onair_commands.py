@@ -368,8 +368,7 @@ def _drafts(station: Station) -> list[str]:
 def _upcoming_from_files(station: Station, now: datetime) -> list[tuple[datetime, str, str]]:
     """The next broadcasts as the files say, when no daemon can say it; a broken schedule is
     shown, not raised, so that status always answers."""
-    from broadcaster.onair.daemon import NEXT_DAYS, NEXT_SHOWN
-    from broadcaster.station.lookahead import upcoming
+    from broadcaster.station.lookahead import NEXT_DAYS, NEXT_SHOWN, upcoming
 
     try:
         found = upcoming(station, now, NEXT_DAYS * 24)[:NEXT_SHOWN]

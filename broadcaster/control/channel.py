@@ -11,16 +11,12 @@ station is busy.
 """
 
 import contextlib
-import hashlib
 import json
-import logging
 import os
-import secrets
 import socket
 import socketserver
 import stat
 import struct
-import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -52,7 +48,6 @@ MAX_CONNECTIONS = 16
 """Callers served at once; a local program cannot tie up the station with open connections."""
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
-log = logging.getLogger("loa")
 
 
 def run_dir(station_dir: Path) -> Path:
@@ -74,6 +69,8 @@ def socket_path(station_dir: Path, environ: Mapping[str, str] = os.environ) -> P
     path = run_dir(station_dir) / SOCKET_NAME
     if len(os.fsencode(path)) <= MAX_UNIX_PATH:
         return path
+    import hashlib  # here: only stations at a long path need it
+
     digest = hashlib.sha256(os.fsencode(station_dir.resolve())).hexdigest()[:16]
     return private_socket_dir(environ) / f"{digest}.sock"
 
@@ -84,6 +81,8 @@ def private_socket_dir(environ: Mapping[str, str] = os.environ) -> Path:
     runtime = environ.get("XDG_RUNTIME_DIR", "")
     if runtime and os.path.isabs(runtime):
         return Path(runtime) / "loa"
+    import tempfile  # here: only without XDG_RUNTIME_DIR
+
     return Path(tempfile.gettempdir()) / f"loa-{os.geteuid()}"
 
 
@@ -118,6 +117,8 @@ def token_path(
     """Where the port and token are kept: on Windows under the user's own profile
     (%LOCALAPPDATA%), whose ACL keeps other accounts out; elsewhere in the station's `.loa/`."""
     if windows and environ.get("LOCALAPPDATA"):
+        import hashlib
+
         digest = hashlib.sha256(os.fsencode(station_dir.resolve())).hexdigest()[:16]
         return Path(environ["LOCALAPPDATA"]) / "Loa" / f"control-{digest}.json"
     return run_dir(station_dir) / TOKEN_NAME
@@ -185,6 +186,8 @@ class ControlServer:
         self.unix = unix
         self.max_connections = max_connections
         self._server: _UnixServer | _TcpServer | None = None
+        import secrets  # the server's: the CLI's import stays light
+
         self._token = secrets.token_hex(16)
 
     def start(self) -> None:
@@ -242,13 +245,17 @@ class ControlServer:
         except (ValueError, UnicodeDecodeError):
             return encode_reply(Refused(_("The request is not valid JSON.")))
         if not self.unix:
+            import hmac
+
             token = request.pop("token", None) if isinstance(request, dict) else None
-            if not (isinstance(token, str) and secrets.compare_digest(token, self._token)):
+            if not (isinstance(token, str) and hmac.compare_digest(token, self._token)):
                 return encode_reply(Refused(_("Wrong token: only Loa on this PC may ask.")))
         try:
             return self.handler(request)
         except Exception as error:  # the channel answers whatever happens behind it
-            log.exception("%r", request)
+            import logging
+
+            logging.getLogger("loa").exception("%r", request)
             return encode_reply(
                 Refused(_("Unexpected error: {error}; see Loa's log.").format(error=repr(error)))
             )

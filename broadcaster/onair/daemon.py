@@ -28,7 +28,7 @@ from broadcaster.errors import LoaError
 from broadcaster.i18n import _
 from broadcaster.onair.asrun import AsRunLog
 from broadcaster.onair.clock import JumpDetector, Ticker
-from broadcaster.onair.desk import NEXT_DAYS, NEXT_SHOWN, ControlDesk
+from broadcaster.onair.desk import ControlDesk
 from broadcaster.onair.events import EventBus, Listener
 from broadcaster.onair.lock import StationLock
 from broadcaster.onair.planner import LOOKBACK, PLAN_HOURS, PREROLL_S, Planner
@@ -39,7 +39,7 @@ from broadcaster.station.schedules import Entry
 if TYPE_CHECKING:
     from broadcaster.audio.outputs import AudioOutput
 
-__all__ = ["NEXT_DAYS", "NEXT_SHOWN", "PLAN_HOURS", "PREROLL_S", "Daemon"]
+__all__ = ["PLAN_HOURS", "PREROLL_S", "Daemon"]
 
 log = logging.getLogger("loa")
 

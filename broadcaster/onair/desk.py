@@ -37,10 +37,8 @@ from broadcaster.onair.adhoc import adhoc_item
 from broadcaster.onair.planner import Planner
 from broadcaster.onair.player import Player
 from broadcaster.onair.watcher import Watcher
+from broadcaster.station.lookahead import NEXT_DAYS, NEXT_SHOWN
 
-NEXT_SHOWN = 5
-NEXT_DAYS = 7
-"""`loa status` shows the next NEXT_SHOWN broadcasts within NEXT_DAYS days."""
 RECENT_REQUESTS = 256
 """Request ids remembered, so that a retried request is queued once."""
 

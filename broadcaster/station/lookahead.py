@@ -8,6 +8,10 @@ from broadcaster.core.recurrence import occurrences
 from broadcaster.core.settings import Station
 from broadcaster.station.schedules import Entry, airs, load_schedules
 
+NEXT_SHOWN = 5
+NEXT_DAYS = 7
+"""`loa status` shows the next NEXT_SHOWN broadcasts within NEXT_DAYS days."""
+
 
 @dataclass(frozen=True)
 class Upcoming:
