@@ -1,5 +1,6 @@
 """The console's pages: each one a task officers do with `loa` commands, as plain HTML forms."""
 
+import asyncio
 import contextlib
 import hashlib
 import io
@@ -10,9 +11,11 @@ import secrets
 import unicodedata
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from time import monotonic
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -59,6 +62,7 @@ UPLOAD_SUFFIXES = (".m4a", ".mp3", ".aac", ".amr", ".wav", ".ogg", ".opus", ".3g
 PREVIEW_NAME = re.compile(r"[0-9a-f]{32}\.wav")
 PREVIEWS_KEPT = 50
 WEEK_DAYS = 7
+SETTLE_S = 3.0
 
 
 def _now(station: Station) -> datetime:
@@ -167,7 +171,28 @@ async def stop(p: Page) -> Response:
         return p.render("error.html", 503, message=_("Loa is not running for this station."))
     stopped = reply.stopped if isinstance(reply, Stopped) else None
     p.audit("stop", stopped or "")
+    if stopped:
+        await _until_on_air(
+            p.console.station_dir, lambda playing: playing is None or playing.id != stopped
+        )
     return _redirect("/")
+
+
+async def _until_on_air(station_dir: Path, shows: Callable[[Any], bool]) -> None:
+    """The station answers a request once it is taken, and what is on the air changes a moment
+    later (an emergency is rendered first; a stopped item ends with the chunk being played).
+    Wait for the change, briefly, so that the page shown next shows it: the emergency banner
+    after the confirmation, no banner after Stop."""
+    from starlette.concurrency import run_in_threadpool
+
+    from broadcaster.web.app import on_air
+
+    deadline = monotonic() + SETTLE_S
+    while monotonic() < deadline:
+        status, _why = await run_in_threadpool(on_air, station_dir)
+        if status is None or shows(status.playing):
+            return
+        await asyncio.sleep(0.1)
 
 
 def _labels() -> dict[str, Any]:
@@ -858,6 +883,10 @@ async def emergency(p: Page) -> Response:
         sha256=hashlib.sha256((text or announcement).encode()).hexdigest(),
         detail=text or announcement,
     )
+    await _until_on_air(
+        p.console.station_dir,
+        lambda playing: playing is not None and playing.priority == Priority.EMERGENCY,
+    )
     return _redirect("/?emergency=1")
 
 
@@ -1006,15 +1035,38 @@ async def user_change(p: Page) -> Response:
     except (AccountError, ValueError) as error:
         return _users_page(p, getattr(error, "message", str(error)), 400)
     p.audit(f"user-{action}", name, detail={"role": p.field("role")} if action == "add" else "")
-    return _users_page(p, "", 200, _("Done: {action} {name}.").format(action=action, name=name))
+    done = _audit_actions()[f"user-{action}"]
+    return _users_page(p, "", 200, _("Done: {action} {name}.").format(action=done, name=name))
+
+
+def _audit_actions() -> dict[str, str]:
+    """The actions of the audit trail in the officer's words."""
+    return {
+        "login": _("logged in"),
+        "login-blocked": _("login blocked: too many wrong passwords"),
+        "logout": _("logged out"),
+        "stop": _("stopped the broadcast"),
+        "announcement-save": _("saved an announcement"),
+        "preview": _("listened first"),
+        "upload": _("uploaded a recording"),
+        "entry-save": _("saved a schedule entry"),
+        "approve-refused": _("approval refused"),
+        "approve": _("approved"),
+        "emergency": _("emergency broadcast"),
+        "user-add": _("added a user"),
+        "user-passwd": _("changed a password"),
+        "user-remove": _("removed a user"),
+    }
 
 
 @page(role=Role.ADMIN)
 async def audit(p: Page) -> Response:
     rows = p.console.accounts.audit_rows()
+    actions = _audit_actions()
     return p.render(
         "audit.html",
         rows=rows,
+        action=lambda code: actions.get(code, code),
         when=lambda at: f"{datetime.fromtimestamp(at):%d/%m/%Y %H:%M:%S}",
     )
 
