@@ -1040,22 +1040,23 @@ async def user_change(p: Page) -> Response:
 
 
 def _audit_actions() -> dict[str, str]:
-    """The actions of the audit trail in the officer's words."""
+    """The actions of the audit trail in the officer's words (the buttons' own, where one
+    exists)."""
     return {
-        "login": _("logged in"),
+        "login": _("Log in"),
         "login-blocked": _("login blocked: too many wrong passwords"),
-        "logout": _("logged out"),
-        "stop": _("stopped the broadcast"),
+        "logout": _("Log out"),
+        "stop": _("Stop"),
         "announcement-save": _("saved an announcement"),
-        "preview": _("listened first"),
-        "upload": _("uploaded a recording"),
+        "preview": _("Listen first"),
+        "upload": _("Upload"),
         "entry-save": _("saved a schedule entry"),
         "approve-refused": _("approval refused"),
         "approve": _("approved"),
-        "emergency": _("emergency broadcast"),
-        "user-add": _("added a user"),
-        "user-passwd": _("changed a password"),
-        "user-remove": _("removed a user"),
+        "emergency": _("Emergency broadcast"),
+        "user-add": _("Add a user"),
+        "user-passwd": _("Change the password"),
+        "user-remove": _("Remove"),
     }
 
 

@@ -25,7 +25,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
 from broadcaster.control.channel import ask
-from broadcaster.control.protocol import Status, StatusReply
+from broadcaster.control.protocol import Status, StatusReply, Stop
 from broadcaster.core.models import Occurrence
 from broadcaster.i18n import LOCALE_DIR
 from broadcaster.onair.asrun import AsRunLog
@@ -50,6 +50,14 @@ HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 PASSWORD = "mật-khẩu-đủ-dài"
 USERS = {"an": "officer", "binh": "approver", "root": "admin"}
 SEEDED_REASON = "trễ 400 giây: máy khởi động chậm"
+DRAFT = """\
+- id: hop-to-dan-pho-t7
+  announcement: hop-to-dan-pho
+  times: ["19:00"]
+  days: [T7]
+  created_by: an
+"""
+"""A draft waiting for approval, beside the example's entry (approved by `loa approve`)."""
 START_S = 60.0
 AIR_WAIT_S = 200.0
 """From scheduling a one-off entry at the next whole minute (at least 25 s ahead) to its row in
@@ -154,19 +162,19 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         .replace('quiet_hours: "21:00-06:00"', 'quiet_hours: "00:00-00:00"'),
         encoding="utf-8",
     )
+    (station / "schedules" / "hop-dan.yaml").write_text(DRAFT, encoding="utf-8")
     env = child_env(station, home)
     seed_log(station)
-    for name, role in USERS.items():
+
+    def run_loa(*args: str, typed: str = "") -> None:
         subprocess.run(
-            loa("user", "add", name, "--role", role),
-            input=f"{PASSWORD}\n",
-            env=env,
-            cwd=home,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        )
+            loa(*args), input=typed, env=env, cwd=home, capture_output=True, text=True,
+            check=True, timeout=60,
+        )  # fmt: skip
+
+    for name, role in USERS.items():
+        run_loa("user", "add", name, "--role", role, typed=f"{PASSWORD}\n")
+    run_loa("approve", "bluezone-sang", "--by", "binh")
     port = free_port()
     logs = home / "logs"
     logs.mkdir()
@@ -221,7 +229,7 @@ PAGES = [
     ("entry", "/schedule/bluezone-sang", "an", "entry"),
     ("entry-new", "/schedule/new", "an", "entry"),
     ("approvals", "/approvals", "binh", "approvals"),
-    ("approval", "/approvals/bluezone-sang", "binh", "approval"),
+    ("approval", "/approvals/hop-to-dan-pho-t7", "binh", "approval"),
     ("emergency", "/emergency", "an", "emergency"),
     ("log", "/log", "an", "log"),
     ("report", "/report", "an", "report"),
@@ -429,6 +437,27 @@ return {width: box.width, top: box.top, screen: window.innerWidth, height: windo
 """
 
 
+@pytest.fixture
+def quiet_after(console: Console) -> Iterator[None]:
+    """Whatever a test left on the air is stopped, so that the next test starts quiet."""
+    yield
+    for _attempt in range(10):
+        status = on_air_status(console.station)
+        if status is None or (status.playing is None and not status.queue):
+            return
+        ask(console.station, Stop())
+        time.sleep(0.5)
+
+
+def emergency_rows(station: Path) -> list[Any]:
+    log = AsRunLog.for_station(station)
+    try:
+        return [row for row in log.rows() if row.priority == "emergency"]
+    finally:
+        log.close()
+
+
+@pytest.mark.usefixtures("quiet_after")
 def test_the_emergency_button_on_a_phone_names_what_it_interrupts_and_stops(
     browser: Browser, console: Console
 ) -> None:
@@ -454,22 +483,39 @@ def test_the_emergency_button_on_a_phone_names_what_it_interrupts_and_stops(
     assert not emergency_on_air(console.station), "nothing airs before the confirmation"
     browser.submit_form("emergency-confirm-form")
     assert browser.page_name() == "home"
-    banner = WebDriverWait(browser.driver, LOAD_TIMEOUT_S).until(
-        lambda driver: driver.find_elements(By.ID, "emergency-banner")
-    )[0]
-    assert "ĐANG PHÁT KHẨN CẤP" in banner.text
+    banner = text_of(browser, "emergency-banner")
+    assert "ĐANG PHÁT KHẨN CẤP" in banner, banner
     assert text_of(browser, "emergency-stop-button") == "Dừng"
     browser.screenshot("emergency-on-air")
     browser.submit_form("emergency-stop-form")
     assert browser.page_name() == "home"
     assert not browser.driver.find_elements(By.ID, "emergency-banner")
     assert not emergency_on_air(console.station)
-    log = AsRunLog.for_station(console.station)
-    try:
-        emergencies = [row for row in log.rows() if row.priority == "emergency"]
-    finally:
-        log.close()
-    assert emergencies and emergencies[-1].result == "interrupted"
+    assert emergency_rows(console.station)[-1].result == "interrupted"
+
+
+@pytest.mark.usefixtures("quiet_after")
+def test_an_emergency_from_elsewhere_shows_its_banner_on_an_open_page(
+    browser: Browser, console: Console
+) -> None:
+    log_in(browser, console, "an", PHONE)
+    browser.open(console("/week"), PHONE)
+    assert not browser.driver.find_elements(By.ID, "emergency-banner")
+    said = subprocess.run(
+        loa("say", "Bão đổ bộ trong đêm nay, bà con chằng chống nhà cửa.", "--emergency"),
+        env=console.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )  # as the province's emergency arrives: not through this page
+    assert said.returncode == 0, said.stderr
+    WebDriverWait(browser.driver, LOAD_TIMEOUT_S).until(
+        lambda driver: driver.find_elements(By.ID, "emergency-banner")
+    )
+    assert browser.page_name() == "week", "the banner came without a reload"
+    browser.submit_form("emergency-stop-form")
+    assert not emergency_on_air(console.station)
+    assert not browser.driver.find_elements(By.ID, "emergency-banner")
 
 
 # 5. Vietnamese only, dates and times as Vietnam writes them --------------------------------------
