@@ -321,6 +321,7 @@ def test_a_draft_is_heard_scheduled_approved_by_another_aired_and_logged(
     )  # its first button: "Listen first"
     duration = browser.driver.execute_async_script(AUDIO_DURATION_JS, "preview-audio")
     assert duration > 1, "the preview plays the whole broadcast: chimes and speech"
+    browser.screenshot("announcement-preview")
     assert not (console.station / "announcements" / "hop-to-3.yaml").exists(), "heard, not saved"
     press(browser, "save-button")
     assert browser.driver.find_elements(By.ID, "saved"), text_of(browser, "announcement-form")
@@ -352,6 +353,7 @@ def test_a_draft_is_heard_scheduled_approved_by_another_aired_and_logged(
     browser.open(console("/approvals/hop-to-3-toi-nay"), DESKTOP)
     assert text_of(browser, "approval-text") == text
     assert browser.driver.execute_script(EDITABLE_JS) == [], "an approver reads, never edits"
+    browser.screenshot("approval-by-another")
     browser.submit_form("approve-form")
     assert browser.page_name() == "approvals"
     assert "hop-to-3-toi-nay" not in text_of(browser, "draft-list")
@@ -480,6 +482,7 @@ def test_the_emergency_button_on_a_phone_names_what_it_interrupts_and_stops(
     browser.submit_form("emergency-form", {"text": "Cháy ở khu chợ xã, bà con tránh xa."})
     confirm = text_of(browser, "emergency-confirm-text")
     assert "bluezone" in confirm, f"the confirmation names what it interrupts: {confirm}"
+    browser.screenshot("emergency-confirm-interrupts")
     assert not emergency_on_air(console.station), "nothing airs before the confirmation"
     browser.submit_form("emergency-confirm-form")
     assert browser.page_name() == "home"
