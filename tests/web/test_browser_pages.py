@@ -37,6 +37,7 @@ from tests.browser import (  # noqa: F401 (the fixtures, found by pytest by thei
     PHONE,
     VIEWPORTS,
     Browser,
+    Viewport,
     browser_fixture,
     browser_without_js_fixture,
     chromiums_fixture,
@@ -195,7 +196,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
             stop(run)
 
 
-def log_in(browser: Browser, console: Console, name: str, viewport: Any = PHONE) -> None:
+def log_in(browser: Browser, console: Console, name: str, viewport: Viewport = PHONE) -> None:
     browser.open(console("/login"), viewport)
     browser.submit_form("login-form", {"name": name, "password": PASSWORD})
     assert browser.page_name() == "home", browser.driver.current_url
@@ -382,9 +383,22 @@ def test_a_draft_is_heard_scheduled_approved_by_another_aired_and_logged(
     assert any(SEEDED_REASON in line for line in lines), "the diacritics as written"
 
 
+@pytest.fixture
+def quiet_after(console: Console) -> Iterator[None]:
+    """Whatever a test left on the air is stopped, so that the next test starts quiet."""
+    yield
+    for _attempt in range(10):
+        status = on_air_status(console.station)
+        if status is None or (status.playing is None and not status.queue):
+            return
+        ask(console.station, Stop())
+        time.sleep(0.5)
+
+
 # 3. the essential forms without JavaScript ------------------------------------------------------
 
 
+@pytest.mark.usefixtures("quiet_after")
 def test_the_essential_forms_work_as_plain_html(
     browser_without_js: Browser, console: Console
 ) -> None:
@@ -437,18 +451,6 @@ FULL_WIDTH_JS = """
 const box = document.getElementById(arguments[0]).getBoundingClientRect();
 return {width: box.width, top: box.top, screen: window.innerWidth, height: window.innerHeight};
 """
-
-
-@pytest.fixture
-def quiet_after(console: Console) -> Iterator[None]:
-    """Whatever a test left on the air is stopped, so that the next test starts quiet."""
-    yield
-    for _attempt in range(10):
-        status = on_air_status(console.station)
-        if status is None or (status.playing is None and not status.queue):
-            return
-        ask(console.station, Stop())
-        time.sleep(0.5)
 
 
 def emergency_rows(station: Path) -> list[Any]:
