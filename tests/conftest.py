@@ -90,6 +90,12 @@ SLOW = {
     "tests/province/test_link_restart.py",
     "tests/province/test_end_to_end.py",
     "tests/province/test_link.py::test_mqtts_with_the_provinces_ca_and_a_clear_line_with_another",
+    # the console in Chromium: a broadcast waited for in real time, every page twice
+    "tests/web/test_browser_pages.py::test_a_draft_is_heard_scheduled_approved_by_another_aired_and_logged",
+    "tests/web/test_browser_pages.py::test_every_page_passes_every_check_on_a_phone_and_the_pc",
+    "tests/web/test_browser_pages.py::test_the_essential_forms_work_as_plain_html",
+    "tests/web/test_browser_pages.py::test_pages_show_no_english_the_catalogue_translates_and_vietnamese_dates",
+    "tests/web/test_browser_pages.py::test_an_emergency_from_elsewhere_shows_its_banner_on_an_open_page",
 }
 """Tests (a module, or module::function for all its parameters) left out of the quick loop
 `pytest -m "not slow"`; the full suite stays the test command. A name that matches no test is

@@ -199,6 +199,16 @@ def set_session_cookie(response: Response, session_id: str, secure: bool) -> Non
     )
 
 
+def role_label(role: str) -> str:
+    """A role in the officer's words."""
+    labels: dict[str, str] = {
+        Role.OFFICER: _("officer"),
+        Role.APPROVER: _("approver"),
+        Role.ADMIN: _("admin"),
+    }
+    return labels.get(role, role)
+
+
 def templates() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -210,6 +220,7 @@ def templates() -> jinja2.Environment:
         ngettext=lambda one, many, count: _(one) if count == 1 else _(many),
         newstyle=False,
     )
+    env.filters["role"] = role_label
     env.filters["day"] = lambda moment: f"{moment:%d/%m/%Y}"
     env.filters["clock"] = lambda moment: f"{moment:%H:%M}"
     return env

@@ -1,5 +1,6 @@
 """The console's pages: each one a task officers do with `loa` commands, as plain HTML forms."""
 
+import asyncio
 import contextlib
 import hashlib
 import io
@@ -9,9 +10,11 @@ import secrets
 import unicodedata
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from time import monotonic
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -58,6 +61,7 @@ UPLOAD_SUFFIXES = (".m4a", ".mp3", ".aac", ".amr", ".wav", ".ogg", ".opus", ".3g
 PREVIEW_NAME = re.compile(r"[0-9a-f]{32}\.wav")
 PREVIEWS_KEPT = 50
 WEEK_DAYS = 7
+SETTLE_S = 3.0
 
 
 def _now(station: Station) -> datetime:
@@ -166,7 +170,28 @@ async def stop(p: Page) -> Response:
         return p.render("error.html", 503, message=_("Loa is not running for this station."))
     stopped = reply.stopped if isinstance(reply, Stopped) else None
     p.audit("stop", stopped or "")
+    if stopped:
+        await _until_on_air(
+            p.console.station_dir, lambda playing: playing is None or playing.id != stopped
+        )
     return _redirect("/")
+
+
+async def _until_on_air(station_dir: Path, shows: Callable[[Any], bool]) -> None:
+    """The station answers a request once it is taken, and what is on the air changes a moment
+    later (an emergency is rendered first; a stopped item ends with the chunk being played).
+    Wait for the change, briefly, so that the page shown next shows it: the emergency banner
+    after the confirmation, no banner after Stop."""
+    from starlette.concurrency import run_in_threadpool
+
+    from broadcaster.web.app import on_air
+
+    deadline = monotonic() + SETTLE_S
+    while monotonic() < deadline:
+        status, _why = await run_in_threadpool(on_air, station_dir)
+        if status is None or shows(status.playing):
+            return
+        await asyncio.sleep(0.1)
 
 
 def _labels() -> dict[str, Any]:
@@ -843,6 +868,10 @@ async def emergency(p: Page) -> Response:
         sha256=hashlib.sha256((text or announcement).encode()).hexdigest(),
         detail=text or announcement,
     )
+    await _until_on_air(
+        p.console.station_dir,
+        lambda playing: playing is not None and playing.priority == Priority.EMERGENCY,
+    )
     return _redirect("/?emergency=1")
 
 
@@ -997,12 +1026,35 @@ async def user_change(p: Page) -> Response:
     return _users_page(p, "", 200, done.format(name=name))
 
 
+def _audit_actions() -> dict[str, str]:
+    """The actions of the audit trail in the officer's words (the buttons' own, where one
+    exists)."""
+    return {
+        "login": _("Log in"),
+        "login-blocked": _("login blocked: too many wrong passwords"),
+        "logout": _("Log out"),
+        "stop": _("Stop"),
+        "announcement-save": _("saved an announcement"),
+        "preview": _("Listen first"),
+        "upload": _("Upload"),
+        "entry-save": _("saved a schedule entry"),
+        "approve-refused": _("approval refused"),
+        "approve": _("approved"),
+        "emergency": _("Emergency broadcast"),
+        "user-add": _("Add a user"),
+        "user-passwd": _("Change the password"),
+        "user-remove": _("Remove"),
+    }
+
+
 @page(role=Role.ADMIN)
 async def audit(p: Page) -> Response:
     rows = p.console.accounts.audit_rows()
+    actions = _audit_actions()
     return p.render(
         "audit.html",
         rows=rows,
+        action=lambda code: actions.get(code, code),
         when=lambda at: f"{datetime.fromtimestamp(at):%d/%m/%Y %H:%M:%S}",
     )
 
