@@ -57,7 +57,7 @@ DATA = ROOT / "tests" / "data"
 STATION_ID = "xa-an-binh"
 GROUP = "ven-bien"
 OWN = topics.station(STATION_ID)
-WAIT_S = 20.0
+WAIT_S = 60.0
 
 
 def wait_for(condition: Callable[[], object], timeout: float = WAIT_S) -> None:
