@@ -1,7 +1,5 @@
 """`loa next`, `loa schedule check|add|list|remove|enable|disable` and `loa approve`."""
 
-import getpass
-import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
@@ -55,6 +53,8 @@ def next_(session: Session, days: int, start: datetime | None, as_json: bool) ->
     now = in_zone(start, zone) if start else datetime.now(zone)
     items = upcoming(station, now, days * 24)
     if as_json:
+        import json
+
         click.echo(
             json.dumps(
                 [
@@ -486,6 +486,8 @@ def _split(values: Sequence[str]) -> list[str]:
 
 def _user() -> str | None:
     """The PC's user name, recorded as who added or approved an entry."""
+    import getpass
+
     try:
         return getpass.getuser()
     except (OSError, KeyError, ImportError):
