@@ -14,7 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from broadcaster.broadcast import Coverage
 from broadcaster.control.protocol import (
     OnAir,
     Play,
@@ -109,9 +108,6 @@ class LightStation:
 
     def status(self) -> Reply:
         return self.handle(Status())
-
-    def coverage(self, hours: float) -> Coverage:
-        return Coverage(0, 0, ())
 
     def handle(self, request: Request) -> Reply:
         with self._lock:

@@ -114,6 +114,7 @@ def main() -> None:
         links.append(link)
         stations.append(station)
     since: dict[str, float] = {}
+    since_lock = threading.Lock()
     mark = [time.monotonic()]
 
     def watch() -> None:
@@ -121,10 +122,11 @@ def main() -> None:
         while True:
             for link in links:
                 sid = link.settings.station_id
-                if link.connected and sid not in since:
-                    since[sid] = time.monotonic()
-                elif not link.connected:
-                    since.pop(sid, None)
+                with since_lock:
+                    if link.connected and sid not in since:
+                        since[sid] = time.monotonic()
+                    elif not link.connected:
+                        since.pop(sid, None)
             time.sleep(0.05)
 
     threading.Thread(target=watch, daemon=True).start()
@@ -134,10 +136,13 @@ def main() -> None:
             continue
         if command[0] == "mark":
             mark[0] = time.monotonic()
-            since.clear()
+            with since_lock:
+                since.clear()
             print(json.dumps({"ok": True}), flush=True)
         elif command[0] == "status":
             campaign = command[1] if len(command) > 1 else ""
+            with since_lock:
+                back = sorted(t - mark[0] for t in since.values() if t >= mark[0])
             landed = sum(
                 1
                 for s in stations
@@ -147,7 +152,7 @@ def main() -> None:
                 json.dumps(
                     {
                         "connected": sum(1 for link in links if link.connected) + len(online),
-                        "back": sorted(t - mark[0] for t in since.values() if t >= mark[0]),
+                        "back": back,
                         "started": [[t, tag] for s in stations for t, tag in s.started]
                         + [[t, tag] for t, tag in arrivals],
                         "landed": landed,

@@ -34,7 +34,6 @@ from broadcaster.province import messages, topics
 from broadcaster.province.landing import campaign_of
 
 if TYPE_CHECKING:
-    from broadcaster.broadcast import Coverage
     from broadcaster.onair.daemon import Daemon
 
 log = logging.getLogger("loa")
@@ -42,9 +41,7 @@ log = logging.getLogger("loa")
 HEARTBEAT_EVERY_S = 30.0
 """How often the link calls `beat`."""
 SURVEY_EVERY_S = 300.0
-"""How often a beat also counts the cache coverage (it reads the schedules) and reconciles the
-outbox with the as-run log; the beats between reuse the last count."""
-COVERAGE_HOURS = 48.0
+"""How often a beat also reconciles the outbox with the as-run log."""
 RECONCILE_DAYS = 31
 """As-run rows this recent are reported if the province never acknowledged them."""
 FORGET_DAYS = 40
@@ -73,10 +70,8 @@ class StationView(Protocol):
         offset."""
 
     def status(self) -> Reply:
-        """The control protocol's answer to Status: on air, queue, reload error, sound."""
-
-    def coverage(self, hours: float) -> "Coverage":
-        """How much of the speech of the next `hours` is cached (reads the schedules)."""
+        """The control protocol's answer to Status: on air, queue, reload error, sound, the
+        speech ready for the next 48 hours."""
 
 
 class DaemonView:
@@ -94,11 +89,6 @@ class DaemonView:
 
     def status(self) -> Reply:
         return self._daemon.handle(Status())
-
-    def coverage(self, hours: float) -> "Coverage":
-        from broadcaster.broadcast import cache_coverage  # the speech modules: only when asked
-
-        return cache_coverage(self._daemon.station, self._daemon.now(), hours)
 
 
 # The outbox -------------------------------------------------------------------------------------
@@ -299,8 +289,8 @@ class Reporter(Listener):
         self._early_acks: dict[int, float] = {}
         """mid → monotonic time, for acks of mids not known (yet)."""
         self._connection = 0
-        self._coverage: tuple[int, int] = (0, 0)
         self._surveyed: float | None = None
+        self._ready: tuple[int, int] = (0, 0)
         self._problems: dict[str, str] = {}
         """What keeps the reports from working (outbox, as-run log), shown in the heartbeat."""
         self.outbox: Outbox | None = self._open("outbox", lambda: Outbox(db))
@@ -361,7 +351,9 @@ class Reporter(Listener):
             on_air, queue = None, 0
             if isinstance(status, Refused):
                 errors.append(status.error)
-        ready, due = self._coverage
+        if isinstance(status, StatusReply) and status.speech_ready is not None:
+            self._ready = status.speech_ready  # counted by the station at its cache rounds
+        ready, due = self._ready
         heartbeat = messages.Heartbeat(
             at=_utc(now),
             software=SOFTWARE,
@@ -450,16 +442,7 @@ class Reporter(Listener):
         return self.outbox.put(missing)
 
     def _survey(self, now: datetime) -> None:
-        """Every few minutes: the cache coverage, and rows the events did not bring."""
-        try:
-            coverage = self._station.coverage(COVERAGE_HOURS)
-            self._coverage = (coverage.cached, coverage.needed)
-            self._problems.pop("coverage", None)
-        except Exception as error:  # a bad schedule: the watcher reports it, the beat goes on
-            log.debug("coverage: %r", error)
-            self._problems["coverage"] = (
-                error.message if isinstance(error, LoaError) else repr(error)
-            )
+        """Every few minutes: the rows the events did not bring."""
         try:
             self._send(self._reconcile())
             if self.outbox is not None:

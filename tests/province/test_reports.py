@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from broadcaster.broadcast import Coverage
 from broadcaster.control.protocol import OnAir, Refused, Reply, StatusReply, Waiting
 from broadcaster.core.models import Occurrence, Result
 from broadcaster.onair.asrun import AsRunLog
@@ -88,19 +87,12 @@ class View:
     asrun_path: Path
     clock: datetime = NOW
     reply: Reply = IDLE
-    covered: Coverage = field(default_factory=lambda: Coverage(0, 0, ()))
-    surveys: int = 0
 
     def now(self) -> datetime:
         return self.clock
 
     def status(self) -> Reply:
         return self.reply
-
-    def coverage(self, hours: float) -> Coverage:
-        assert hours == 48
-        self.surveys += 1
-        return self.covered
 
 
 @pytest.fixture
@@ -348,7 +340,6 @@ def test_the_heartbeat_carries_the_clock_queue_on_air_coverage_and_errors(
     item = occurrence()
     played(asrun, item)
     asrun.begin(occurrence("tiep", minutes=5), NOW)  # on the air: not the last row
-    view.covered = Coverage(3, 4, ("tiem",))
     view.reply = StatusReply(
         1,
         NOW.isoformat(),
@@ -359,6 +350,7 @@ def test_the_heartbeat_carries_the_clock_queue_on_air_coverage_and_errors(
         "schedules/a.yaml:3: unknown field",
         3,
         "The sound device does not open",
+        (3, 4),
     )
     reporter.beat()
     [sent] = link.on(topics.heartbeat(STATION))
@@ -375,13 +367,12 @@ def test_the_heartbeat_carries_the_clock_queue_on_air_coverage_and_errors(
         "ended": "2026-11-30T06:02:00+07:00",
     }
     assert beat.errors == ("schedules/a.yaml:3: unknown field", "The sound device does not open")
-    view.covered = Coverage(4, 4, ())
     view.reply = Refused("the station is busy")
     reporter.beat()
     later = link.on(topics.heartbeat(STATION))[-1].message
     assert isinstance(later, messages.Heartbeat)
     assert (later.on_air, later.queue, later.errors) == (None, 0, ("the station is busy",))
-    assert (later.ready_48h, view.surveys) == (3, 1), "coverage is counted every few minutes"
+    assert (later.ready_48h, later.due_48h) == (3, 4), "the last count, while the station is busy"
 
 
 def test_presence_offline_at_a_clean_shutdown(view: View, tmp_path: Path) -> None:
