@@ -438,10 +438,16 @@ class Browser:
 
 
 def is_stale(element: Any) -> bool:
+    """Whether `element`'s page is gone. While the old document is torn down, chromedriver may
+    answer "does not belong to the document" (a plain WebDriverException) instead of "stale"."""
     try:
         element.is_enabled()
     except StaleElementReferenceException:
         return True
+    except WebDriverException as error:
+        if "does not belong to the document" in str(error):
+            return True
+        raise
     return False
 
 
