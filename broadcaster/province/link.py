@@ -77,6 +77,7 @@ from broadcaster.province.inbox import (
     RECEIVED,
     REFUSED,
     WAITING,
+    EmergencyRow,
     Inbox,
     Landed,
 )
@@ -524,13 +525,34 @@ class StationLink(Listener):
         now, steady = self.station.now(), self._monotonic()
         for row in self.inbox.emergencies(WAITING):
             left = (row.received + timedelta(seconds=row.remaining_s) - now).total_seconds()
-            if left <= 0:
+            if row.state == HANDED and self._began_on_air(row):
+                self.inbox.set_emergency(row.emergency.id, AIRED)
+            elif left <= 0:
                 self.inbox.set_emergency(row.emergency.id, EXPIRED)
                 self._expired(row.emergency.id, -left)
             else:
                 self.inbox.set_emergency(row.emergency.id, RECEIVED)
                 self._deadlines[row.emergency.id] = steady + left
                 self._emergencies.put(row.emergency.id)
+
+    def _began_on_air(self, row: EmergencyRow) -> bool:
+        """Whether the as-run log has it on the air since it arrived: Loa killed between its
+        first sound and our note of it must not air it twice (the log calls it interrupted)."""
+        try:
+            log_file = AsRunLog(self.directory / LOG_FILE)
+        except LoaError as error:
+            log.error("%s", error)
+            return False
+        try:
+            rows = log_file.rows(since=row.received)
+        finally:
+            log_file.close()
+        return any(
+            aired.priority == Priority.EMERGENCY
+            and aired.announcement == row.announcement
+            and aired.started is not None
+            for aired in rows
+        )
 
     def _emergency_worker(self) -> None:
         while True:

@@ -667,6 +667,34 @@ def test_emergencies_a_crash_left_committed_air_after_a_restart_only_within_thei
     assert len(again.emergencies()) == 2
 
 
+def test_an_emergency_killed_on_the_air_is_not_aired_again_one_handed_unheard_is(
+    tmp_path: Path, broker: Mosquitto, start_station: Start, province: Province
+) -> None:
+    """Loa killed between an emergency's first sound and the link's note of it: the as-run log
+    has it (interrupted at the next start), so it does not air twice; one handed over but
+    never heard airs."""
+    directory = linked_station(tmp_path / "station", broker.port)
+    now = datetime.now(HANOI)
+    heard = emergency("da-nghe", text="Đã nghe một phần.")
+    unheard = emergency("chua-nghe", text="Chưa ai nghe.")
+    inbox = Inbox.for_station(directory)
+    for message in (heard, unheard):
+        inbox.add_emergency(message, encode(message), now - timedelta(seconds=5), 300, "received")
+        inbox.set_emergency(message.id, "handed", announcement=message.content.text)
+    inbox.close()
+    log = AsRunLog.for_station(directory)
+    log.begin(Occurrence("say", now - timedelta(seconds=3), "Đã nghe một phần.", "emergency"), now)
+    log.close()
+    station = start_station(directory=directory)
+    wait_for(lambda: [row.result for row in station.emergencies()] == ["interrupted", "played"])
+    time.sleep(1.0)
+    aired = [(row.announcement, row.result) for row in station.emergencies()]
+    assert aired == [("Đã nghe một phần.", "interrupted"), ("Chưa ai nghe.", "played")]
+    inbox = Inbox.for_station(directory)
+    assert inbox.emergency_state("da-nghe") == ("aired", "")
+    inbox.close()
+
+
 class RecordingReporter(Listener):
     """A reporter as province/reports.py builds it, keeping what the link told it."""
 
