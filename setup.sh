@@ -12,9 +12,9 @@ cd "$(dirname "$0")"
 # mosquitto and openssl its province link (a real broker, with TLS certificates made by the tests);
 # chromium and chromium-driver (built from one source, so their versions always match) run the web
 # console's real-browser tests with nothing downloaded, and fonts-noto-core draws every Vietnamese
-# letter in their screenshots.
+# letter in their screenshots; icecast2 serves the relay's tests a radio stream (ffmpeg its source).
 packages=(gcc python3-dev libasound2-dev libasound2-plugins espeak-ng pulseaudio pulseaudio-utils
-          gettext ffmpeg mosquitto openssl chromium chromium-driver fonts-noto-core)
+          gettext ffmpeg mosquitto openssl chromium chromium-driver fonts-noto-core icecast2)
 python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 
 missing=()
