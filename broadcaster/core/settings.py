@@ -92,6 +92,22 @@ class ProvinceSettings:
     accept: str = "auto"
 
 
+RELAY_FALLBACK_AFTER_S = 60.0
+"""How long a relay's source may be gone before its fallback announcement plays instead."""
+
+
+@dataclass(frozen=True)
+class RelaySource:
+    """A programme the station relays (`relay_sources:` in station.yaml): stream URLs tried in
+    order (HLS, Icecast or Shoutcast; they go stale, so a station lists several), or the sound
+    card's line-in, where an FM receiver is plugged."""
+
+    name: str
+    urls: tuple[str, ...] = ()
+    line_in: str | None = None
+    """The capture device (a PulseAudio source or an ALSA device) when the source is the line-in."""
+
+
 @dataclass(frozen=True)
 class Station:
     """A station directory and the settings read from its `station.yaml`."""
@@ -118,6 +134,10 @@ class Station:
     rural Hà Nội), and a mistaken file would hold the loudspeakers for hours."""
     province: ProvinceSettings | None = None
     """The link to the province; None: the station stands alone."""
+    relay_sources: Mapping[str, RelaySource] = field(default_factory=dict)
+    relay_fallback: str | None = None
+    """The announcement a relay plays while its source is gone, unless its entry names one."""
+    relay_fallback_after_s: float = RELAY_FALLBACK_AFTER_S
 
     @property
     def announcements_dir(self) -> Path:
