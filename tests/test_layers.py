@@ -20,8 +20,9 @@ ALLOWED: dict[str, set[str]] = {
     "control": {"core", *SHARED},
     "station": {"core", "audio", *SHARED},
     "broadcast": {"core", "station", "speech", "audio", *SHARED},
-    "onair": {"core", "station", "speech", "audio", "broadcast", "control", *SHARED},
-    "system": {"core", "station", "speech", "audio", "broadcast", "control", *SHARED},
+    "relay": {"core", "audio", *SHARED},
+    "onair": {"core", "station", "speech", "audio", "broadcast", "control", "relay", *SHARED},
+    "system": {"core", "station", "speech", "audio", "broadcast", "control", "relay", *SHARED},
     "province": {"core", "station", "audio", "broadcast", "control", "onair", *SHARED},
     "web": {
         "core",
@@ -33,6 +34,7 @@ ALLOWED: dict[str, set[str]] = {
         "onair",
         "system",
         "province",
+        "relay",
         *SHARED,
     },
     "cli": {
@@ -46,6 +48,7 @@ ALLOWED: dict[str, set[str]] = {
         "system",
         "province",
         "web",
+        "relay",
         *SHARED,
     },
     "launch": {"cli", *SHARED},
