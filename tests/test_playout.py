@@ -243,6 +243,41 @@ def test_may_retry_compares_instants_across_time_zones() -> None:
     assert not may_retry(interrupted, datetime(2026, 3, 2, 3, 1, 1, tzinfo=UTC))
 
 
+# --- relays ---------------------------------------------------------------------------------
+
+
+def relay(scheduled: datetime, ends: datetime, retry: bool = False) -> Item:
+    occurrence = Occurrence("vov1-sang", scheduled, "", "normal")
+    return Item(occurrence, late_limit_s=0.0, relay="vov1", ends=ends, retry=retry)
+
+
+def test_a_relay_joins_late_while_its_slot_lasts_whatever_its_late_limit() -> None:
+    slot = relay(at(6), ends=at(6, 30))
+    assert verdict(slot, at(6), NO_QUIET) == Verdict(PLAY, 0.0)
+    assert verdict(slot, at(6, 20), NO_QUIET) == Verdict(PLAY, 1200.0)
+    assert verdict(slot, at(6, 29, 59), NO_QUIET).action == PLAY
+    assert verdict(slot, at(6, 30), NO_QUIET) == Verdict(MISSED, 1800.0)
+
+
+def test_quiet_hours_hold_back_a_relay_too() -> None:
+    assert verdict(relay(at(21, 30), ends=at(22)), at(21, 30), NIGHT).action == SKIPPED_QUIET
+
+
+def test_an_interrupted_relay_comes_back_until_its_slot_ends() -> None:
+    interrupted = relay(at(6), ends=at(6, 30), retry=True)
+    assert may_retry(interrupted, at(6, 10))
+    assert may_retry(interrupted, at(6, 29, 59))
+    assert not may_retry(interrupted, at(6, 30))
+
+
+def test_a_relay_is_interrupted_like_any_item_of_its_priority() -> None:
+    slot = relay(at(6), ends=at(6, 30))
+    assert interrupts(item(priority="emergency", start="after-current"), slot)
+    assert interrupts(item(start="interrupt"), slot)
+    assert not interrupts(item(start="after-current"), slot)
+    assert not interrupts(item(start="wait", priority="priority"), slot)
+
+
 # --- the queue --------------------------------------------------------------------------------
 
 

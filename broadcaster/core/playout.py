@@ -12,6 +12,10 @@ then by scheduled time. How an item treats what is on the air when it falls due 
 
 An interrupted item is queued again from its start when the air is free, if that is still within
 its late limit; otherwise it stays logged as interrupted.
+
+A relay (a radio programme taken live) has a slot instead: it may start, or come back after an
+interruption, at any moment before its slot ends, and then joins the programme where it is live —
+a late relay is shorter, never shifted.
 """
 
 import itertools
@@ -45,6 +49,12 @@ class Item:
     """Missed while Loa was stopped and caught up: lateness does not apply."""
     retry: bool = False
     """Queued again after an interruption."""
+    relay: str | None = None
+    """The relay source this item takes live; None: a program of announcements."""
+    ends: datetime | None = None
+    """A relay's slot end: it goes off the air then, whatever the stream does."""
+    fallback: str | None = None
+    """The announcement a relay plays while its source is gone (else the station's)."""
 
     @property
     def priority(self) -> Priority:
@@ -89,6 +99,8 @@ def verdict(item: Item, now: datetime, quiet_hours: QuietHours | str) -> Verdict
     late_s = max(0.0, (now - item.occurrence.scheduled).total_seconds())
     if item.priority != Priority.EMERGENCY and in_quiet_hours(quiet_hours, now.time()):
         return Verdict(SKIPPED_QUIET, late_s)
+    if item.ends is not None:
+        return Verdict(PLAY if now < item.ends else MISSED, late_s)
     if late_s > item.late_limit_s and not item.catch_up:
         return Verdict(MISSED, late_s)
     return Verdict(PLAY, late_s)
@@ -104,7 +116,10 @@ def interrupts(item: Item, current: Item) -> bool:
 
 
 def may_retry(item: Item, now: datetime) -> bool:
-    """An interrupted item comes back while it is within its late limit."""
+    """An interrupted item comes back while it is within its late limit; a relay while its slot
+    lasts."""
+    if item.ends is not None:
+        return now < item.ends
     return now - item.occurrence.scheduled <= timedelta(seconds=item.late_limit_s)
 
 
