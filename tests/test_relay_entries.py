@@ -564,3 +564,31 @@ def test_edits_keep_a_relay_entry_as_written(run_loa: RunLoa, example_station: P
     entries = {e.id: e for e in read_schedules(load_station(example_station)).entries}
     assert entries["vov1-thoi-su"].relay == "vov1" and not entries["vov1-thoi-su"].enabled
     assert entries["vov1-thoi-su"].duration_s == 1800 and entries["vov1-sang"].enabled
+
+
+def test_add_writes_a_relay_entry_checked_like_any(run_loa: RunLoa, example_station: Path) -> None:
+    with_relays(example_station)
+    added = run_loa(
+        "--lang", "en", "schedule", "add", "--relay", "vov1", "--duration", "30m",
+        "--times", "06:00,18h", "--days", "T2-T6",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "Added 'vov1-0600' at " in added.stdout
+    (entry,) = [
+        e for e in read_schedules(load_station(example_station)).entries if e.relay is not None
+    ]
+    assert (entry.id, entry.relay, entry.duration_s) == ("vov1-0600", "vov1", 1800)
+    text = (example_station / "schedules" / "lich.yaml").read_text(encoding="utf-8")
+    assert '  relay: vov1\n  times: ["06:00", "18h"]\n  duration: 30m\n' in text
+    unknown = run_loa(
+        "--lang", "en", "schedule", "add", "--relay", "vov9", "--duration", "30m",
+        "--times", "07:00",
+    )  # fmt: skip
+    assert unknown.returncode == ExitCode.SCHEDULE, unknown.stderr
+    assert "no relay source 'vov9' in station.yaml (relay_sources:); sources there:" in (
+        unknown.stderr
+    )
+    assert "vov9" not in (example_station / "schedules" / "lich.yaml").read_text(encoding="utf-8")
+    neither = run_loa("--lang", "en", "schedule", "add", "--times", "07:00")
+    assert neither.returncode == ExitCode.USAGE
+    assert "Give --announcement, or --relay with --duration" in neither.stderr

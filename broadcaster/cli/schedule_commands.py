@@ -157,10 +157,17 @@ def list_(session: Session) -> None:
     epilog=examples(
         "loa schedule add --announcement bluezone --times 06:30,17h --days T2-T6",
         "loa schedule add --id hop-to --announcement hop-to-dan-pho --date 05/12/2026 --times 19h",
+        "loa schedule add --relay vov1 --duration 30m --times 06:00,18h",
     ),
     help=N_("Add an entry to a schedule file. It is checked before the file is saved."),
 )
-@option("--announcement", required=True, metavar=N_("ANNOUNCEMENT"))
+@option("--announcement", metavar=N_("ANNOUNCEMENT"))
+@option(
+    "--relay",
+    metavar=N_("SOURCE"),
+    help=N_("Relay this source (relay_sources: in station.yaml) instead of an announcement."),
+)
+@option("--duration", metavar=N_("DURATION"), help=N_("How long a relay lasts, e.g. 30m, 1h."))
 @option(
     "--times",
     required=True,
@@ -201,10 +208,17 @@ def add(session: Session, /, **given: Any) -> None:
 
     station = session.station()
     times = _split(given["times"])
+    airs = given["announcement"] or given["relay"]
+    if not airs or (given["announcement"] and given["relay"]):
+        raise click.UsageError(
+            _("Give --announcement, or --relay with --duration for a relay (not both).")
+        )
     fields = {
-        "id": given["entry_id"] or next_id(station, given["announcement"], "".join(times[:1])),
+        "id": given["entry_id"] or next_id(station, airs, "".join(times[:1])),
         "announcement": given["announcement"],
+        "relay": given["relay"],
         "times": times,
+        "duration": given["duration"],
         "days": _split(given["days"]),
         "from": given["first"],
         "until": given["last"],

@@ -37,7 +37,11 @@ from broadcaster.station.yamlfile import (
 ENTRY_KEYS = (
     "id",
     "announcement",
+    "relay",
     "times",
+    "duration",
+    "ends",
+    "fallback",
     "days",
     "from",
     "until",
@@ -55,10 +59,6 @@ ENTRY_KEYS = (
     "catch_up",
     "created_by",
     "approved_by",
-    "relay",
-    "duration",
-    "ends",
-    "fallback",
 )
 RELAY_ONLY_KEYS = ("duration", "ends", "fallback")
 NOT_FOR_RELAYS = ("repeat", "gap")
