@@ -103,10 +103,10 @@ def test_without_relays_the_defaults_hold(station: Path) -> None:
 def test_the_bundled_example_uncommented_reads(station: Path) -> None:
     """The commented example in station.yaml is what an officer uncomments: it must read."""
     text = (ROOT / "station.yaml").read_text(encoding="utf-8")
-    start = text.index("# relay_sources:")
-    example = re.sub(r"(?m)^# (relay_sources:|relay:|  )", r"\1", text[start:])
+    start, end = text.index("# relay_sources:"), text.index("# province:")
+    example = re.sub(r"(?m)^# (relay_sources:|relay:|  )", r"\1", text[start:end])
     example = example.replace("nhac-cho", "bluezone")
-    (station / "station.yaml").write_text(text[:start] + example, encoding="utf-8")
+    (station / "station.yaml").write_text(text[:start] + example + text[end:], encoding="utf-8")
     read = load_station(station)
     assert read.relay_sources["vov1"].urls == VOV1
     assert read.relay_sources["may-thu-fm"].line_in

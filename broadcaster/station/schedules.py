@@ -341,7 +341,7 @@ class _Reader:
         known: frozenset[str],
         holidays: frozenset[date],
         approval: bool,
-        relays: frozenset[str] = frozenset(),
+        relays: frozenset[str],
     ) -> Entry:
         for key in self.item:
             if key not in _ENTRY_KEY_SET:
