@@ -591,4 +591,11 @@ def test_add_writes_a_relay_entry_checked_like_any(run_loa: RunLoa, example_stat
     assert "vov9" not in (example_station / "schedules" / "lich.yaml").read_text(encoding="utf-8")
     neither = run_loa("--lang", "en", "schedule", "add", "--times", "07:00")
     assert neither.returncode == ExitCode.USAGE
-    assert "Give --announcement, or --relay with --duration" in neither.stderr
+    assert "Give --announcement, or --relay with --duration for a relay." in neither.stderr
+    assert "loa schedule add --relay vov1 --duration 30m --times 06:00,18h" in neither.stderr
+    both = run_loa(
+        "--lang", "en", "schedule", "add", "--times", "07:00", "--relay", "vov1",
+        "--announcement", "bluezone",
+    )  # fmt: skip
+    assert both.returncode == ExitCode.USAGE
+    assert "Give --announcement or --relay, not both." in both.stderr

@@ -209,10 +209,15 @@ def add(session: Session, /, **given: Any) -> None:
     station = session.station()
     times = _split(given["times"])
     airs = given["announcement"] or given["relay"]
-    if not airs or (given["announcement"] and given["relay"]):
-        raise click.UsageError(
-            _("Give --announcement, or --relay with --duration for a relay (not both).")
+    if not airs:  # missing: the usage error shows the examples
+        raise click.MissingParameter(
+            _("Give --announcement, or --relay with --duration for a relay."),
+            ctx=click.get_current_context(),
+            param_hint="'--announcement' / '--relay'",
+            param_type="option",
         )
+    if given["announcement"] and given["relay"]:
+        raise click.UsageError(_("Give --announcement or --relay, not both."))
     fields = {
         "id": given["entry_id"] or next_id(station, airs, "".join(times[:1])),
         "announcement": given["announcement"],
