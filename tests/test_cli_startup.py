@@ -114,9 +114,9 @@ def test_the_example_station_is_read_without_a_yaml_parser(
 
 
 def test_the_probe_sees_a_yaml_parser(loa_env: dict[str, str], station: Path) -> None:
-    """A station file of another shape (with a list in it) is read by a YAML parser."""
+    """A station file of another shape (with a list of lists in it) is read by a YAML parser."""
     text = (station / "station.yaml").read_text(encoding="utf-8")
-    (station / "station.yaml").write_text(text + "\nextra:\n  - 1\n", encoding="utf-8")
+    (station / "station.yaml").write_text(text + "\nextra:\n  - - 1\n", encoding="utf-8")
     report = loaded_after(loa_env, "--station", str(station), "--version", watched=YAML_PARSERS)
     assert report["heavy"] == ["yaml"]
 

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 CELL = 9
 """A calendar cell: 5 columns of times, then 7 days of a separator and 9 characters (75)."""
 MARKS = {"emergency": "!", "priority": "+", "normal": ""}
+RELAY_MARK = "~"
+"""Before a relay's source in the calendar: `~vov1 30m`."""
 
 
 ECHO_LINES = 1000
@@ -63,6 +65,7 @@ def next_(session: Session, days: int, start: datetime | None, as_json: bool) ->
                         "announcement": item.entry.announcement,
                         "start": item.start.isoformat(),
                         "priority": item.entry.priority,
+                        **_relay_json(item),
                     }
                     for item in items
                 ],
@@ -107,11 +110,11 @@ def schedule() -> None:
 @click.pass_obj
 def check(session: Session, files: tuple[Path, ...]) -> None:
     from broadcaster.station.schedule_check import check_schedules, measure
-    from broadcaster.station.schedules import read_schedules
+    from broadcaster.station.schedules import announcements_of, read_schedules
 
     station = session.station()
     schedules = read_schedules(station, files or None)
-    timing = measure(station, [entry.announcement for entry in schedules.entries])
+    timing = measure(station, announcements_of(schedules.entries, station))
     today = datetime.now(ZoneInfo(station.timezone)).date()
     findings = check_schedules(schedules, timing, station, today)
     lines = [*schedules.problems, *(str(finding) for finding in findings)]
@@ -154,10 +157,17 @@ def list_(session: Session) -> None:
     epilog=examples(
         "loa schedule add --announcement bluezone --times 06:30,17h --days T2-T6",
         "loa schedule add --id hop-to --announcement hop-to-dan-pho --date 05/12/2026 --times 19h",
+        "loa schedule add --relay vov1 --duration 30m --times 06:00,18h",
     ),
     help=N_("Add an entry to a schedule file. It is checked before the file is saved."),
 )
-@option("--announcement", required=True, metavar=N_("ANNOUNCEMENT"))
+@option("--announcement", metavar=N_("ANNOUNCEMENT"))
+@option(
+    "--relay",
+    metavar=N_("SOURCE"),
+    help=N_("Relay this source (relay_sources: in station.yaml) instead of an announcement."),
+)
+@option("--duration", metavar=N_("DURATION"), help=N_("How long a relay lasts, e.g. 30m, 1h."))
 @option(
     "--times",
     required=True,
@@ -198,10 +208,22 @@ def add(session: Session, /, **given: Any) -> None:
 
     station = session.station()
     times = _split(given["times"])
+    airs = given["announcement"] or given["relay"]
+    if not airs:  # missing: the usage error shows the examples
+        raise click.MissingParameter(
+            _("Give --announcement, or --relay with --duration for a relay."),
+            ctx=click.get_current_context(),
+            param_hint="'--announcement' / '--relay'",
+            param_type="option",
+        )
+    if given["announcement"] and given["relay"]:
+        raise click.UsageError(_("Give --announcement or --relay, not both."))
     fields = {
-        "id": given["entry_id"] or next_id(station, given["announcement"], "".join(times[:1])),
+        "id": given["entry_id"] or next_id(station, airs, "".join(times[:1])),
         "announcement": given["announcement"],
+        "relay": given["relay"],
         "times": times,
+        "duration": given["duration"],
         "days": _split(given["days"]),
         "from": given["first"],
         "until": given["last"],
@@ -302,11 +324,11 @@ def _findings_about(session: Session, entry: "Entry") -> list[str]:
     """What `loa schedule check` says about a new entry (clashes, quiet hours, sessions), so
     that the officer hears it at once, not at the next check."""
     from broadcaster.station.schedule_check import check_schedules, drafts, measure
-    from broadcaster.station.schedules import read_schedules
+    from broadcaster.station.schedules import announcements_of, read_schedules
 
     station = session.station()
     schedules = read_schedules(station)
-    timing = measure(station, [item.announcement for item in schedules.entries])
+    timing = measure(station, announcements_of(schedules.entries, station))
     today = datetime.now(ZoneInfo(station.timezone)).date()
     told = drafts([entry])  # `add` says it is a draft in its own words
     return [
@@ -341,14 +363,20 @@ def week_calendar(
     items: Sequence["Upcoming"], first: date, days: int, holidays: Mapping[date, str]
 ) -> list[str]:
     """Weeks of seven day columns (T2 30/11 …) and rows of times, each cell an announcement
-    (! emergency, + priority); a time with several items gets several rows. 75 columns."""
+    (! emergency, + priority) or a relay (~vov1 30m); a time with several items gets several
+    rows. 75 columns."""
     from broadcaster.station.schedules import WEEKDAY_NAMES
 
     cells: dict[tuple[int, str], list[str]] = defaultdict(list)
     for item in items:
         column = (item.start.date() - first).days
-        label = MARKS[item.entry.priority] + item.entry.announcement
-        cells[column, f"{item.start:%H:%M}"].append(label)
+        entry = item.entry
+        shown = (
+            entry.announcement
+            if entry.relay is None
+            else f"{RELAY_MARK}{entry.relay} {length_text(entry.duration_s)}"
+        )
+        cells[column, f"{item.start:%H:%M}"].append(MARKS[entry.priority] + shown)
     lines: list[str] = []
     for week in range(0, days, 7):
         columns = range(week, min(week + 7, days))
@@ -374,13 +402,36 @@ def week_calendar(
         lines.append("")
     if any(item.entry.priority != "normal" for item in items):
         lines.append(_("! emergency, + priority"))
+    if any(item.entry.relay is not None for item in items):
+        lines.append(_("~ relay of a source (relay_sources: in station.yaml), and how long"))
     return lines[:-1] if lines[-1] == "" else lines
+
+
+def length_text(seconds: float) -> str:
+    """A relay's length as officers write durations: 45s, 30m, 1h, 1h30."""
+    whole = round(seconds)
+    hours, minutes, rest = whole // 3600, whole // 60 % 60, whole % 60
+    if rest or not whole:
+        return f"{whole // 60}m{rest:02d}s" if whole >= 60 else f"{whole}s"
+    if not hours:
+        return f"{minutes}m"
+    return f"{hours}h{minutes:02d}" if minutes else f"{hours}h"
+
+
+def _relay_json(item: "Upcoming") -> dict[str, object]:
+    """A relay's source, length and end, for `loa next --json`; nothing for announcements."""
+    entry = item.entry
+    if entry.relay is None:
+        return {}
+    ends = item.start + timedelta(seconds=entry.duration_s)
+    return {"relay": entry.relay, "duration_s": entry.duration_s, "end": ends.isoformat()}
 
 
 def entry_table(entries: Sequence["Entry"]) -> list[str]:
     """One line per entry, at most 78 columns, long values cut with '…'; below an entry its
     dates and plays when it has any."""
     from broadcaster.onair.asrun import priority_label
+    from broadcaster.station.schedules import what_airs
 
     widths = (15, 13, 12, 10, 9, 10, 3)
     header = (
@@ -402,7 +453,7 @@ def entry_table(entries: Sequence["Entry"]) -> list[str]:
             line(
                 (
                     entry.id,
-                    entry.announcement,
+                    what_airs(entry),
                     ",".join(f"{t:%H:%M}" for t in entry.rule.times),
                     days_text(entry.rule),
                     priority_label(entry.priority),
@@ -417,9 +468,12 @@ def entry_table(entries: Sequence["Entry"]) -> list[str]:
 
 
 def _details(entry: "Entry") -> str:
-    """Dates, plays and gap: from 01/12/2026 to 12/12/2026, 2 plays 30 s apart"""
+    """A relay's source, length and fallback, dates, plays and gap: relays vov1 for 30m
+    (06:00-06:30), from 01/12/2026 to 12/12/2026, 2 plays 30 s apart"""
     rule = entry.rule
     parts = []
+    if entry.relay is not None:
+        parts.append(_relay_text(entry))
     first = f"{rule.first:%d/%m/%Y}" if rule.first and rule.on is None else None
     last = f"{rule.last:%d/%m/%Y}" if rule.last and rule.on is None else None
     if first and last:
@@ -433,6 +487,21 @@ def _details(entry: "Entry") -> str:
             _("{count} plays {gap} s apart").format(count=entry.repeat, gap=f"{entry.gap_s:g}")
         )
     return ", ".join(parts)
+
+
+def _relay_text(entry: "Entry") -> str:
+    """relays vov1 for 30m (06:00-06:30), fallback bluezone"""
+    text = _("relays {source} for {length}").format(
+        source=entry.relay, length=length_text(entry.duration_s)
+    )
+    if len(entry.rule.times) == 1:
+        (start,) = entry.rule.times
+        moment = datetime.combine(date.min, start)
+        ends = moment + timedelta(seconds=entry.duration_s)
+        text += f" ({moment:%H:%M}-{ends:%H:%M})"
+    if entry.fallback:
+        text += ", " + _("fallback {id}").format(id=entry.fallback)
+    return text
 
 
 def days_text(rule: "Recurrence") -> str:

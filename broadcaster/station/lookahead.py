@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from broadcaster.core.recurrence import occurrences
 from broadcaster.core.settings import Station
-from broadcaster.station.schedules import Entry, airs, load_schedules
+from broadcaster.station.schedules import Entry, airs, announcements_of, load_schedules
 
 NEXT_SHOWN = 5
 NEXT_DAYS = 7
@@ -33,5 +33,6 @@ def upcoming(station: Station, now: datetime, hours: float) -> list[Upcoming]:
 
 
 def announcements_due(station: Station, now: datetime, hours: float) -> list[str]:
-    """The announcements aired in the next `hours`, first due first, each once."""
-    return list(dict.fromkeys(item.entry.announcement for item in upcoming(station, now, hours)))
+    """The announcements aired in the next `hours`, first due first, each once; a relay's
+    fallback too, ready for when its source is gone."""
+    return announcements_of((item.entry for item in upcoming(station, now, hours)), station)

@@ -19,7 +19,13 @@ from broadcaster.core.settings import JOIN_PAUSE_MS, LEAD_IN_MS, Station
 from broadcaster.errors import LoaError
 from broadcaster.i18n import _
 from broadcaster.station.announcements import list_recordings, load_announcement
-from broadcaster.station.schedules import Entry, Schedules, waits_for_approval
+from broadcaster.station.schedules import (
+    Entry,
+    Schedules,
+    airs,
+    announcements_of,
+    waits_for_approval,
+)
 
 CHARS_PER_SECOND = 15.0
 """Speech rate for estimating how long a text takes to read. espeak-ng's Vietnamese voice reads
@@ -61,7 +67,7 @@ def measure(station: Station, announcement_ids: Iterable[str]) -> Timing:
     problems: dict[str, str] = {}
     longest_s = station.max_recording_minutes * 60
     audio = set(list_recordings(station))
-    for announcement_id in dict.fromkeys(announcement_ids):
+    for announcement_id in dict.fromkeys(name for name in announcement_ids if name):
         try:
             if announcement_id in audio:
                 path = station.announcements_dir / announcement_id
@@ -99,7 +105,10 @@ def _seconds(path: Path, longest_s: float) -> float:
 
 def program_seconds(entry: Entry, message_s: float, jingles: Mapping[str, float]) -> float:
     """One airing of `entry`, laid out as the renderer plays it: lead-in, the attention tone for
-    emergencies, intro, the message `repeat` times with its gaps, outro, pauses at the joins."""
+    emergencies, intro, the message `repeat` times with its gaps, outro, pauses at the joins. A
+    relay lasts its duration, whatever its source or fallback does."""
+    if entry.relay is not None:
+        return entry.duration_s
     pause = JOIN_PAUSE_MS / 1000
     opening = jingles["attention"] + pause if entry.priority == Priority.EMERGENCY else 0.0
     plays = entry.repeat * message_s + (entry.repeat - 1) * entry.gap_s
@@ -113,7 +122,8 @@ def check_schedules(
     for the LOOKAHEAD_DAYS days from `today`."""
     from broadcaster.station.schedule_plan import Calendar, Plan  # numpy loads only to check
 
-    findings = _unplayable(schedules.entries, timing) + drafts(schedules.entries)
+    findings = _unplayable(schedules.entries, timing, station) + drafts(schedules.entries)
+    findings += _long_relays(schedules.entries, station)
     entries = [entry for entry in schedules.entries if entry.enabled]
     if entries:
         seconds = [
@@ -130,29 +140,53 @@ def check_schedules(
     return sorted(findings, key=lambda f: (str(f.file), f.line))
 
 
-def _unplayable(entries: Sequence[Entry], timing: Timing) -> list[Finding]:
-    """An announcement that cannot air, at the first entry using it; a bad jingle at the first
-    entry of all, since every program has one."""
+def _unplayable(entries: Sequence[Entry], timing: Timing, station: Station) -> list[Finding]:
+    """An announcement that cannot air, at the first entry using it (a relay uses its fallback);
+    a bad jingle at the first entry of all, since every program has one."""
     findings = []
     reported = set()
     for entry in entries:
-        problem = timing.problems.get(entry.announcement)
-        if problem and entry.announcement not in reported:
-            reported.add(entry.announcement)
-            findings.append(
-                Finding(
-                    entry.file,
-                    entry.line,
-                    _("the announcement '{id}' cannot air: {reason}").format(
-                        id=entry.announcement, reason=problem
-                    ),
+        for announcement in announcements_of([entry], station):
+            problem = timing.problems.get(announcement)
+            if problem and announcement not in reported:
+                reported.add(announcement)
+                findings.append(
+                    Finding(
+                        entry.file,
+                        entry.line,
+                        _("the announcement '{id}' cannot air: {reason}").format(
+                            id=announcement, reason=problem
+                        ),
+                    )
                 )
-            )
     jingle_problems = [m for key, m in timing.problems.items() if key.startswith("jingle:")]
     if entries and jingle_problems:
         first = entries[0]
         findings += [Finding(first.file, first.line, problem) for problem in jingle_problems]
     return findings
+
+
+def _long_relays(entries: Sequence[Entry], station: Station) -> list[Finding]:
+    """A relay longer than a session may be: a warning with the two ways out, as for any
+    session too long (a commune may relay a whole programme on purpose)."""
+    limit = station.sessions.minutes
+    return [
+        warning(
+            entry,
+            _(
+                "'{id}' relays {source} for {minutes} minutes, longer than the {limit} of "
+                "sessions.minutes in station.yaml: shorten its 'duration:' (or 'ends:'), or "
+                "raise sessions.minutes if the commune allows longer sessions."
+            ).format(
+                id=entry.id,
+                source=entry.relay,
+                minutes=f"{entry.duration_s / 60:g}",
+                limit=limit,
+            ),
+        )
+        for entry in entries
+        if entry.relay is not None and airs(entry) and entry.duration_s > limit * 60
+    ]
 
 
 def drafts(entries: Sequence[Entry]) -> list[Finding]:

@@ -24,6 +24,7 @@ from broadcaster.files import decode_text, refuse_outside
 from broadcaster.i18n import _, current_language
 from broadcaster.station.announcements import list_announcements, list_recordings
 from broadcaster.station.holidays import as_date, read_holidays
+from broadcaster.station.station_file import duration_seconds
 from broadcaster.station.yamlfile import (
     YamlList,
     YamlMap,
@@ -36,7 +37,11 @@ from broadcaster.station.yamlfile import (
 ENTRY_KEYS = (
     "id",
     "announcement",
+    "relay",
     "times",
+    "duration",
+    "ends",
+    "fallback",
     "days",
     "from",
     "until",
@@ -55,6 +60,9 @@ ENTRY_KEYS = (
     "created_by",
     "approved_by",
 )
+RELAY_ONLY_KEYS = ("duration", "ends", "fallback")
+NOT_FOR_RELAYS = ("repeat", "gap")
+MAX_RELAY_S = 24 * 3600
 _ENTRY_KEY_SET = frozenset(ENTRY_KEYS)
 PRIORITIES = tuple(priority.value for priority in Priority)
 START_POLICIES = tuple(policy.value for policy in StartPolicy)
@@ -76,13 +84,14 @@ WEEKDAYS = {
     "sun": 6,
 }
 WEEKDAY_NAMES = ("T2", "T3", "T4", "T5", "T6", "T7", "CN")
-_DURATION = re.compile(r"(\d{1,9})\s*(s|m|h)?")
 _EVERY = re.compile(r"(\d{1,9})\s*(days?|weeks?|ngày|tuần)")
-_UNIT_S = {None: 1, "s": 1, "m": 60, "h": 3600}
 
 
 @dataclass(frozen=True)
 class Entry:
+    """One entry of a schedule file: an announcement to air, or a relay of a source for a while
+    (then `announcement` is empty; `what_airs` names either)."""
+
     id: str
     announcement: str
     rule: Recurrence
@@ -99,6 +108,13 @@ class Entry:
     approved_by: str | None = None
     start_chosen: bool = False
     """Whether the file says `start:` itself: the officer's answer to a clash."""
+    relay: str | None = None
+    """The relay source (`relay_sources:` in station.yaml) the entry airs instead of an
+    announcement."""
+    duration_s: float = 0.0
+    """How long a relay lasts from each of its times; 0 for announcements."""
+    fallback: str | None = None
+    """The announcement a relay plays while its source is gone (else the station's)."""
     file: Path | None = field(default=None, compare=False)
     line: int = field(default=0, compare=False)
 
@@ -126,6 +142,25 @@ class Schedules:
         first, *others = self.problems
         more = _("({count} more problems: run 'loa schedule check' to see them all.)")
         raise ScheduleError(f"{first} {more.format(count=len(others))}" if others else first)
+
+
+def what_airs(entry: Entry) -> str:
+    """What an entry puts on the air, for views: its announcement, or "Relay vov1"."""
+    if entry.relay is None:
+        return entry.announcement
+    return _("Relay {source}").format(source=entry.relay)
+
+
+def announcements_of(entries: Iterable[Entry], station: Station) -> list[str]:
+    """The announcements `entries` may air, each once: relays air their fallback (their own, or
+    the station's) while the source is gone."""
+    found = []
+    for entry in entries:
+        if entry.relay is None:
+            found.append(entry.announcement)
+        elif fallback := entry.fallback or station.relay_fallback:
+            found.append(fallback)
+    return list(dict.fromkeys(found))
 
 
 def airs(entry: Entry) -> bool:
@@ -168,7 +203,8 @@ def read_schedules(
     known = frozenset((*list_announcements(station), *list_recordings(station)))
     problems: list[str] = []
     holidays = read_holidays(station, problems)
-    context = (known, frozenset(holidays), station.require_approval, current_language())
+    relays = frozenset(station.relay_sources)
+    context = (known, frozenset(holidays), station.require_approval, current_language(), relays)
     entries: list[Entry] = []
     where: dict[str, Entry] = {}
     paths = tuple(schedule_files(station) if files is None else files)
@@ -192,9 +228,9 @@ def read_schedules(
     return Schedules(tuple(entries), holidays, tuple(problems), paths)
 
 
-Context = tuple[frozenset[str], frozenset[date], bool, str]
+Context = tuple[frozenset[str], frozenset[date], bool, str, frozenset[str]]
 """What reading an entry depends on besides its file: the announcements, the holidays, whether
-the station requires approval, and the language of the messages."""
+the station requires approval, the language of the messages and the relay sources."""
 
 
 class ScheduleCache:
@@ -253,7 +289,7 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _read_file(path: Path, actual: Path, raw: bytes, context: Context) -> list[Entry | str]:
-    known, holidays, approval, _language = context
+    known, holidays, approval, _language, relays = context
     try:
         items = _items(path, actual, raw)
     except ScheduleError as error:
@@ -264,7 +300,7 @@ def _read_file(path: Path, actual: Path, raw: bytes, context: Context) -> list[E
             found.append(item)
             continue
         try:
-            found.append(_Reader(path, item).entry(known, holidays, approval))
+            found.append(_Reader(path, item).entry(known, holidays, approval, relays))
         except ScheduleError as error:
             found.append(error.message)
     return found
@@ -300,7 +336,13 @@ class _Reader:
         line = key_line(self.item, key) if key is not None else node_line(self.item)
         return ScheduleError(f"{self.path}:{line}: {message}")
 
-    def entry(self, known: frozenset[str], holidays: frozenset[date], approval: bool) -> Entry:
+    def entry(
+        self,
+        known: frozenset[str],
+        holidays: frozenset[date],
+        approval: bool,
+        relays: frozenset[str],
+    ) -> Entry:
         for key in self.item:
             if key not in _ENTRY_KEY_SET:
                 raise self.fail(
@@ -309,22 +351,18 @@ class _Reader:
                         key=key, known=", ".join(ENTRY_KEYS)
                     ),
                 )
-        for required in ("id", "announcement"):
-            if not isinstance(self.item.get(required), str) or not self.item[required].strip():
-                raise self.fail(None, _("every entry needs '{key}:'.").format(key=required))
-        announcement = unicodedata.normalize("NFC", self.item["announcement"].strip())
-        if announcement not in known:
-            raise self.fail(
-                "announcement",
-                _("no announcement '{id}' in announcements/; announcements there: {known}.").format(
-                    id=announcement, known=", ".join(sorted(known)) or "-"
-                ),
-            )
+        if not isinstance(self.item.get("id"), str) or not self.item["id"].strip():
+            raise self.fail(None, _("every entry needs '{key}:'.").format(key="id"))
+        if "relay" in self.item:
+            relay, announcement = self.relay(relays, known), ""
+        else:
+            relay, announcement = None, self.announcement(known)
         priority = self.choice("priority", Entry.priority, PRIORITIES)
+        rule = self.rule(frozenset() if priority == "emergency" else holidays)
         return Entry(
             id=unicodedata.normalize("NFC", self.item["id"].strip()),
             announcement=announcement,
-            rule=self.rule(frozenset() if priority == "emergency" else holidays),
+            rule=rule,
             repeat=self.number("repeat", Entry.repeat, 1, MAX_REPEAT),
             gap_s=self.duration("gap", Entry.gap_s, MIN_GAP_S, MAX_GAP_S),
             priority=priority,
@@ -336,9 +374,141 @@ class _Reader:
             created_by=self.name("created_by"),
             approved_by=self.name("approved_by"),
             start_chosen="start" in self.item,
+            relay=relay,
+            duration_s=self.relay_seconds(rule) if relay is not None else 0.0,
+            fallback=self.fallback(known) if relay is not None else None,
             file=self.path,
             line=node_line(self.item),
         )
+
+    def announcement(self, known: frozenset[str]) -> str:
+        value = self.item.get("announcement")
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(
+                None,
+                _("every entry needs 'announcement:' (or 'relay:' to relay a radio programme)."),
+            )
+        for key in RELAY_ONLY_KEYS:
+            if key in self.item:
+                raise self.fail(
+                    key,
+                    _(
+                        "'{key}' is for relays (entries with 'relay:'); an announcement plays "
+                        "to its end: remove '{key}'."
+                    ).format(key=key),
+                )
+        announcement = unicodedata.normalize("NFC", value.strip())
+        if announcement not in known:
+            raise self.fail(
+                "announcement",
+                _("no announcement '{id}' in announcements/; announcements there: {known}.").format(
+                    id=announcement, known=", ".join(sorted(known)) or "-"
+                ),
+            )
+        return announcement
+
+    def relay(self, relays: frozenset[str], known: frozenset[str]) -> str:
+        """The source of a relay entry; what only announcements take is refused."""
+        if "announcement" in self.item:
+            raise self.fail(
+                "announcement",
+                _(
+                    "an entry has 'relay:' or 'announcement:', not both: a relay airs its source "
+                    "(and 'fallback:' while the source is gone)."
+                ),
+            )
+        for key in NOT_FOR_RELAYS:
+            if key in self.item:
+                raise self.fail(
+                    key,
+                    _(
+                        "'{key}' makes no sense for a relay: it airs its source once, for its "
+                        "'duration:'; remove '{key}'."
+                    ).format(key=key),
+                )
+        value = self.item["relay"]
+        name = value.strip() if isinstance(value, str) else ""
+        if name not in relays:
+            known_names = ", ".join(sorted(relays))
+            raise self.fail(
+                "relay",
+                _(
+                    "no relay source '{name}' in station.yaml (relay_sources:); sources there: "
+                    "{known}."
+                ).format(name=value, known=known_names)
+                if relays
+                else _(
+                    "no relay source '{name}': station.yaml lists none; add it under "
+                    "'relay_sources:' (see the example there)."
+                ).format(name=value),
+            )
+        return name
+
+    def relay_seconds(self, rule: Recurrence) -> float:
+        """`duration: 30m`, or `ends: "06:30"` later the same day than the entry's one time."""
+        if "duration" in self.item and "ends" in self.item:
+            raise self.fail(
+                "ends", _("write 'duration:' or 'ends:', not both: they say the same thing.")
+            )
+        if "ends" not in self.item:
+            if "duration" not in self.item:
+                raise self.fail(
+                    None,
+                    _(
+                        "a relay needs 'duration:' (e.g. duration: 30m) or 'ends:' (the time "
+                        'it ends, e.g. ends: "06:30").'
+                    ),
+                )
+            return self.duration("duration", 0.0, 1, MAX_RELAY_S)
+        ends = parse_time(self.item["ends"])
+        if ends is None:
+            raise self.fail(
+                "ends",
+                _("'{value}' is not a time; write 06:30, 6h30 or 17h.").format(
+                    value=self.item["ends"]
+                ),
+            )
+        if len(rule.times) != 1:
+            raise self.fail(
+                "ends",
+                _(
+                    "'ends:' fits an entry with one time; with several times, write how long "
+                    "each relay lasts, e.g. duration: 30m."
+                ),
+            )
+        (start,) = rule.times
+        seconds = _seconds_of_day(ends) - _seconds_of_day(start)
+        if seconds <= 0:
+            raise self.fail(
+                "ends",
+                _(
+                    "'ends: {ends}' is not after the start, {start}: a relay ends later the same "
+                    "day; for one across midnight write its length, e.g. duration: 1h."
+                ).format(ends=f"{ends:%H:%M}", start=f"{start:%H:%M}"),
+            )
+        return float(seconds)
+
+    @staticmethod
+    def until_is_a_day() -> str:
+        return _(
+            "'until' is the last day an entry airs (a date such as 2026-12-31); the time a "
+            "relay ends is written 'ends: \"06:30\"' (or its length, 'duration: 30m')."
+        )
+
+    def fallback(self, known: frozenset[str]) -> str | None:
+        value = self.item.get("fallback")
+        if value is None:
+            return None
+        name = unicodedata.normalize("NFC", str(value).strip())
+        if name not in known:
+            raise self.fail(
+                "fallback",
+                _(
+                    "no announcement '{id}' in announcements/ for 'fallback'; announcements "
+                    "there: {known}."
+                ).format(id=value, known=", ".join(sorted(known)) or "-"),
+            )
+        return name
 
     def rule(self, holidays: frozenset[date]) -> Recurrence:
         if "times" not in self.item:
@@ -403,6 +573,8 @@ class _Reader:
         if value is None:
             return None
         found = as_date(value)
+        if found is None and key == "until" and "relay" in self.item and parse_time(value):
+            raise self.fail(key, self.until_is_a_day())
         if found is None:
             raise self.fail(
                 key, _("'{key}' is a date such as 2026-12-01 or 01/12/2026.").format(key=key)
@@ -446,8 +618,7 @@ class _Reader:
         value = self.item.get(key)
         if value is None:
             return default
-        found = _DURATION.fullmatch(str(value).strip().lower())
-        seconds = int(found[1]) * _UNIT_S[found[2]] if found else None
+        seconds = duration_seconds(value)
         if seconds is None or not low <= seconds <= high:
             raise self.fail(
                 key,
@@ -476,3 +647,7 @@ class _Reader:
         if isinstance(value, bool):
             return value
         raise self.fail(key, _("'{key}' is true or false.").format(key=key))
+
+
+def _seconds_of_day(moment: time) -> int:
+    return moment.hour * 3600 + moment.minute * 60 + moment.second

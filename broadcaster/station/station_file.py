@@ -16,9 +16,11 @@ from broadcaster.core.settings import (
     DEFAULT_QUIET_HOURS,
     OUTPUT_DEVICES,
     PROVINCE_ACCEPT,
+    RELAY_FALLBACK_AFTER_S,
     SAMPLE_RATES,
     OutputSettings,
     ProvinceSettings,
+    RelaySource,
     SessionLimits,
     SpeechSettings,
     Station,
@@ -37,7 +39,15 @@ CHECKOUT_DIR = Path(__file__).resolve().parents[2]
 BROKER_URL = re.compile(r"(mqtts?)://([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(\d{1,5}))?/?")
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 STATION_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
-"""Station and group ids as the province's topics take them (province/topics.NAME)."""
+"""Station and group ids as the province's topics take them (province/topics.NAME); relay
+sources are named the same way."""
+RELAY_URL = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE)
+"""What ffmpeg fetches for a relay: HLS playlists, Icecast and Shoutcast streams, over HTTP(S)."""
+DURATION = re.compile(r"(\d{1,9})\s*(s|m|h)?")
+"""30s, 5m, 1h, or a number of seconds: schedules and station.yaml write durations alike."""
+_UNIT_S = {None: 1, "s": 1, "m": 60, "h": 3600}
+FALLBACK_AFTER_S = (5, 3600)
+"""Bounds of `relay.fallback_after`: a shorter outage is a reconnect, a longer one is silence."""
 
 
 def find_station(explicit: Path | None, environ: Mapping[str, str], cwd: Path) -> Path:
@@ -75,6 +85,8 @@ def load_station(directory: Path, environ: Mapping[str, str] = os.environ) -> St
     jingles = reader.section(root, "jingles")
     bed = reader.section(root, "music_bed")
     sessions = reader.section(root, "sessions")
+    relay = reader.section(root, "relay")
+    reader.only_keys(relay, ("fallback", "fallback_after"))
     reader.only_keys(
         root,
         (
@@ -90,6 +102,8 @@ def load_station(directory: Path, environ: Mapping[str, str] = os.environ) -> St
             "jingles",
             "music_bed",
             "province",
+            "relay_sources",
+            "relay",
         ),
     )
     reader.only_keys(speech, tuple(SpeechSettings.__dataclass_fields__))
@@ -169,7 +183,24 @@ def load_station(directory: Path, environ: Mapping[str, str] = os.environ) -> St
         province=_province(
             reader, reader.section(root, "province"), key_line(root, "province"), directory
         ),
+        relay_sources=_relay_sources(reader, reader.section(root, "relay_sources")),
+        relay_fallback=_relay_fallback(reader, relay, directory),
+        relay_fallback_after_s=float(
+            reader.value(
+                relay,
+                "fallback_after",
+                RELAY_FALLBACK_AFTER_S,
+                _duration(*FALLBACK_AFTER_S),
+                duration_seconds,
+            )
+        ),
     )
+
+
+def duration_seconds(value: object) -> int | None:
+    """`30s`, `5m`, `1h` or a whole number of seconds, in seconds; None for anything else."""
+    found = DURATION.fullmatch(str(value).strip().lower())
+    return int(found[1]) * _UNIT_S[found[2]] if found and not isinstance(value, bool) else None
 
 
 Check = Callable[[Any], str | None]
@@ -209,7 +240,15 @@ class _Reader:
                     ),
                 )
 
-    def value(self, mapping: YamlMap, key: str, default: Any, check: Check) -> Any:
+    def value(
+        self,
+        mapping: YamlMap,
+        key: str,
+        default: Any,
+        check: Check,
+        convert: Callable[[Any], Any] | None = None,
+    ) -> Any:
+        """The value of `key` once `check` accepts it (`convert`ed, if given), or `default`."""
         value = mapping.get(key)
         if value is None:
             return default
@@ -221,7 +260,7 @@ class _Reader:
                     key=key, value=_shown(value), expected=problem
                 ),
             )
-        return value
+        return value if convert is None else convert(value)
 
     def optional(self, mapping: YamlMap, key: str, check: Check) -> Any:
         return self.value(mapping, key, None, check)
@@ -402,3 +441,95 @@ def _certificate_file(directory: Path) -> Check:
         return _("a certificate file (PEM) inside the station directory")
 
     return check
+
+
+def _duration(low: int, high: int) -> Check:
+    def check(value: object) -> str | None:
+        seconds = duration_seconds(value)
+        if seconds is not None and low <= seconds <= high:
+            return None
+        return _("a duration such as 60s, 2m or 1h, from {low} s to {high} s").format(
+            low=low, high=high
+        )
+
+    return check
+
+
+def _relay_sources(reader: "_Reader", section: YamlMap) -> dict[str, RelaySource]:
+    """`relay_sources:`, each name with its stream URLs (tried in order) or `line_in:`."""
+    sources = {}
+    for name, value in section.items():
+        line = key_line(section, name)
+        if not isinstance(name, str) or not STATION_ID.fullmatch(name):
+            raise reader.fail(
+                line,
+                _(
+                    "the relay source name '{name}' is not an id: lower-case letters a-z, digits "
+                    "and inner dashes, like vov1 or vov-giao-thong."
+                ).format(name=_shown(name)),
+            )
+        if isinstance(value, YamlMap):
+            sources[name] = RelaySource(name, line_in=_line_in(reader, name, value, line))
+        else:
+            sources[name] = RelaySource(name, urls=_relay_urls(reader, name, value, line))
+    return sources
+
+
+def _relay_urls(reader: "_Reader", name: str, value: object, line: int) -> tuple[str, ...]:
+    urls = value if isinstance(value, YamlList) else YamlList(line) if value is None else [value]
+    if not urls:
+        raise reader.fail(
+            line,
+            _(
+                "the relay source '{name}' has no stream: list its URLs under it, one per line "
+                "as '- https://…', or give 'line_in: DEVICE' (see the example in station.yaml)."
+            ).format(name=name),
+        )
+    for index, url in enumerate(urls):
+        if not isinstance(url, str) or not RELAY_URL.fullmatch(url):
+            where = item_line(urls, index) if isinstance(urls, YamlList) else line
+            raise reader.fail(
+                where,
+                _(
+                    "'{url}' is not a stream address: a relay source plays http:// or https:// "
+                    "URLs (an HLS playlist .m3u8, or an Icecast or Shoutcast stream), e.g. "
+                    "https://audio-lss.vov.vn/live/vov1.m3u8."
+                ).format(url=_shown(url)),
+            )
+    return tuple(dict.fromkeys(urls))
+
+
+def _line_in(reader: "_Reader", name: str, block: YamlMap, line: int) -> str:
+    reader.only_keys(block, ("line_in",))
+    device = block.get("line_in")
+    if not isinstance(device, str) or not device.strip() or _one_line_text(device):
+        raise reader.fail(
+            key_line(block, "line_in") if "line_in" in block else line,
+            _(
+                "'{name}' needs the capture device after 'line_in:', e.g. line_in: "
+                "alsa_input.usb-0d8c_USB_Sound_Device-00.analog-stereo ('loa doctor' lists "
+                "the sound card's inputs)."
+            ).format(name=name),
+        )
+    return device.strip()
+
+
+def _relay_fallback(reader: "_Reader", relay: YamlMap, directory: Path) -> str | None:
+    """The announcement a relay plays while its source is gone: one in announcements/."""
+    value = relay.get("fallback")
+    if value is None:
+        return None
+    from broadcaster.station.announcements import list_announcements, list_recordings
+
+    station = Station(directory=directory)
+    known = sorted({*list_announcements(station), *list_recordings(station)})
+    name = unicodedata.normalize("NFC", str(value).strip())
+    if name not in known:
+        raise reader.fail(
+            key_line(relay, "fallback"),
+            _(
+                "no announcement '{id}' in announcements/ for 'fallback'; announcements "
+                "there: {known}."
+            ).format(id=_shown(value), known=", ".join(known) or "-"),
+        )
+    return name

@@ -60,7 +60,12 @@ def load_yaml(path: Path, error: type[LoaError], inside: Path | None = None) -> 
 
 def parse_yaml(text: str, path: Path, error: type[LoaError]) -> Any:
     """`text` as YamlMap, YamlList and plain values; problems are worded for `path`."""
-    for line_reader in (_list_of_flat_mappings, _list_of_flat_values, _mapping_of_flat_sections):
+    for line_reader in (
+        _list_of_flat_mappings,
+        _list_of_flat_values,
+        _mapping_of_flat_sections,
+        _mapping_of_blocks,
+    ):
         try:
             return line_reader(text)
         except (_Unsupported, ValueError):
@@ -210,6 +215,75 @@ def _mapping_of_flat_sections(text: str) -> YamlMap | None:
         target.key_lines[name] = number
         target[name] = _flat_value(value, number)
         waiting = name if target is root and value is None else _NO_SECTION
+    return root
+
+
+_BLOCK_KEY = r"[A-Za-z0-9_][A-Za-z0-9_-]*"
+"""Keys deeper in `station.yaml` are names officers choose (`vov-giao-thong:`), dashes and all."""
+_BLOCK_LINE = re.compile(
+    rf"(?P<key>{_BLOCK_KEY}):"
+    rf"(?:[ ]+(?P<value>{_QUOTED}|{_FLOW_SEQ}|{_FLOW_MAP}|{_BLOCK_PLAIN}))?[ ]*(?:[ ]#.*)?"
+)
+
+
+def _mapping_of_blocks(text: str) -> YamlMap | None:
+    """`station.yaml` with deeper blocks, read line by line: mappings nested by indentation whose
+    values are single-line values, mappings or lists of single-line values (`relay_sources:`,
+    then `  vov1:`, then `    - https://…`). What `_mapping_of_flat_sections` does not take and
+    this one does would otherwise load PyYAML at every command. Anything else raises
+    _Unsupported, for the YAML parsers."""
+    if _ODD_CHARACTER.search(text):
+        raise _Unsupported
+    root: YamlMap | None = None
+    stack: list[tuple[int, YamlMap | YamlList]] = []
+    """The open blocks, outermost first, each with the column its lines start at."""
+    waiting: tuple[YamlMap, Any] | None = None  # the key of the line before, without a value
+    for number, line in enumerate(text.splitlines(), 1):
+        if _BLANK.fullmatch(line):
+            continue
+        rest = line.lstrip(" ")
+        column = len(line) - len(rest)
+        pair = _BLOCK_LINE.fullmatch(rest)
+        item = _ITEM.fullmatch(rest) if pair is None else None
+        if pair is None and item is None:
+            raise _Unsupported
+        if root is None:
+            if column or item is not None:
+                raise _Unsupported
+            root = YamlMap(number)
+            stack.append((0, root))
+        if column > stack[-1][0]:
+            if waiting is None or len(stack) > MAX_DEPTH:
+                raise _Unsupported
+            parent, key = waiting
+            block: YamlMap | YamlList = YamlList(number) if item is not None else YamlMap(number)
+            parent[key] = block
+            stack.append((column, block))
+        else:
+            while stack[-1][0] > column:
+                stack.pop()
+            if stack[-1][0] != column:
+                raise _Unsupported
+        waiting = None
+        target = stack[-1][1]
+        if item is not None:
+            if not isinstance(target, YamlList):
+                raise _Unsupported
+            comment = item["comment"]
+            target.comments[len(target)] = comment.lstrip("#").strip() if comment else ""
+            target.append(_flat_value(item["value"], number))
+            target.item_lines.append(number)
+            continue
+        assert pair is not None
+        if not isinstance(target, YamlMap):
+            raise _Unsupported
+        name = _plain(pair["key"])
+        if name in target:
+            raise _Unsupported  # a duplicate: ruamel.yaml words it
+        target.key_lines[name] = number
+        target[name] = _flat_value(pair["value"], number)
+        if pair["value"] is None:
+            waiting = (target, name)
     return root
 
 
