@@ -34,6 +34,22 @@ class AudioOutput(Protocol):
         the first sample is delivered then, not before: what can be prepared is prepared first."""
         ...
 
+    def play_live(
+        self,
+        chunks: Iterable[Chunk],
+        stop: threading.Event | None = None,
+        start_at: float | None = None,
+    ) -> None:
+        """Play a live stream (a relay): chunks of about 100 ms that the source hands over paced
+        by real time, as one continuous sound with no gap between chunks and a latency that
+        stays what it was at the start. The first chunk's first sample is heard at `start_at`
+        if the chunk came early enough (a few hundred ms; the device needs DEVICE_LATENCY_MS of
+        audio/outputs/live.py ahead), otherwise as soon as it comes. Returns once the last chunk
+        has been heard; raises PlaybackStopped within about 100 ms of `stop` being set (the
+        sound stops at once), a LoaError when the device fails, or what the source raised.
+        Outputs with no clock of their own (a file) take the chunks as `play` does."""
+        ...
+
 
 def until_stopped(segments: Iterable[Chunk], stop: threading.Event | None) -> Iterator[Chunk]:
     for segment in segments:
