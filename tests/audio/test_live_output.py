@@ -100,6 +100,31 @@ def test_a_live_stream_is_heard_on_the_second_with_no_gap_and_a_constant_latency
     assert abs((sounding[-1] - sounding[0]) / RATE - seconds) < 0.01, "every chunk, whole"
 
 
+def test_a_stream_that_came_late_is_brought_back_to_its_time(
+    pulse: PulseRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The source stalls longer than it keeps ahead: the device plays silence rather than run
+    dry, then drops a frame in a few hundred until every sample is heard on its time again."""
+    on_rig(pulse, monkeypatch)
+    seconds = 20
+
+    def stalling(start_at: float) -> Iterator[AudioSegment]:
+        for index, chunk in enumerate(live_tone(seconds, start_at)):
+            if index == 15:
+                time.sleep(LEAD_S + 0.03)
+            yield chunk
+
+    with pulse.record() as capture:
+        start_at = time.time() + 1.0
+        SimpleaudioOutput().play_live(stalling(start_at), start_at=start_at)
+    found = markers(capture.samples)
+    late_ms = [(at - found[0] - second * RATE) * 1000 / RATE for second, at in enumerate(found)]
+    assert len(found) == seconds
+    assert len(gaps_s(capture.samples)) == 1
+    assert late_ms[2] > 20, f"the stall made the stream late: {late_ms}"
+    assert abs(late_ms[-1]) < 10, f"and it caught up: {late_ms}"
+
+
 def test_stop_silences_the_stream_at_once(pulse: PulseRig, monkeypatch: pytest.MonkeyPatch) -> None:
     on_rig(pulse, monkeypatch)
     stop = threading.Event()

@@ -130,6 +130,7 @@ class _DeviceStream:
             if self.stop is not None and self.stop.wait(POLL_S * 5):
                 raise PlaybackStopped
             time.sleep(POLL_S * 5)
+        self._raise_if_over()  # a stop during the drain kills the child: a stop, not a failure
         if self.child.poll() != 0:
             raise self._device_failed()
         assert self.child.stdout is not None
