@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from pydub import AudioSegment
 
+from broadcaster.audio.api import LIVE_AHEAD_S
 from broadcaster.audio.outputs import OUTPUTS, PlaybackStopped, SimpleaudioOutput, file_output
 from broadcaster.audio.outputs.live import play_live_on_device
 from broadcaster.errors import NoAudioDeviceError
@@ -23,9 +24,8 @@ from tests.pulse_rig import RATE, PulseRig
 from tests.signals import read_wav
 
 CHUNK_S = 0.1
-LEAD_S = 0.3
-"""How long before its due time the synthetic source hands each chunk over (the relay engine
-connects early and keeps a little ahead)."""
+LEAD_S = LIVE_AHEAD_S
+"""How long before its due time the synthetic source hands each chunk over, as a relay does."""
 TONE = 0.25
 MARKER = 0.8
 MARKER_S = 0.005

@@ -127,8 +127,7 @@ class _DeviceStream:
             self._raise_if_over()
         deadline = time.monotonic() + DEVICE_LATENCY_MS / 1000 + DRAIN_MARGIN_S
         while self.child.poll() is None and time.monotonic() < deadline:
-            if self.stop is not None and self.stop.wait(POLL_S * 5):
-                raise PlaybackStopped
+            self._raise_if_over()
             time.sleep(POLL_S * 5)
         self._raise_if_over()  # a stop during the drain kills the child: a stop, not a failure
         if self.child.poll() != 0:
@@ -157,7 +156,8 @@ class _DeviceStream:
             raise PlaybackStopped
         if self.failure is not None:
             raise self.failure
-        hung = time.monotonic() - self.taken_at > STALL_S and time.time() > self.start_at
+        due = time.time() > self.start_at + STALL_S  # before, the writer waits for the start
+        hung = due and time.monotonic() - self.taken_at > STALL_S
         if waiting and hung:
             _kill(self.child)
             raise NoAudioDeviceError(
