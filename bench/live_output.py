@@ -6,7 +6,7 @@ Plays on the test rig's private PulseAudio null sink (tests/pulse_rig), recorded
 run with bench/capture.py (each moment anchored on the recorder's own deliveries: late by at most
 parec's 20 ms, never early). The source is the synthetic live source of the tests
 (tests/audio/test_live_output.py): 100 ms chunks of a 440 Hz tone paced by the wall clock, each
-handed over 0.3 s before it is due, louder for 5 ms at each whole second.
+handed over LIVE_AHEAD_S (0.5 s) before it is due, louder for 5 ms at each whole second.
 
 1. STARTS streams (default 10) of 2 s, each asked to start 1 s after the call:
    start error = when the first sample was heard - start_at; p50 / p95 / max of |error|.

@@ -13,9 +13,9 @@ from typing import Protocol, TypeAlias
 from pydub import AudioSegment
 
 POLL_S = 0.002
-LIVE_AHEAD_S = 0.3
+LIVE_AHEAD_S = 0.5
 """How long before it is due a live source hands each chunk to play_live: the sound device
-holds 100 ms (audio/outputs/live.py), the rest covers a busy PC."""
+holds 200 ms (audio/outputs/live.py), the rest covers a busy PC."""
 
 Chunk: TypeAlias = AudioSegment
 """What the renderer yields and outputs take: a few seconds of PCM in the output's format."""

@@ -35,7 +35,7 @@ START_TOLERANCE_S = 0.05
 """The goal for announcements (p95 ≤ 50 ms), kept as the bound: starting on the second is what
 the test is about. bench/live_output.py measures the error."""
 STOP_TOLERANCE_S = 0.25
-"""The device's buffer (100 ms) and the rig's own latency, with room for a loaded machine."""
+"""The rig's own latency (the device's buffer is dropped at a stop), with room for a loaded PC."""
 WAIT_S = 10.0
 
 

@@ -3,7 +3,7 @@
     python -I -S alsa_writer.py RATE CHANNELS LATENCY_MS START_AT
 
 Run by outputs/live.py, never imported: standard library only, so it starts in a few tens of
-milliseconds. It exists because neither tool at hand keeps the device's buffer small: ffmpeg's
+milliseconds. It exists because none of the tools at hand keeps the device's buffer small: ffmpeg's
 ALSA output takes up to 131072 frames (2-3 s measured on the test rig, no option to bound it),
 aplay is not installed with Loa (alsa-utils) and pacat needs PulseAudio. Here the buffer is
 LATENCY_MS (snd_pcm_set_params) and every write waits for the device, so the device's clock paces
@@ -11,13 +11,14 @@ the stream and the latency stays what it was at the start.
 
 Until START_AT (a time.time() value; 0 for at once) it plays silence, and the silence before the
 first frame from stdin is cut so that frame is heard on START_AT (snd_pcm_delay says how long
-until a frame written now is heard). When stdin has nothing in time, it plays a period of silence
-instead of letting the device run dry (an underrun restarts the device with a click). Every frame
-of stdin is held to its due time on the wall clock (the first one's plus its index over RATE): a
-frame or two in a few hundred is dropped when it would be heard late (after such a silence, or a
-sound card slower than the wall clock), repeated when early. At the end of stdin it drains the
-device, prints `done STARVED_PERIODS UNDERRUNS` and exits 0; exits 2 when the device does not
-open or fails, with the reason on stderr. Prints `ready BUFFER_FRAMES PERIOD_FRAMES` once open.
+until a frame written now is heard). When stdin has nothing in time, it plays STARVED_S of
+silence at a time instead of letting the device run dry (an underrun restarts the device with a
+click). Every frame of stdin is held to its due time on the wall clock (the first one's plus its
+index over RATE): one frame in a few hundred is dropped while it would be heard late (after such
+a silence, or with a sound card slower than the wall clock), repeated while early. At the end of
+stdin it drains the device, prints `done STARVED_SECONDS UNDERRUNS` and exits 0; exits 2 when
+the device does not open or fails, with the reason on stderr. Prints `ready BUFFER_FRAMES
+PERIOD_FRAMES` once open.
 """
 
 import ctypes
@@ -36,6 +37,8 @@ HOLD_S = 0.005
 a stream 50 ms late is back on time ten seconds later)."""
 SMOOTHING = 0.1
 """Each block moves the measured lateness this much of the way (snd_pcm_delay jitters)."""
+STARVED_S = 0.01
+"""Silence played at a time while the stream is late: what comes late is heard soon after."""
 NUDGE_SHARE = 200
 """At most one frame in this many is dropped or repeated (0.5 %, a pitch change nobody hears)."""
 
@@ -92,6 +95,7 @@ def main(arguments: list[str]) -> int:
     period = max(int(period_frames.value), 1)
     frame_bytes = SAMPLE_BYTES * channels
     silence = bytes(period * frame_bytes)
+    wait = bytes(max(int(rate * STARVED_S), 1) * frame_bytes)
 
     def write(data: bytes) -> int:
         """Write all of `data`, waiting for room; how many underruns were recovered."""
@@ -132,7 +136,7 @@ def main(arguments: list[str]) -> int:
         while True:
             margin = max(seconds_queued() - period / rate, 0.0)
             if not select.select([stdin], [], [], margin)[0]:
-                write(silence)  # nothing came in time: silence, not an underrun
+                write(wait)  # nothing came in time: silence, not an underrun
                 starved += played > 0
                 continue
             data = os.read(stdin, period * frame_bytes * 4)
@@ -154,7 +158,7 @@ def main(arguments: list[str]) -> int:
         return 2
     finally:
         alsa.snd_pcm_close(pcm)
-    print(f"done {starved} {underruns}", flush=True)
+    print(f"done {starved * STARVED_S:.3f} {underruns}", flush=True)
     return 0
 
 
