@@ -1,6 +1,6 @@
 """The child process that plays a live stream on ALSA's default device: raw PCM from stdin.
 
-    python -I -S alsa_writer.py RATE CHANNELS LATENCY_MS START_AT
+    python -I -S alsa_writer.py RATE CHANNELS LATENCY_MS START_AT PARENT_PID
 
 Run by outputs/live.py, never imported: standard library only, so it starts in a few tens of
 milliseconds. It exists because none of the tools at hand keeps the device's buffer small: ffmpeg's
@@ -25,9 +25,11 @@ import ctypes
 import ctypes.util
 import os
 import select
+import signal
 import sys
 import time
 
+PR_SET_PDEATHSIG = 1
 PLAYBACK = 0
 S16_LE = 2
 RW_INTERLEAVED = 3
@@ -64,9 +66,19 @@ def on_time(block: bytes, late: float, frame_bytes: int) -> bytes:
     return b"".join(parts)
 
 
+def die_with(parent: int) -> None:
+    """Be killed by the kernel when the thread that started us ends, Loa killed with -9
+    included; if Loa died before this ran, end now. Done here rather than in a preexec_fn,
+    which may deadlock in a parent with threads (the daemon has several)."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        sys.exit(2)
+
+
 def main(arguments: list[str]) -> int:
     rate, channels, latency_ms = (int(value) for value in arguments[:3])
     start_at = float(arguments[3])
+    die_with(int(arguments[4]))
     library = ctypes.util.find_library("asound")
     if library is None:
         print("libasound not found", file=sys.stderr)

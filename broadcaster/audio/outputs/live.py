@@ -11,7 +11,6 @@ which the start time fixes.
 
 import collections
 import contextlib
-import ctypes
 import os
 import select
 import signal
@@ -19,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +37,6 @@ STALL_S = 10.0
 OPEN_TIMEOUT_S = 10.0
 DRAIN_MARGIN_S = 5.0
 WRITER = Path(__file__).with_name("alsa_writer.py")
-PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -243,8 +241,9 @@ class _DeviceStream:
 
 
 def _start_writer(rate: int, channels: int, start_at: float | None) -> "subprocess.Popen[bytes]":
-    """The child in a process group of its own (a Ctrl-C at the terminal is Loa's to handle),
-    killed by the kernel if Loa dies, even by kill -9."""
+    """The child, in a process group of its own (a Ctrl-C at the terminal is Loa's to handle);
+    it asks the kernel to kill it when this thread ends, even by kill -9 of Loa: the stream is
+    played from the thread that started it, which waits for it."""
     command = [
         sys.executable,
         "-I",
@@ -254,6 +253,7 @@ def _start_writer(rate: int, channels: int, start_at: float | None) -> "subproce
         str(channels),
         str(DEVICE_LATENCY_MS),
         repr(start_at or 0.0),
+        str(os.getpid()),
     ]
     return subprocess.Popen(
         command,
@@ -262,23 +262,7 @@ def _start_writer(rate: int, channels: int, start_at: float | None) -> "subproce
         stderr=subprocess.PIPE,
         bufsize=0,
         process_group=0,
-        preexec_fn=_die_with_parent(),
     )
-
-
-def _die_with_parent() -> Callable[[], None]:
-    """Run in the child between fork and exec: the kernel sends SIGKILL when the thread that
-    started it ends (so the stream is played from the thread that started it, which waits for
-    the child), and a parent that died before this ran is noticed at once."""
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-    parent = os.getpid()
-
-    def arm() -> None:
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != parent:
-            os._exit(1)
-
-    return arm
 
 
 def _write_all(pipe: int, data: bytes) -> None:
