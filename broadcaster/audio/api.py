@@ -13,6 +13,9 @@ from typing import Protocol, TypeAlias
 from pydub import AudioSegment
 
 POLL_S = 0.002
+LIVE_AHEAD_S = 0.5
+"""How long before it is due a live source hands each chunk to play_live: the sound device
+holds 200 ms (audio/outputs/live.py), the rest covers a busy PC."""
 
 Chunk: TypeAlias = AudioSegment
 """What the renderer yields and outputs take: a few seconds of PCM in the output's format."""
@@ -32,6 +35,24 @@ class AudioOutput(Protocol):
         """Deliver every segment, in order and completely, or raise a LoaError saying why not;
         raise PlaybackStopped soon after `stop` is set. With `start_at` (a time.time() value),
         the first sample is delivered then, not before: what can be prepared is prepared first."""
+        ...
+
+    def play_live(
+        self,
+        chunks: Iterable[Chunk],
+        stop: threading.Event | None = None,
+        start_at: float | None = None,
+    ) -> None:
+        """Play a live stream (a relay) as one continuous sound: no gap between chunks, and each
+        sample heard at its due time on the wall clock, `start_at` (or, without it, when the
+        first one can be heard) plus its place in the stream, however long it plays (the sound
+        card's own clock, a few hundred ppm off, is absorbed). The source hands over chunks of
+        about 100 ms paced by real time, each LIVE_AHEAD_S before it is due; a chunk that comes
+        late is heard late (silence fills the wait), then the stream is brought back on time
+        by 0.5 %. Returns once the last chunk has been heard. When `stop` is set the sound
+        stops at once and PlaybackStopped is raised as the source hands over its next chunk;
+        a LoaError says why the device failed; what the source raises comes through. Outputs
+        with no clock (a file) take the chunks as `play` does."""
         ...
 
 

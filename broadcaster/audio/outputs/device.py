@@ -12,6 +12,7 @@ from typing import Any
 from pydub import AudioSegment
 
 from broadcaster.audio.api import POLL_S, PlaybackStopped, wait_until
+from broadcaster.audio.outputs.live import LiveStats, play_live_on_device
 from broadcaster.errors import NoAudioDeviceError
 from broadcaster.i18n import _
 
@@ -37,6 +38,7 @@ class SimpleaudioOutput:
         import simpleaudio
 
         self._simpleaudio: Any = simpleaudio
+        self.live_stats = LiveStats()
         _silence_alsa_errors()
         self._play_buffer(AudioSegment.silent(duration=PROBE_MS, frame_rate=44100))
 
@@ -79,6 +81,17 @@ class SimpleaudioOutput:
         finally:
             stopped.set()
             renderer.join(timeout=STALL_MARGIN_S)
+
+    def play_live(
+        self,
+        chunks: Iterable[AudioSegment],
+        stop: threading.Event | None = None,
+        start_at: float | None = None,
+    ) -> None:
+        """One continuous stream through a child process, not buffer after buffer: a live
+        source cannot wait for a longer buffer to fill, and a buffer per chunk would click at
+        every join (audio/outputs/live.py). What the stream lacked is kept in `live_stats`."""
+        self.live_stats = play_live_on_device(chunks, stop, start_at)
 
     def _play_buffer(self, audio: AudioSegment, stop: threading.Event | None = None) -> None:
         try:

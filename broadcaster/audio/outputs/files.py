@@ -43,6 +43,15 @@ class WavFileOutput:
         except OSError as error:
             raise _write_error(self.path, error) from error
 
+    def play_live(
+        self,
+        chunks: Iterable[Chunk],
+        stop: threading.Event | None = None,
+        start_at: float | None = None,
+    ) -> None:
+        """A file has no clock: everything the stream gives is written, as it comes."""
+        self.play(chunks, stop, start_at)
+
 
 class Mp3FileOutput:
     """Encodes the program to MP3 with ffmpeg as it is rendered, whole or not at all."""
@@ -110,6 +119,15 @@ class Mp3FileOutput:
                 encoder.kill()
             encoder.wait()
             temporary.unlink(missing_ok=True)
+
+    def play_live(
+        self,
+        chunks: Iterable[Chunk],
+        stop: threading.Event | None = None,
+        start_at: float | None = None,
+    ) -> None:
+        """A file has no clock: everything the stream gives is encoded, as it comes."""
+        self.play(chunks, stop, start_at)
 
 
 FILE_OUTPUTS: dict[str, Callable[[Path], AudioOutput]] = {

@@ -30,3 +30,13 @@ class SilentOutput:
             self.played_ms += len(segment)
             self.chunks += 1
             wait_until(began + self.played_ms / 1000, stop)  # the segment's own length
+
+    def play_live(
+        self,
+        chunks: Iterable[Chunk],
+        stop: threading.Event | None = None,
+        start_at: float | None = None,
+    ) -> None:
+        """Takes each chunk when the one before would have ended on air, from `start_at`: a
+        relay on a station without an amplifier lasts as long as on air."""
+        self.play(chunks, stop, start_at)
