@@ -117,10 +117,12 @@ class ToneSource:
         )
         target = f"icecast://source:{SOURCE_PASSWORD}@127.0.0.1:{self.icecast.port}/{self.mount}"
         self.process = subprocess.Popen(
-            ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-re"]
-            + ["-f", "lavfi", "-i", BEEPING_TONE.format(rate=self.rate), "-ac", "1"]
-            + encoding
-            + [target],
+            [
+                *("ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-re"),
+                *("-f", "lavfi", "-i", BEEPING_TONE.format(rate=self.rate), "-ac", "1"),
+                *encoding,
+                target,
+            ],
             stdin=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

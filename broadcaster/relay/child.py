@@ -7,9 +7,11 @@ stderr is drained in a thread (a full pipe would block it) and its last lines ke
 """
 
 import collections
+import contextlib
 import ctypes
 import ctypes.util
 import http.client
+import io
 import os
 import re
 import signal
@@ -20,6 +22,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from enum import StrEnum
+from typing import cast
 
 from broadcaster.programs import find_program
 
@@ -165,7 +168,7 @@ class Child:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            preexec_fn=_parent_death_signal(),  # noqa: PLW1509 - the prctl call only
+            preexec_fn=_parent_death_signal(),
         )
         self.input_audio: str | None = None
         """ffmpeg's line about the input's audio stream (codec, rate, bit rate)."""
@@ -178,13 +181,14 @@ class Child:
         self._errors.start()
 
     def _read(self, on_pcm: Callable[[bytes], None]) -> None:
-        assert self.process.stdout is not None
+        stdout = cast(io.BufferedReader, self.process.stdout)
         try:
-            while data := self.process.stdout.read1(READ_BYTES):
+            while data := stdout.read1(READ_BYTES):
                 on_pcm(data)
         except (OSError, ValueError):
             pass
         finally:
+            stdout.close()
             self.finished.set()
 
     def _drain_stderr(self) -> None:
@@ -203,6 +207,7 @@ class Child:
         except (OSError, ValueError):
             pass
         finally:
+            self.process.stderr.close()
             self._stderr_done.set()
 
     def exit_cause(self) -> Cause:
@@ -216,22 +221,15 @@ class Child:
         return classify(list(self.stderr_lines), code)
 
     def kill(self) -> None:
-        """Kill ffmpeg's whole process group and reap it."""
+        """Kill ffmpeg's whole process group and reap it; the pipes close as their threads end
+        (closing them here would wait on a read in progress)."""
         if self.process.poll() is None:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 self.process.kill()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(5.0)
-        except subprocess.TimeoutExpired:
-            pass
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None:
-                try:
-                    stream.close()
-                except OSError:
-                    pass
 
     def info(self) -> tuple[str | None, int | None]:
         """The codec and bit rate (kbit/s) ffmpeg reported for the input, if it did."""

@@ -120,7 +120,11 @@ class Leveller:
         if self.remembered is not None:
             return self.remembered
         so_far = self.source_loudness()
-        return self.gain_db if so_far is None else _clamp(self.target - so_far, -MAX_GAIN_DB, MAX_GAIN_DB)
+        return (
+            self.gain_db
+            if so_far is None
+            else _clamp(self.target - so_far, -MAX_GAIN_DB, MAX_GAIN_DB)
+        )
 
     def source_loudness(self) -> float | None:
         """The integrated loudness of the source (pauses out), as it came, or None if unknown."""

@@ -245,7 +245,9 @@ class Relay:
             if cause in MOVES_ON or failures_here >= TRIES_PER_URL:
                 index = (index + 1) % len(targets)
                 failures_here = 0
-            backoff = min(RETRY_MAX_S, 0.5 * 2 ** (failures_in_a_row - 1)) if failures_in_a_row else 0
+            backoff = (
+                min(RETRY_MAX_S, 0.5 * 2 ** (failures_in_a_row - 1)) if failures_in_a_row else 0
+            )
             self._wait(max(backoff, RETRY_MIN_S - (time.monotonic() - started)))
 
     def _run_once(self, ffmpeg: str, url: str | None) -> tuple[Cause | None, str]:
@@ -423,9 +425,7 @@ class Relay:
         return self._segment(data)
 
     def _segment(self, data: bytes) -> Chunk:
-        return AudioSegment(
-            data=data, sample_width=2, frame_rate=self.rate, channels=self.channels
-        )
+        return AudioSegment(data=data, sample_width=2, frame_rate=self.rate, channels=self.channels)
 
     # -- the end ----------------------------------------------------------------------------
 
