@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -50,15 +51,15 @@ class Icecast:
         self.folder = folder
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self.logs = Path(tempfile.mkdtemp(prefix="loa-icecast-"))
 
     def url(self, mount: str) -> str:
         return f"http://127.0.0.1:{self.port}/{mount}"
 
     def start(self, timeout: float = 10.0) -> "Icecast":
-        logs = self.folder / "icecast-logs"
-        logs.mkdir(parents=True, exist_ok=True)
         owner = OWNER if os.geteuid() == 0 else ""
-        if owner:
+        logs = self.logs
+        if owner:  # pytest's folders are private to root: nobody could not reach one of them
             shutil.chown(logs, "nobody", "nogroup")
         conf = self.folder / "icecast.xml"
         conf.write_text(
@@ -97,6 +98,7 @@ class Icecast:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+        shutil.rmtree(self.logs, ignore_errors=True)
 
 
 class ToneSource:

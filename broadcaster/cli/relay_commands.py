@@ -42,13 +42,13 @@ def relay() -> None:
 )
 @click.pass_obj
 def test(session: Session, name: str, seconds: float, out: Path | None) -> None:
-    from broadcaster.relay.probe import describe, gains_of, source_named, test_source
+    from broadcaster.relay.probe import describe, gains_of, source_named, try_source
     from broadcaster.relay.session import RelayError
 
     station = session.station()
     source = source_named(station.relay_sources, name)
     click.echo(_("Connecting to {name}…").format(name=name))
-    report = test_source(source, station.output, seconds, out, gains_of(station.directory))
+    report = try_source(source, station.output, seconds, out, gains_of(station.directory))
     if not report.heard:
         raise RelayError(_("{name}: no audio ({error}).").format(name=name, error=report.error))
     click.echo(f"{report.url}: {describe(report)}")

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import cast
 
+from broadcaster.i18n import _
 from broadcaster.programs import find_program
 
 RW_TIMEOUT_US = 5_000_000
@@ -42,7 +43,10 @@ FORMAT_OF_TYPE = {
 }
 """ffmpeg's probe waits ~8 s for an Icecast MP3 mount before the first sample (it reads 64 KB
 looking past the stream's leading junk); named, the format starts at once."""
-HLS_TYPES = ("application/vnd.apple.mpegurl", "application/x-mpegurl", "audio/mpegurl")
+PEEK_BYTES = 512
+WEB_PAGE = re.compile(rb"\s*<(!doctype|html|\?xml|head|body)", re.IGNORECASE)
+"""A captive portal's or an error's page served where the stream was: ffmpeg would search it
+for audio frames until it ends."""
 
 
 class Cause(StrEnum):
@@ -69,9 +73,11 @@ def classify(lines: list[str], returncode: int | None) -> Cause:
         return Cause.HTTP_4XX
     if re.search(r"Server returned 5|HTTP error 5\d\d", text):
         return Cause.HTTP_5XX
-    if re.search(r"Invalid data found|could not find codec|no audio|does not contain any", text):
-        return Cause.DECODE
-    if re.search(r"Output file #0 does not contain|matches no streams", text):
+    if re.search(
+        r"Invalid data found|could not find codec|does not contain any|matches no streams"
+        r"|Failed to read frame size|Error configuring filter|Invalid argument",
+        text,
+    ):
         return Cause.DECODE
     if re.search(r"Connection refused|Connection timed out|resolve|Network is unreachable", text):
         return Cause.CONNECT
@@ -103,6 +109,7 @@ def sniff(url: str) -> Sniffed:
     try:
         with urllib.request.urlopen(request, timeout=SNIFF_TIMEOUT_S) as answer:
             kind = answer.headers.get_content_type()
+            first = answer.read1(PEEK_BYTES)
     except urllib.error.HTTPError as error:
         cause = Cause.HTTP_4XX if 400 <= error.code < 500 else Cause.HTTP_5XX
         return Sniffed(None, cause, f"HTTP {error.code} {error.reason}")
@@ -111,6 +118,8 @@ def sniff(url: str) -> Sniffed:
         return Sniffed(None, Cause.CONNECT, str(reason))
     except (http.client.HTTPException, OSError, ValueError):
         return Sniffed(None)
+    if WEB_PAGE.match(first):
+        return Sniffed(None, Cause.DECODE, _("the server sent a web page, not audio"))
     return Sniffed(FORMAT_OF_TYPE.get(kind))
 
 

@@ -11,6 +11,7 @@ dry (slightly slow): drift is absorbed at the edge.
 import collections
 import threading
 import time
+from collections.abc import Callable
 
 CAPACITY_S = 30.0
 """Enough for an HLS stream's bursts (segments of up to 10 s arrive at once) with room to spare."""
@@ -22,7 +23,13 @@ WINDOW_S = 10.0
 
 
 class LiveBuffer:
-    def __init__(self, bytes_per_second: int, frame_bytes: int) -> None:
+    def __init__(
+        self,
+        bytes_per_second: int,
+        frame_bytes: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.clock = clock
         self.bytes_per_second = bytes_per_second
         self.frame_bytes = frame_bytes
         self.capacity = self._frames(CAPACITY_S)
@@ -33,7 +40,7 @@ class LiveBuffer:
         self.read_at = 0
         """The player's position; never ahead of `written`, never behind it by over capacity."""
         self.last_write = 0.0
-        """time.monotonic() of the last write, 0 before any."""
+        """self.clock() of the last write, 0 before any."""
         self.dropped = 0
         """Bytes skipped to keep the latency (drift, bursts, catching up after a pause)."""
         self.filled = 0
@@ -56,7 +63,7 @@ class LiveBuffer:
             if self.read_at < oldest:
                 self.dropped += oldest - self.read_at
                 self.read_at = oldest
-            self.last_write = time.monotonic()
+            self.last_write = self.clock()
 
     def level(self) -> int:
         with self._lock:
@@ -91,7 +98,7 @@ class LiveBuffer:
         """Drop what has waited all through the window beyond the cushion and slack."""
         with self._lock:
             self._note_level()
-            now = time.monotonic()
+            now = self.clock()
             if not self._levels or now - self._levels[0][0] < WINDOW_S * 0.9:
                 return
             lowest = min(level for _at, level in self._levels)
@@ -103,7 +110,7 @@ class LiveBuffer:
                 self._levels.clear()
 
     def _note_level(self) -> None:
-        now = time.monotonic()
+        now = self.clock()
         self._levels.append((now, self.written - self.read_at))
         while self._levels and now - self._levels[0][0] > WINDOW_S:
             self._levels.popleft()

@@ -44,7 +44,7 @@ class SourceReport:
     error: str | None
 
 
-def test_source(
+def try_source(
     source: RelaySource,
     output: OutputSettings,
     seconds: float,
@@ -115,7 +115,7 @@ def check_sources(
     findings = []
     for name, source in sources.items():
         try:
-            report = test_source(source, output, seconds, connect_timeout_s=connect_timeout_s)
+            report = try_source(source, output, seconds, connect_timeout_s=connect_timeout_s)
         except Exception as error:  # the doctor reports, never crashes
             findings.append(SourceFinding(name, False, str(error)))
             continue

@@ -25,7 +25,7 @@ from broadcaster.errors import LoaError
 from broadcaster.i18n import _
 from broadcaster.relay.child import MOVES_ON, Cause, Child, ffmpeg_command, find_ffmpeg, sniff
 from broadcaster.relay.level import GainStore, Leveller
-from broadcaster.relay.live import LiveBuffer
+from broadcaster.relay.live import CUSHION_S, LiveBuffer
 
 CHUNK_S = 0.1
 LEAD_S = 0.2
@@ -234,7 +234,7 @@ class Relay:
             started = time.monotonic()
             url = targets[index]
             cause, reason = self._run_once(ffmpeg, url)
-            if cause is None:
+            if cause is None or self._closing.is_set():
                 break
             self._note_failure(cause, url or self.source.line_in or "", reason)
             if self._run_had_audio:
@@ -271,6 +271,8 @@ class Relay:
         try:
             while not self._closing.is_set():
                 if child.finished.wait(TICK_S):
+                    if self._closing.is_set():
+                        break
                     cause = child.exit_cause()
                     if self._run_had_audio and cause in (Cause.HTTP_4XX, Cause.HTTP_5XX):
                         cause = Cause.EOF  # ffmpeg's own reconnect found the stream gone
@@ -288,7 +290,8 @@ class Relay:
             child.finished.wait(2.0)
             with self._lock:
                 self._child = None
-                self._flush_leveller()
+                self._raw.clear()  # played late, the last 100 ms would cut the gap in two
+                self.leveller.flush()
 
     def _stall_limit(self) -> float:
         return max(self.stall_s, min(self._longest_burst, LONGEST_BURST_S) + BURST_ALLOWANCE_S)
@@ -311,7 +314,9 @@ class Relay:
         now = time.monotonic()
         with self._lock:
             if now > self._consumed_clock + IDLE_S:
-                self.buffer.skip(int((now - self._consumed_clock) * self.bytes_per_second))
+                elapsed = int((now - self._consumed_clock) * self.bytes_per_second)
+                keep = int(CUSHION_S * self.bytes_per_second)  # as a player would keep in hand
+                self.buffer.skip(min(elapsed, self.buffer.level() - keep))
                 self._consumed_clock = now
         self.buffer.settle()
 
@@ -343,13 +348,6 @@ class Relay:
                 self._write(self.leveller.process(self._floats(block)))
             self._audible_until = wall + self.buffer.level_s()
         self.first_audio.set()
-
-    def _flush_leveller(self) -> None:
-        if self._raw:
-            usable = len(self._raw) // self.frame_bytes * self.frame_bytes
-            self._write(self.leveller.process(self._floats(bytes(self._raw[:usable]))))
-            self._raw.clear()
-        self._write(self.leveller.flush())
 
     def _floats(self, pcm: bytes) -> np.ndarray:
         samples = np.frombuffer(pcm, dtype="<i2").reshape(-1, self.channels)
