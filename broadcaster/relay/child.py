@@ -67,7 +67,7 @@ MOVES_ON = (Cause.HTTP_4XX, Cause.DECODE, Cause.DEVICE)
 
 
 def classify(lines: list[str], returncode: int | None) -> Cause:
-    """The cause of an ffmpeg exit from its last stderr lines."""
+    """The cause of an ffmpeg exit (or of its silence) from its last stderr lines."""
     text = "\n".join(lines)
     if re.search(r"Server returned 4|HTTP error 4\d\d", text):
         return Cause.HTTP_4XX
@@ -75,7 +75,8 @@ def classify(lines: list[str], returncode: int | None) -> Cause:
         return Cause.HTTP_5XX
     if re.search(
         r"Invalid data found|could not find codec|does not contain any|matches no streams"
-        r"|Failed to read frame size|Error configuring filter|Invalid argument",
+        r"|Failed to read frame size|Error configuring filter|Invalid argument|Header missing"
+        r"|Could not find codec parameters",
         text,
     ):
         return Cause.DECODE
@@ -92,11 +93,17 @@ class Sniffed:
     """What the server said about a URL before ffmpeg is started on it."""
 
     def __init__(
-        self, format_name: str | None, cause: Cause | None = None, reason: str = ""
+        self,
+        format_name: str | None,
+        cause: Cause | None = None,
+        reason: str = "",
+        sends_data: bool = False,
     ) -> None:
         self.format_name = format_name
         self.cause = cause
         self.reason = reason
+        self.sends_data = sends_data
+        """Bytes came: if ffmpeg finds no audio in them, they are not audio."""
 
 
 def sniff(url: str) -> Sniffed:
@@ -120,7 +127,7 @@ def sniff(url: str) -> Sniffed:
         return Sniffed(None)
     if WEB_PAGE.match(first):
         return Sniffed(None, Cause.DECODE, _("the server sent a web page, not audio"))
-    return Sniffed(FORMAT_OF_TYPE.get(kind))
+    return Sniffed(FORMAT_OF_TYPE.get(kind), sends_data=bool(first))
 
 
 def ffmpeg_command(

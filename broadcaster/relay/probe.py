@@ -69,6 +69,7 @@ def try_source(
                 for _chunk in chunks:
                     pass
         latency = relay.latency_s
+        problem = relay.problem() or _("{url}: no audio came").format(url=relay.url)
     finally:
         relay.close()
     loudness = relay.leveller.source_loudness()
@@ -83,7 +84,7 @@ def try_source(
         source_lufs=loudness,
         output_lufs=meter.integrated() if heard else None,
         dropouts=tuple(relay.dropouts),
-        error=None if heard else (relay.last_error or _("no audio came")),
+        error=None if heard else problem,
     )
 
 

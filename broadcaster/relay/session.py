@@ -23,7 +23,16 @@ from broadcaster.audio.api import Chunk
 from broadcaster.core.settings import RELAY_FALLBACK_AFTER_S, OutputSettings, RelaySource
 from broadcaster.errors import LoaError
 from broadcaster.i18n import _
-from broadcaster.relay.child import MOVES_ON, Cause, Child, ffmpeg_command, find_ffmpeg, sniff
+from broadcaster.relay.child import (
+    MOVES_ON,
+    Cause,
+    Child,
+    Sniffed,
+    classify,
+    ffmpeg_command,
+    find_ffmpeg,
+    sniff,
+)
 from broadcaster.relay.level import GainStore, Leveller
 from broadcaster.relay.live import CUSHION_S, LiveBuffer
 
@@ -49,9 +58,12 @@ TRIES_PER_URL = 2
 """Failures to connect (no answer, a server error) before the next URL is tried."""
 AUDIBLE_GAP_S = 0.5
 """A gap in the audio that ffmpeg bridged by itself (its own reconnect) is a dropout from this."""
-WORRYING = re.compile(r"error|invalid|returned|failed|refused|timed out|denied|not found", re.I)
+WORRYING = re.compile(
+    r"error|invalid|returned|failed|refused|timed out|denied|not found|missing|could not", re.I
+)
 TICK_S = 0.1
 IDLE_S = 0.3
+INFO_WAIT_S = 1.0
 RESYNC_S = 1.0
 
 
@@ -164,8 +176,8 @@ class Relay:
         )
         self.dropouts: list[Dropout] = []
         self.last_error: str | None = None
-        self.codec: str | None = None
-        self.bit_rate_kbps: int | None = None
+        self._codec: str | None = None
+        self._bit_rate_kbps: int | None = None
         self.url: str | None = None
         """The URL (or device) in use or last tried."""
         self.connected_at: float | None = None
@@ -255,15 +267,14 @@ class Relay:
         closes (None)."""
         self.url = url or self.source.line_in
         self._run_had_audio = False
-        fmt = None
-        if url is not None:
-            sniffed = sniff(url)
-            if sniffed.cause is not None:
-                return sniffed.cause, sniffed.reason
-            fmt = sniffed.format_name
+        sniffed = sniff(url) if url is not None else Sniffed(None)
+        if sniffed.cause is not None:
+            return sniffed.cause, sniffed.reason
         if self._closing.is_set():
             return None, ""
-        command = ffmpeg_command(ffmpeg, url, self.source.line_in, self.rate, self.channels, fmt)
+        command = ffmpeg_command(
+            ffmpeg, url, self.source.line_in, self.rate, self.channels, sniffed.format_name
+        )
         child = Child(command, self._on_pcm)
         with self._lock:
             self._child = child
@@ -278,12 +289,15 @@ class Relay:
                         cause = Cause.EOF  # ffmpeg's own reconnect found the stream gone
                     return cause, _last_words(child)
                 self._tick()
-                if child.input_audio is not None and self.codec is None:
-                    self.codec, self.bit_rate_kbps = child.info()
                 since = self._last_pcm if self._run_had_audio else connected
                 limit = self._stall_limit() if self._run_had_audio else FIRST_AUDIO_S
                 if time.monotonic() - since > limit:
-                    return (Cause.STALL if self._run_had_audio else Cause.CONNECT), ""
+                    if self._run_had_audio:
+                        return Cause.STALL, ""
+                    said = classify(list(child.stderr_lines), None)
+                    if said == Cause.EOF and sniffed.sends_data:
+                        return Cause.DECODE, _("the server sends data, but no audio is in it")
+                    return (Cause.CONNECT if said == Cause.EOF else said), _last_words(child)
             return None, ""
         finally:
             child.kill()
@@ -360,7 +374,48 @@ class Relay:
 
     def wait_for_audio(self, timeout: float) -> bool:
         """Whether audio came within `timeout` seconds (for checks; the daemon need not wait)."""
-        return self.first_audio.wait(timeout)
+        if not self.first_audio.wait(timeout):
+            return False
+        wait_for_info = time.monotonic() + INFO_WAIT_S
+        while self.codec is None and time.monotonic() < wait_for_info:
+            time.sleep(TICK_S / 5)
+        return True
+
+    @property
+    def codec(self) -> str | None:
+        """The stream's codec as ffmpeg names it (mp3, aac…), once known."""
+        self._refresh_info()
+        return self._codec
+
+    @property
+    def bit_rate_kbps(self) -> int | None:
+        self._refresh_info()
+        return self._bit_rate_kbps
+
+    def _refresh_info(self) -> None:
+        with self._lock:
+            child = self._child
+        if child is not None and child.input_audio is not None:
+            self._codec, self._bit_rate_kbps = child.info()
+
+    def problem(self) -> str | None:
+        """What is wrong with the source now, or last went wrong, in one line naming it."""
+        with self._lock:
+            child = self._child
+        words = _last_words(child) if child is not None else ""
+        if words and classify([words], None) == Cause.DECODE:
+            return _("{url}: not audio that ffmpeg can read ({words})").format(
+                url=self.url, words=words
+            )
+        return self.last_error
+
+    def outage(self) -> Dropout | None:
+        """The outage going on now (its seconds so far), or None while the source plays."""
+        with self._lock:
+            if self._outage is None:
+                return None
+            start, cause, where = self._outage
+        return Dropout(start, max(0.0, time.time() - start), cause.value, where)
 
     @property
     def on_air(self) -> bool:
