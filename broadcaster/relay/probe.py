@@ -62,7 +62,8 @@ def try_source(
         heard = relay.wait_for_audio(connect_timeout_s)
         connect_s = (relay.first_audio_at - started) if relay.first_audio_at else None
         if heard:
-            chunks = _measured(relay.chunks(time.time() + seconds), meter)
+            begin = time.time()
+            chunks = _measured(relay.chunks(begin + seconds, begin), meter)
             if out is not None:
                 file_output(out).play(chunks)
             else:

@@ -199,7 +199,8 @@ class Relay:
         self._silent_run = 0.0
         self._looped: _Looped | None = None
         self._seconds = {"air": 0.0, "fallback": 0.0, "silent": 0.0}
-        self._window: list[float] = []
+        self._windows: list[list[float]] = []
+        """[start, end] (time.time()) of each stretch `chunks` handed out."""
 
     # -- the supervisor ---------------------------------------------------------------------
 
@@ -434,29 +435,28 @@ class Relay:
         chunks handed out at the pace of the clock, faded out over the last 2 s. Gaps are
         silence, then the fallback once the source has been gone `fallback_after_s`. Call it
         again after a pre-emption: it resumes at the live point."""
-        at = time.time() if start is None else start
-        first = True
-        while at < until - 1e-3 and not self._closing.is_set():
+        begin = time.time() if start is None else start
+        total = round((until - begin) * self.rate)
+        done = 0
+        window = [begin, begin]
+        self._windows.append(window)
+        while done < total and not self._closing.is_set():
+            at = begin + done / self.rate
             early = at - LEAD_S - time.time()
             if early > 0 and self._closing.wait(early):
                 return
-            if time.time() - at > RESYNC_S:  # the output fell behind: rejoin the clock
-                at = time.time()
-                if at >= until:
-                    return
-            length = min(CHUNK_S, until - at)
-            chunk = self._take(length)
-            chunk = _faded(chunk, at, until)
-            if first:
-                self._window.append(at)
-                self._window.append(at)
-                first = False
-            at += length
-            self._window[-1] = at
+            behind = time.time() - at
+            if behind > RESYNC_S:  # the output fell behind: rejoin the clock
+                done += round(behind * self.rate)
+                continue
+            frames = min(round(CHUNK_S * self.rate), total - done)
+            chunk = _faded(self._take(frames), at, until)
+            done += frames
+            window[1] = begin + done / self.rate
             yield chunk
 
-    def _take(self, length: float) -> Chunk:
-        frames = max(1, round(length * self.rate))
+    def _take(self, frames: int) -> Chunk:
+        length = frames / self.rate
         with self._lock:
             self._consumed_clock = time.monotonic() + LEAD_S + length
         data, real = self.buffer.read(frames * self.frame_bytes)
@@ -517,9 +517,9 @@ class Relay:
             if self._outage is not None:
                 start, cause, where = self._outage
                 dropouts.append(Dropout(start, max(0.0, time.time() - start), cause.value, where))
-        window = (self._window[0], self._window[-1]) if self._window else None
-        if window is not None:
-            dropouts = _clipped(dropouts, *window)
+        windows = [(begin, end) for begin, end in self._windows if end > begin]
+        if windows:
+            dropouts = [kept for begin, end in windows for kept in _clipped(dropouts, begin, end)]
         if self._seconds["air"] <= 0:
             result = RelayResult.FAILED
         elif dropouts:
@@ -532,8 +532,8 @@ class Relay:
             seconds_fallback=self._seconds["fallback"],
             seconds_silent=self._seconds["silent"],
             dropouts=tuple(dropouts),
-            started_at=window[0] if window else None,
-            ended_at=window[1] if window else None,
+            started_at=windows[0][0] if windows else None,
+            ended_at=windows[-1][1] if windows else None,
             last_error=self.last_error,
         )
 
