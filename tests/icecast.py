@@ -61,6 +61,7 @@ class Icecast:
         logs = self.logs
         if owner:  # pytest's folders are private to root: nobody could not reach one of them
             shutil.chown(logs, "nobody", "nogroup")
+        self.folder.mkdir(parents=True, exist_ok=True)
         conf = self.folder / "icecast.xml"
         conf.write_text(
             CONFIG.format(

@@ -52,7 +52,7 @@ LONGEST_BURST_S = 10.0
 (up to this) plus the allowance, so a stream of 10 s segments is not restarted every 5 s."""
 RETRY_MIN_S = 1.0
 """Never a connection attempt sooner than this after the last one started."""
-RETRY_MAX_S = 2.5
+RETRY_MAX_S = 2.0
 """The longest wait between attempts: back on the air within ~5 s of the source's return."""
 TRIES_PER_URL = 2
 """Failures to connect (no answer, a server error) before the next URL is tried."""
