@@ -7,7 +7,7 @@ icecast.py) and ffmpeg's HLS segmenter behind a local web server (tests/hls.py).
 
 - start error: the relay connects PRECONNECT_S ahead of a scheduled second, as the daemon does;
   `chunks(start=T)` hands out its first chunk LEAD_S early for the output to hold until T. The
-  error is when the first chunk was ready against T − LEAD_S, and whether it held the source's
+  error is when the first chunk was ready against T - LEAD_S, and whether it held the source's
   audio (not silence). The output's own start (audio/outputs) is measured by bench.start_error.
 - reconnect: the Icecast source is killed and started again; the time from its mount being back
   to the relay's audio being back (the spec: ≤ 5 s).
