@@ -249,6 +249,8 @@ class Relay:
             cause, reason = self._run_once(ffmpeg, url)
             if cause is None or self._closing.is_set():
                 break
+            if self.source.line_in is not None and cause != Cause.STALL:
+                cause = Cause.DEVICE  # a sound card's input has no URL, server or codec
             self._note_failure(cause, url or self.source.line_in or "", reason)
             if self._run_had_audio:
                 failures_here = failures_in_a_row = 0
