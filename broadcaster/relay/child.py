@@ -59,6 +59,8 @@ class Cause(StrEnum):
     DECODE = "decode"
     CONNECT = "connect"
     DEVICE = "device"
+    LATE = "late"
+    """The audio came late, with no failure: a slow network, a late HLS segment."""
     EXIT = "exit"
 
 

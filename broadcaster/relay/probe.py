@@ -14,7 +14,6 @@ import numpy as np
 
 from broadcaster.audio.api import Chunk
 from broadcaster.audio.loudness import LoudnessMeter
-from broadcaster.audio.outputs.files import file_output
 from broadcaster.core.settings import OutputSettings, RelaySource
 from broadcaster.i18n import _, format_decimal
 from broadcaster.relay.level import GainStore
@@ -65,6 +64,8 @@ def try_source(
             begin = time.time()
             chunks = _measured(relay.chunks(begin + seconds, begin), meter)
             if out is not None:
+                from broadcaster.audio.outputs.files import file_output  # with the sound device
+
                 file_output(out).play(chunks)
             else:
                 for _chunk in chunks:

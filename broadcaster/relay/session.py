@@ -83,7 +83,7 @@ class Dropout:
     """time.time() when listeners stopped hearing the source."""
     seconds: float
     cause: str
-    """A Cause value: eof, stall, http-4xx, http-5xx, decode, connect, device, exit."""
+    """A Cause value: eof, stall, http-4xx, http-5xx, decode, connect, device, late, exit."""
     url: str
     """The URL (or line-in device) that failed."""
 
@@ -352,8 +352,11 @@ class Relay:
                     self._longest_burst = max(self._longest_burst, gap)
                 audible = wall - self._audible_until
                 if audible >= AUDIBLE_GAP_S and gap > BURST_ALLOWANCE_S:
-                    where = self.url or ""
-                    self.dropouts.append(Dropout(self._audible_until, audible, "eof", where))
+                    said = " ".join(self._child.stderr_lines) if self._child else ""
+                    cause = Cause.EOF if "reconnect" in said.lower() else Cause.LATE
+                    self.dropouts.append(
+                        Dropout(self._audible_until, audible, cause.value, self.url or "")
+                    )
             if self.first_audio_at is None:
                 self.first_audio_at = wall
             self._last_pcm = now
