@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from broadcaster.core.settings import RelaySource
+from broadcaster.relay.level import GainStore
 from broadcaster.relay.probe import try_source
 from broadcaster.relay.session import FIRST_AUDIO_S, STALL_S, Relay, RelayResult
 from tests.hls import Segmenter, StreamServer
@@ -116,3 +117,24 @@ def test_a_sample_rate_change_mid_stream_plays_on(
     assert relay.summary().dropouts == ()
     assert heard.dominant_hz(heard.start + 1.5) == pytest.approx(1000, abs=10)
     assert heard.dominant_hz(heard.start + 7.0) == pytest.approx(1000, abs=10)
+
+
+def test_the_gain_a_source_needed_is_remembered_for_its_next_relay(
+    server: StreamServer, tmp_path: Path
+):
+    """The leveller takes what ffmpeg gives, listened to or not: a stream served ten times
+    faster than real time is 40 s of sound in 4."""
+    server.live["/fast.mp3"] = (
+        tone_mp3(tmp_path / "fast.mp3", 40, 44100),
+        "audio/mpeg",
+        MP3_BYTES_PER_S * 10,
+    )
+    gains = GainStore(tmp_path / ".loa" / "relay-gains.json")
+    with Relay(RelaySource("vov1", (server.url("fast.mp3"),)), OUTPUT, gains=gains) as relay:
+        wait_for(lambda: relay.leveller.gain_to_remember() is not None, timeout=15.0)
+        loudness = relay.leveller.source_loudness()
+    assert loudness is not None
+    assert gains.get("vov1") == pytest.approx(OUTPUT.loudness_lufs - loudness, abs=0.01)
+    again = Relay(RelaySource("vov1", (server.url("fast.mp3"),)), OUTPUT, gains=gains)
+    assert again.leveller.gain_db == gains.get("vov1")
+    assert gains.get("fm90") is None
