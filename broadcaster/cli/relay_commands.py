@@ -10,6 +10,7 @@ from broadcaster.i18n import _
 
 
 @group(
+    epilog=examples("loa relay test vov1"),
     help=N_("Relay a radio programme (VOV, the province's station) or the line-in."),
 )
 def relay() -> None:

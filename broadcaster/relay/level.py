@@ -106,8 +106,10 @@ class Leveller:
             self._power_sum += power
             wanted = self.target - short_term
             if self.remembered is None and not self._measured:
-                if self._loud_steps * STEP_S >= FIRST_MEASURE_S:
-                    self.gain_db = _clamp(wanted, -MAX_GAIN_DB, MAX_GAIN_DB)
+                so_far = self.source_loudness()
+                if so_far is not None and self._loud_steps * STEP_S >= FIRST_MEASURE_S:
+                    # the sound alone: the 3 s window still holds the quiet before it
+                    self.gain_db = _clamp(self.target - so_far, -MAX_GAIN_DB, MAX_GAIN_DB)
                     self._measured = True
                 continue
             centre = self._centre()
