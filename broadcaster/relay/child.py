@@ -243,7 +243,10 @@ class Child:
         (closing them here would wait on a read in progress)."""
         if self.process.poll() is None:
             try:
-                os.killpg(self.process.pid, signal.SIGKILL)
+                if hasattr(os, "killpg"):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                else:  # Windows: no process groups
+                    self.process.kill()
             except (ProcessLookupError, PermissionError):
                 self.process.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):

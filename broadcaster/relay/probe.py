@@ -5,6 +5,7 @@ for a few seconds, and report what came: codec, bit rate, how long the first aud
 latency held, and the loudness before and after levelling.
 """
 
+import concurrent.futures
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -113,32 +114,36 @@ def check_sources(
     seconds: float = DOCTOR_SECONDS,
     connect_timeout_s: float = DOCTOR_CONNECT_S,
 ) -> list[SourceFinding]:
-    """Every relay source listened to briefly: whether it plays, and if not, why and what to do.
-    At most about (connect_timeout_s + seconds + 5) seconds per source."""
-    findings = []
-    for name, source in sources.items():
-        try:
-            report = try_source(source, output, seconds, connect_timeout_s=connect_timeout_s)
-        except Exception as error:  # the doctor reports, never crashes
-            findings.append(SourceFinding(name, False, str(error)))
-            continue
-        if report.heard:
-            findings.append(SourceFinding(name, True, describe(report)))
-        else:
-            findings.append(
-                SourceFinding(
-                    name,
-                    False,
-                    _("no audio: {error}").format(error=report.error),
-                    _(
-                        "check the address in relay_sources: in station.yaml (it changes from "
-                        "time to time; list a second one) and the Internet connection."
-                    )
-                    if source.urls
-                    else _("check that the receiver is plugged into the line-in and switched on."),
-                )
-            )
-    return findings
+    """Every relay source listened to briefly, all at once: whether it plays, and if not, why
+    and what to do. Takes about connect_timeout_s + seconds at most, however many sources."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(sources))) as pool:
+        checks = [
+            pool.submit(_check_source, source, output, seconds, connect_timeout_s)
+            for source in sources.values()
+        ]
+        return [check.result() for check in checks]
+
+
+def _check_source(
+    source: RelaySource, output: OutputSettings, seconds: float, connect_timeout_s: float
+) -> SourceFinding:
+    try:
+        report = try_source(source, output, seconds, connect_timeout_s=connect_timeout_s)
+    except Exception as error:  # the doctor reports, never crashes
+        return SourceFinding(source.name, False, getattr(error, "message", str(error)))
+    if report.heard:
+        return SourceFinding(source.name, True, describe(report))
+    return SourceFinding(
+        source.name,
+        False,
+        _("no audio: {error}").format(error=report.error),
+        _(
+            "check the address in relay_sources: in station.yaml (it changes from time to "
+            "time; list a second one) and the Internet connection."
+        )
+        if source.urls
+        else _("check that the receiver is plugged into the line-in and switched on."),
+    )
 
 
 def describe(report: SourceReport) -> str:
