@@ -100,6 +100,16 @@ SLOW = {
     # loa started and interrupted at many moments, and the guide's every command
     "tests/test_interrupt.py::test_ctrl_c_while_loa_starts_always_says_stopped",
     "tests/test_guide.py",
+    # relays of a real Icecast and of HLS in real time: sources killed, hung, frozen, restarted
+    "tests/relay/test_http.py",
+    "tests/relay/test_icecast.py::test_audio_soon_after_connecting_and_the_end_on_time_with_a_fade",
+    "tests/relay/test_icecast.py::test_a_killed_source_is_one_dropout_as_long_as_the_gap_heard",
+    "tests/relay/test_icecast.py::test_a_hung_source_is_a_stall_within_5_s_and_plays_again_when_it_resumes",
+    "tests/relay/test_icecast.py::test_after_fallback_after_the_fallback_plays_until_the_source_returns",
+    "tests/relay/test_icecast.py::test_after_a_pause_the_relay_resumes_at_the_live_point",
+    "tests/relay/test_icecast.py::test_the_report_and_the_doctor_say_what_a_source_is",
+    "tests/relay/test_level.py::test_quiet_and_loud_sources_come_out_at_the_target_over_five_minutes",
+    "tests/relay/test_relay_command.py::test_the_report_of_a_source_and_the_file_of_what_came",
 }
 """Tests (a module, or module::function for all its parameters) left out of the quick loop
 `pytest -m "not slow"`; the full suite stays the test command. A name that matches no test is

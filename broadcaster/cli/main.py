@@ -89,6 +89,7 @@ COMMANDS = {
     "province": "broadcaster.cli.province_commands:province",
     "web": "broadcaster.cli.web_commands:web",
     "user": "broadcaster.cli.web_commands:user",
+    "relay": "broadcaster.cli.relay_commands:relay",
 }
 """The commands of their own modules, imported when used: a command pays only for itself."""
 
