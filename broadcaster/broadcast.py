@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from broadcaster.core.compose import DEFAULT_GAP_S, clean_text, compose_program
-from broadcaster.core.models import Announcement, Program
+from broadcaster.core.models import Announcement, Program, Speech
 from broadcaster.core.settings import Station
 from broadcaster.errors import DiskError, LoaError
 from broadcaster.speech import Speaker, SpeechResult
@@ -49,7 +49,6 @@ def broadcast(
     """
     # numpy and miniaudio (~25 MB) are loaded by the first broadcast, not by an idle station
     from broadcaster.audio.outputs import OUTPUTS, file_output
-    from broadcaster.audio.render import render_program
 
     speaker = Speaker.for_station(station)
     program = check_broadcast(
@@ -64,16 +63,9 @@ def broadcast(
     destination = (
         file_output(out) if out is not None else output or OUTPUTS[station.output.device]()
     )
-    fallback = Path(announcement.recording) if announcement.recording else None
     played_ms = 0.0
     with _workdir() as workdir:
-        spoken = {
-            speech: speaker.render(speech.text, speech.voice, workdir, fallback)
-            for speech in program.speeches()
-        }
-        segments = render_program(
-            program, {s: r.path for s, r in spoken.items()}, station.jingles, station.output
-        )
+        spoken, segments = _speak_and_render(station, announcement, program, speaker, workdir)
 
         def counted() -> "Iterator[Chunk]":
             nonlocal played_ms
@@ -83,6 +75,33 @@ def broadcast(
 
         destination.play(counted(), stop, start_at)
     return BroadcastResult(tuple(spoken.values()), played_ms / 1000)
+
+
+def rendered(station: Station, announcement: Announcement) -> "Iterator[Chunk]":
+    """An announcement's program as chunks, rendered as they are taken: what a relay plays
+    while its source is gone."""
+    speaker = Speaker.for_station(station)
+    program = check_broadcast(station, announcement, speaker=speaker)
+    with _workdir() as workdir:
+        yield from _speak_and_render(station, announcement, program, speaker, workdir)[1]
+
+
+def _speak_and_render(
+    station: Station, announcement: Announcement, program: Program, speaker: Speaker, workdir: Path
+) -> tuple[dict[Speech, SpeechResult], "Iterator[Chunk]"]:
+    """The program's speech (the officer's recording if no voice can read it), then its
+    chunks, rendered as they are taken."""
+    from broadcaster.audio.render import render_program
+
+    fallback = Path(announcement.recording) if announcement.recording else None
+    spoken = {
+        speech: speaker.render(speech.text, speech.voice, workdir, fallback)
+        for speech in program.speeches()
+    }
+    segments = render_program(
+        program, {s: r.path for s, r in spoken.items()}, station.jingles, station.output
+    )
+    return spoken, segments
 
 
 def check_broadcast(

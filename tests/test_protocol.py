@@ -11,6 +11,7 @@ from broadcaster.control.protocol import (
     ProtocolError,
     Queued,
     Refused,
+    RelayNow,
     Reload,
     Reloaded,
     Request,
@@ -33,6 +34,8 @@ REQUESTS: list[Request] = [
     Say("Họp tổ dân phố lúc 14h30."),
     Say("Cháy!", Priority.EMERGENCY, repeat=3, gap_s=10.0, voice="vi", request_id="r-1"),
     Play("hop-to-dan-pho", Priority.NORMAL, voice="vi-VN-NamMinhNeural"),
+    RelayNow("vov1", 1800.0),
+    RelayNow("vov1", 90.0, Priority.NORMAL, request_id="r-2"),
     Stop(),
     Status(),
     Reload(),
@@ -63,6 +66,7 @@ def test_every_request_survives_the_wire(request_: Request) -> None:
     [
         ("say", Queued(2)),
         ("play", Queued(0, already_queued=True)),
+        ("relay", Queued(1)),
         ("stop", Stopped("sang")),
         ("stop", Stopped(None)),
         ("reload", Reloaded(12)),
@@ -90,6 +94,14 @@ BAD: dict[str, tuple[dict[str, Any], type[LoaError]]] = {
     "request-id-long": ({"command": "say", "text": "x", "request_id": "x" * 65}, ProtocolError),
     "repeat-too-many": ({"command": "say", "text": "x", "repeat": 11}, RepeatError),
     "gap-too-short": ({"command": "say", "text": "x", "repeat": 2, "gap": 0.5}, RepeatError),
+    "relay-no-source": ({"command": "relay", "seconds": 60}, ProtocolError),
+    "relay-seconds-text": ({"command": "relay", "source": "vov1", "seconds": "60"}, ProtocolError),
+    "relay-zero": ({"command": "relay", "source": "vov1", "seconds": 0}, ProtocolError),
+    "relay-a-day": ({"command": "relay", "source": "vov1", "seconds": 86400}, ProtocolError),
+    "relay-priority": (
+        {"command": "relay", "source": "v", "seconds": 9, "priority": "x"},
+        ProtocolError,
+    ),
 }
 
 

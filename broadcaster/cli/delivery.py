@@ -15,10 +15,10 @@ from broadcaster.i18n import _, format_decimal
 
 if TYPE_CHECKING:
     from broadcaster.broadcast import BroadcastResult
-    from broadcaster.control.protocol import Play, Say
+    from broadcaster.control.protocol import Play, RelayNow, Say
 
 
-def queue_on_air(station: Station, request: "Say | Play") -> bool:
+def queue_on_air(station: Station, request: "Say | Play | RelayNow") -> bool:
     """Hand `request` to the running station; False when none runs. The request carries an id of
     its own, so that whatever happens to the reply the station airs it once. A refusal keeps the
     exit code the station gave it (the protocol has checked that it is one of ours)."""

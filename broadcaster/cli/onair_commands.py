@@ -120,8 +120,10 @@ def status(session: Session) -> None:
     click.echo(
         _("Next broadcasts:") if upcoming_items else _("Nothing scheduled in the next 7 days.")
     )
+    from broadcaster.onair.asrun import aired_label
+
     for start, entry_id, announcement in upcoming_items:
-        click.echo(f"  {start:%d/%m %H:%M}  {entry_id} ({announcement})")
+        click.echo(f"  {start:%d/%m %H:%M}  {entry_id} ({aired_label(announcement)})")
     if station.province is not None:
         click.echo(_province_link(station))
     if drafts := _drafts(station):
@@ -288,7 +290,7 @@ def report_table(items: list["ItemReport"]) -> list[str]:
         cells += [text.rjust(width) for text, width in zip(texts[2:], widths[2:], strict=True)]
         return "  " + " ".join(cells).rstrip()
 
-    from broadcaster.onair.asrun import entry_label
+    from broadcaster.onair.asrun import aired_label, entry_label
 
     lines = [line((_("ENTRY"), _("ANNOUNCEMENT"), _("AIRED"), _("TOTAL")))]
     for item in items:
@@ -296,7 +298,7 @@ def report_table(items: list["ItemReport"]) -> list[str]:
             line(
                 (
                     entry_label(item.entry_id, item.priority),
-                    item.announcement,
+                    aired_label(item.announcement),
                     str(item.played),
                     str(item.total),
                 )
@@ -308,7 +310,7 @@ def report_table(items: list["ItemReport"]) -> list[str]:
 
 
 def _show_running(reply: dict[str, Any]) -> None:
-    from broadcaster.onair.asrun import entry_label, priority_label
+    from broadcaster.onair.asrun import aired_label, entry_label, priority_label
 
     click.echo(
         _("Loa is on air (process {pid}, since {since}), {entries} schedule entries.").format(
@@ -330,7 +332,7 @@ def _show_running(reply: dict[str, Any]) -> None:
         click.echo(
             _("Getting ready: {id} ({announcement}) airs at {start}.").format(
                 id=entry_label(playing["id"], playing["priority"]),
-                announcement=playing["announcement"],
+                announcement=aired_label(playing["announcement"]),
                 start=f"{scheduled:%H:%M:%S}",
             )
         )
@@ -338,7 +340,7 @@ def _show_running(reply: dict[str, Any]) -> None:
         click.echo(
             _("On air: {id} ({announcement}) since {start}.").format(
                 id=entry_label(playing["id"], playing["priority"]),
-                announcement=playing["announcement"],
+                announcement=aired_label(playing["announcement"]),
                 start=_when(playing["started"]),
             )
         )
@@ -348,7 +350,7 @@ def _show_running(reply: dict[str, Any]) -> None:
         click.echo(
             _("Waiting: {id} ({announcement}), {priority}.").format(
                 id=entry_label(item["id"]),
-                announcement=item["announcement"],
+                announcement=aired_label(item["announcement"]),
                 priority=priority_label(item["priority"]),
             )
         )
@@ -369,13 +371,14 @@ def _upcoming_from_files(station: Station, now: datetime) -> list[tuple[datetime
     """The next broadcasts as the files say, when no daemon can say it; a broken schedule is
     shown, not raised, so that status always answers."""
     from broadcaster.station.lookahead import NEXT_DAYS, NEXT_SHOWN, upcoming
+    from broadcaster.station.schedules import occurrence_name
 
     try:
         found = upcoming(station, now, NEXT_DAYS * 24)[:NEXT_SHOWN]
     except LoaError as error:
         click.echo(_("The schedules have a problem: {error}").format(error=error.message))
         return []
-    return [(item.start, item.entry.id, item.entry.announcement) for item in found]
+    return [(item.start, item.entry.id, occurrence_name(item.entry)) for item in found]
 
 
 def _ask(session: Session, request: dict[str, Any], fail_on_error: bool = True) -> dict[str, Any]:
@@ -411,7 +414,13 @@ def _rows(directory: Path, since: datetime | None, until: datetime | None = None
 def log_table(rows: list["Row"], width: int = TABLE_WIDTH) -> list[str]:
     """The as-run log for a terminal of `width` columns: one line per occurrence; below it what
     an ad-hoc item aired (its text, or its announcement) and the reason, wrapped."""
-    from broadcaster.onair.asrun import ADHOC_IDS, aired_at, entry_label, result_label
+    from broadcaster.onair.asrun import (
+        ADHOC_IDS,
+        aired_at,
+        aired_label,
+        entry_label,
+        result_label,
+    )
 
     headers = (_("AIRED AT"), _("ENTRY"), _("RESULT"), _("VOICE"))
     widths = [14, 24, 22, 10]
@@ -432,7 +441,7 @@ def log_table(rows: list["Row"], width: int = TABLE_WIDTH) -> list[str]:
                 )
             )
         )
-        notes = [f"«{row.announcement}»"] if row.entry_id in ADHOC_IDS else []
+        notes = [f"«{aired_label(row.announcement)}»"] if row.entry_id in ADHOC_IDS else []
         notes += [row.error] if row.error else []
         for note in notes:
             lines.extend(

@@ -21,6 +21,8 @@ from broadcaster.i18n import _
 VERSION = 1
 """Raised when a request or reply changes meaning; a station refuses requests of a later one."""
 MAX_REQUEST_ID = 64
+MAX_RELAY_S = 4 * 3600.0
+"""No ad-hoc relay runs longer: a typing slip must not hold the loudspeakers for a day."""
 
 
 class Command(StrEnum):
@@ -29,6 +31,7 @@ class Command(StrEnum):
     STOP = "stop"
     STATUS = "status"
     RELOAD = "reload"
+    RELAY = "relay"
 
 
 class ProtocolError(DaemonError):
@@ -63,6 +66,16 @@ class Play:
 
 
 @dataclass(frozen=True)
+class RelayNow:
+    """Relay the station's source `source` now for `seconds` (`loa stop` ends it sooner)."""
+
+    source: str
+    seconds: float
+    priority: Priority = Priority.PRIORITY
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Stop:
     """Stop what is on the air now."""
 
@@ -77,7 +90,7 @@ class Reload:
     """Read the station's files again now; answered once the reading is done."""
 
 
-Request = Say | Play | Stop | Status | Reload
+Request = Say | Play | RelayNow | Stop | Status | Reload
 Broadcast = Say | Play
 
 # Replies --------------------------------------------------------------------------------------
@@ -169,6 +182,9 @@ def encode_request(request: Request) -> dict[str, Any]:
         message["gap"] = message.pop("gap_s")
         message["priority"] = str(request.priority)
         message = {key: value for key, value in message.items() if value is not None}
+    if isinstance(request, RelayNow):
+        message.update(asdict(request), priority=str(request.priority))
+        message = {key: value for key, value in message.items() if value is not None}
     return message
 
 
@@ -209,6 +225,8 @@ def parse_request(message: Any) -> Request:
         return Status()
     if command == Command.RELOAD:
         return Reload()
+    if command == Command.RELAY:
+        return _relay_now(message)
     if command not in (Command.SAY, Command.PLAY):
         raise ProtocolError(_("Unknown command: {command}.").format(command=command))
     priority = message.get("priority", Priority.PRIORITY)
@@ -242,6 +260,29 @@ def parse_request(message: Any) -> Request:
     return Play(subject, **details)
 
 
+def _relay_now(message: dict[str, Any]) -> RelayNow:
+    source, seconds = message.get("source"), message.get("seconds")
+    priority, request_id = message.get("priority", Priority.PRIORITY), message.get("request_id")
+    if priority not in tuple(Priority):
+        raise ProtocolError(_("Unknown priority: {value}.").format(value=priority))
+    if not (
+        isinstance(source, str)
+        and source
+        and isinstance(seconds, int | float)
+        and not isinstance(seconds, bool)
+        and math.isfinite(seconds)
+        and (request_id is None or (isinstance(request_id, str) and request_id))
+    ) or (request_id is not None and len(request_id) > MAX_REQUEST_ID):
+        raise _invalid()
+    if not 0 < seconds <= MAX_RELAY_S:
+        raise ProtocolError(
+            _("A relay lasts from a second to {hours} hours, not {seconds} s.").format(
+                hours=round(MAX_RELAY_S / 3600), seconds=seconds
+            )
+        )
+    return RelayNow(source, float(seconds), Priority(priority), request_id)
+
+
 def parse_reply(command: object, message: Any) -> Reply:
     """The reply to a request of `command`, checked as strictly as a request: anything else is
     a DaemonError."""
@@ -256,7 +297,7 @@ def parse_reply(command: object, message: Any) -> Reply:
             if code not in tuple(ExitCode) or code == ExitCode.OK:
                 code = int(ExitCode.DAEMON)
             return Refused(error, code, message.get("busy") is True)
-        if command in (Command.SAY, Command.PLAY):
+        if command in (Command.SAY, Command.PLAY, Command.RELAY):
             ahead = message.get("ahead")
             if not isinstance(ahead, int) or isinstance(ahead, bool) or ahead < 0:
                 raise ValueError
@@ -360,6 +401,7 @@ def _command_of(request: Request) -> Command:
     return {
         Say: Command.SAY,
         Play: Command.PLAY,
+        RelayNow: Command.RELAY,
         Stop: Command.STOP,
         Status: Command.STATUS,
         Reload: Command.RELOAD,

@@ -108,10 +108,13 @@ class Result(StrEnum):
     FAILED = "failed"
     EXPIRED = "expired"
     """A province emergency that arrived after its expiry: never aired."""
+    RELAYED = "relayed"
+    RELAYED_WITH_DROPOUTS = "relayed-with-dropouts"
+    """A relay whose source was gone for a while (silence or the fallback meanwhile)."""
 
 
-AIRED = (Result.PLAYED, Result.PLAYED_FALLBACK)
-"""The results that mean the program went out to the end."""
+AIRED = (Result.PLAYED, Result.PLAYED_FALLBACK, Result.RELAYED, Result.RELAYED_WITH_DROPOUTS)
+"""The results that mean the program (or the relay's slot) went out to the end."""
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,20 @@ PLAY, MISSED, SKIPPED_QUIET = Result.PLAYING, Result.MISSED, Result.SKIPPED_QUIE
 """A verdict: the item goes on the air, or gets its row with one of the two results."""
 
 
+RELAY_MARK = "relay:"
+"""What a relay's occurrence names instead of an announcement (`relay:vov1`): no announcement id
+has a colon, so views and reports tell the two apart."""
+
+
+def relay_occurrence_name(source: str) -> str:
+    return f"{RELAY_MARK}{source}"
+
+
+def relayed_source(announcement: str) -> str | None:
+    """The source an occurrence relays, or None for an announcement."""
+    return announcement.removeprefix(RELAY_MARK) if announcement.startswith(RELAY_MARK) else None
+
+
 @dataclass(frozen=True)
 class Item:
     """An occurrence waiting for the air, with what the playout needs to decide about it."""

@@ -1,19 +1,19 @@
 """An officer's `say` or `play` for the running station: refused now if it could not air, or
 turned into an item for the playout queue."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from broadcaster.control.protocol import Broadcast, Say
+from broadcaster.control.protocol import Broadcast, RelayNow, Say
 from broadcaster.core.compose import clean_text
 from broadcaster.core.models import Announcement, Occurrence, Priority, StartPolicy
-from broadcaster.core.playout import Item, in_quiet_hours
+from broadcaster.core.playout import Item, in_quiet_hours, relay_occurrence_name
 from broadcaster.core.settings import Station
-from broadcaster.errors import QuietHoursError
+from broadcaster.errors import QuietHoursError, StationConfigError
 from broadcaster.i18n import _
 from broadcaster.station.announcements import announcement_or_recording
 
 ADHOC_LATE_LIMIT_S = 3600.0
-SAY, PLAY = "say", "play"
+SAY, PLAY, RELAY = "say", "play", "relay"
 """The entry ids of ad-hoc items in the as-run log."""
 
 
@@ -23,13 +23,7 @@ def adhoc_item(station: Station, request: Broadcast, now: datetime) -> Item:
     from broadcaster.broadcast import check_broadcast  # the speech engines: only when asked
 
     emergency = request.priority == Priority.EMERGENCY
-    if not emergency and in_quiet_hours(station.quiet_hours, now.time()):
-        raise QuietHoursError(
-            _(
-                "It is quiet hours ({hours}): only emergencies are broadcast now. If this is "
-                "one, add --emergency; otherwise broadcast it after the quiet hours."
-            ).format(hours=station.quiet_hours)
-        )
+    _refuse_in_quiet_hours(station, emergency, now)
     if isinstance(request, Say):
         announcement, text = Announcement(id=SAY, text=request.text), request.text
         occurrence = Occurrence(SAY, now, clean_text(text), request.priority)
@@ -53,3 +47,47 @@ def adhoc_item(station: Station, request: Broadcast, now: datetime) -> Item:
         text=text,
         voice=request.voice,
     )
+
+
+def adhoc_relay(station: Station, request: RelayNow, now: datetime) -> Item:
+    """The item for `loa relay now`: a source of station.yaml, within a session's length and
+    outside quiet hours (unless an emergency), or a LoaError saying why not."""
+    if request.source not in station.relay_sources:
+        known = ", ".join(sorted(station.relay_sources))
+        raise StationConfigError(
+            _("No relay source '{name}' in station.yaml; sources there: {known}.").format(
+                name=request.source, known=known
+            )
+            if known
+            else _(
+                "No relay source '{name}': station.yaml lists none; add it under "
+                "'relay_sources:' (see the example there)."
+            ).format(name=request.source)
+        )
+    limit_s = station.sessions.minutes * 60
+    if request.seconds > limit_s:
+        raise StationConfigError(
+            _(
+                "A relay of {minutes} minutes is longer than a session ({limit} minutes, "
+                "sessions.minutes in station.yaml): relay for less, or raise sessions.minutes "
+                "if the commune allows longer sessions."
+            ).format(minutes=round(request.seconds / 60), limit=station.sessions.minutes)
+        )
+    emergency = request.priority == Priority.EMERGENCY
+    _refuse_in_quiet_hours(station, emergency, now)
+    return Item(
+        Occurrence(RELAY, now, relay_occurrence_name(request.source), request.priority),
+        start_policy=StartPolicy.INTERRUPT if emergency else StartPolicy.AFTER_CURRENT,
+        relay=request.source,
+        ends=now + timedelta(seconds=request.seconds),
+    )
+
+
+def _refuse_in_quiet_hours(station: Station, emergency: bool, now: datetime) -> None:
+    if not emergency and in_quiet_hours(station.quiet_hours, now.time()):
+        raise QuietHoursError(
+            _(
+                "It is quiet hours ({hours}): only emergencies are broadcast now. If this is "
+                "one, add --emergency; otherwise broadcast it after the quiet hours."
+            ).format(hours=station.quiet_hours)
+        )

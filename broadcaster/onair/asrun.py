@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from broadcaster.core.models import AIRED, Occurrence, Priority, Result
+from broadcaster.core.playout import relayed_source
 from broadcaster.database import Database
 from broadcaster.i18n import _
 
@@ -37,6 +38,15 @@ CREATE TABLE IF NOT EXISTS asrun (
 );
 CREATE INDEX IF NOT EXISTS asrun_by_time ON asrun (scheduled_ts);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS relay_dropouts (
+    entry_id TEXT NOT NULL,
+    scheduled TEXT NOT NULL,
+    started TEXT NOT NULL,
+    seconds REAL NOT NULL,
+    cause TEXT NOT NULL,
+    url TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS relay_dropouts_by_row ON relay_dropouts (entry_id, scheduled);
 """
 COLUMNS = (
     "entry_id",
@@ -62,6 +72,17 @@ class Row:
     result: str
     source: str
     error: str
+
+
+@dataclass(frozen=True)
+class Dropout:
+    """A stretch of a relay in which its source was not heard."""
+
+    started: datetime
+    seconds: float
+    cause: str
+    """eof, stall, http-4xx, http-5xx, decode, connect, device or exit."""
+    url: str
 
 
 @dataclass(frozen=True)
@@ -115,6 +136,32 @@ class AsRunLog:
                 (result, ended.isoformat(), source, error, *_key(occurrence)),
             )
 
+    def record_dropouts(self, occurrence: Occurrence, dropouts: list[Dropout]) -> None:
+        """A relay's dropouts, all of them (those of an earlier stretch replaced): the row's
+        reason says them in words, this table keeps them for whoever counts."""
+        with self._database.write() as db:
+            db.execute(
+                "DELETE FROM relay_dropouts WHERE entry_id = ? AND scheduled = ?",
+                _key(occurrence),
+            )
+            db.executemany(
+                "INSERT INTO relay_dropouts (entry_id, scheduled, started, seconds, cause, url) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (*_key(occurrence), d.started.isoformat(), d.seconds, d.cause, d.url)
+                    for d in dropouts
+                ],
+            )
+
+    def dropouts(self, entry_id: str, scheduled: str) -> list[Dropout]:
+        with self._database.read() as db:
+            found = db.execute(
+                "SELECT started, seconds, cause, url FROM relay_dropouts "
+                "WHERE entry_id = ? AND scheduled = ? ORDER BY started",
+                (entry_id, scheduled),
+            ).fetchall()
+        return [Dropout(datetime.fromisoformat(row[0]), *row[1:]) for row in found]
+
     def decide(self, occurrence: Occurrence, result: str, reason: str) -> bool:
         """Record an occurrence that does not air (missed, skipped-quiet, failed before its
         start); False if it already has a row."""
@@ -135,6 +182,13 @@ class AsRunLog:
                 "SELECT 1 FROM asrun WHERE entry_id = ? AND scheduled = ?", _key(occurrence)
             ).fetchone()
         return found is not None
+
+    def unfinished(self) -> list[tuple[str, str]]:
+        """(entry id, scheduled) of what was on the air when Loa died."""
+        with self._database.read() as db:
+            return db.execute(
+                "SELECT entry_id, scheduled FROM asrun WHERE result = ?", (PLAYING,)
+            ).fetchall()
 
     def close_unfinished(self, ended: datetime, reason: str) -> int:
         """At start-up: what was on the air when Loa died is recorded as interrupted, and is not
@@ -235,7 +289,7 @@ def _damaged(path: Path) -> str:
     ).format(file=path)
 
 
-ADHOC_IDS = ("say", "play")
+ADHOC_IDS = ("say", "play", "relay")
 """The entry ids of ad-hoc items (onair/adhoc.py): their announcement is what they aired."""
 
 
@@ -249,9 +303,17 @@ def result_label(result: str) -> str:
         Result.INTERRUPTED: _("interrupted"),
         Result.FAILED: _("failed"),
         Result.EXPIRED: _("expired: arrived too late"),
+        Result.RELAYED: _("relayed"),
+        Result.RELAYED_WITH_DROPOUTS: _("relayed, with dropouts"),
         Result.PLAYING: _("on air"),
     }
     return labels.get(result, result)
+
+
+def aired_label(announcement: str) -> str:
+    """What an occurrence aired, for views: its announcement, or "Relay vov1"."""
+    source = relayed_source(announcement)
+    return announcement if source is None else _("Relay {source}").format(source=source)
 
 
 def priority_label(priority: str) -> str:
@@ -267,7 +329,11 @@ def priority_label(priority: str) -> str:
 def entry_label(entry_id: str, priority: str = Priority.NORMAL) -> str:
     """What a row's entry was: a schedule entry's id, or what an officer asked for at once
     (`loa say`, `loa play`), marked when it was an emergency."""
-    label = {"say": _("read out now"), "play": _("played now")}.get(entry_id, entry_id)
+    label = {
+        "say": _("read out now"),
+        "play": _("played now"),
+        "relay": _("relayed now"),
+    }.get(entry_id, entry_id)
     if priority == Priority.EMERGENCY:
         label = _("{label} (EMERGENCY)").format(label=label)
     return label
@@ -312,7 +378,7 @@ def write_csv(rows: list[Row], out: TextIO, raw: bool = False) -> None:
             [
                 _clock(aired_at(row)),
                 entry_label(row.entry_id),
-                row.announcement,
+                aired_label(row.announcement),
                 priority_label(row.priority),
                 result_label(row.result),
                 _clock(row.ended),

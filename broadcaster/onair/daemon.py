@@ -126,6 +126,7 @@ class Daemon:
         self.lock.acquire()
         self.watcher.reload(force=True)
         now = self.now()
+        cut = self.asrun.unfinished()
         closed = self.asrun.close_unfinished(
             now, _("Loa stopped during this broadcast (power cut, crash or kill).")
         )
@@ -133,6 +134,10 @@ class Daemon:
             log.warning(
                 _("%d broadcast(s) cut off when Loa last stopped: not played again."), closed
             )
+        resumed = self.planner.relays_cut_off(cut, now)
+        if resumed:
+            log.warning(_("%d relay(s) cut off when Loa last stopped: back live."), len(resumed))
+            self.player.offer(resumed)
         saved = self.asrun.get_state("heartbeat")
         if saved is not None:
             self.player.offer(self.planner.account_for_downtime(datetime.fromisoformat(saved), now))
@@ -223,7 +228,7 @@ class Daemon:
         from broadcaster.broadcast import cache_coverage, warm_cache  # speech: only when needed
 
         now = self.now()
-        ids = self.planner.announcements_within(now, WARM_HOURS)
+        ids = self.planner.announcements_within(now, WARM_HOURS, self._station)
         for result in warm_cache(self._station, ids):
             if result.outcome in ("failed", "offline"):
                 log.warning(

@@ -12,14 +12,13 @@ from typing import Any
 from broadcaster.control.protocol import (
     Broadcast,
     OnAir,
-    Play,
     ProtocolError,
     Queued,
+    RelayNow,
     Reload,
     Reloaded,
     Reply,
     Request,
-    Say,
     Status,
     StatusReply,
     Stop,
@@ -33,11 +32,12 @@ from broadcaster.control.protocol import (
 from broadcaster.core.playout import Item
 from broadcaster.core.settings import Station
 from broadcaster.errors import LoaError
-from broadcaster.onair.adhoc import adhoc_item
+from broadcaster.onair.adhoc import adhoc_item, adhoc_relay
 from broadcaster.onair.planner import Planner
 from broadcaster.onair.player import Player
 from broadcaster.onair.watcher import Watcher
 from broadcaster.station.lookahead import NEXT_DAYS, NEXT_SHOWN
+from broadcaster.station.schedules import occurrence_name
 
 RECENT_REQUESTS = 256
 """Request ids remembered, so that a retried request is queued once."""
@@ -87,13 +87,12 @@ class ControlDesk:
                 return Reloaded(len(self.planner.entries))
             if isinstance(request, Stop):
                 return Stopped(self.player.stop_current())
-            assert isinstance(request, Say | Play)
             return self.enqueue(request)
         except LoaError as error:
             return refusal(error)
 
-    def enqueue(self, request: Broadcast) -> Queued:
-        """An officer's `say` or `play`: checked now, then queued once. A request id seen
+    def enqueue(self, request: Broadcast | RelayNow) -> Queued:
+        """An officer's `say`, `play` or relay: checked now, then queued once. A request id seen
         before is answered `already_queued`; two requests in the same instant are two items."""
         with self._lock:
             if request.request_id is not None and request.request_id in self._requests:
@@ -101,7 +100,11 @@ class ControlDesk:
             moment = self._now()
             if self._last_adhoc is not None and moment <= self._last_adhoc:
                 moment = self._last_adhoc + timedelta(microseconds=1)  # its own as-run row
-            item = adhoc_item(self._station(), request, moment)
+            item = (
+                adhoc_relay(self._station(), request, moment)
+                if isinstance(request, RelayNow)
+                else adhoc_item(self._station(), request, moment)
+            )
             self._last_adhoc = moment
             queued, ahead = self.player.enqueue(item)
             reply = Queued(ahead, already_queued=not queued, sound=self.player.sound_problem)
@@ -123,7 +126,7 @@ class ControlDesk:
             else OnAir(**asdict(_waiting(air.item)), started=air.started.isoformat()),
             queue=tuple(_waiting(item) for item in waiting),
             next=tuple(
-                Upcoming(entry.id, entry.announcement, at.isoformat()) for at, entry in upcoming
+                Upcoming(entry.id, occurrence_name(entry), at.isoformat()) for at, entry in upcoming
             ),
             reload_error=self.watcher.error,
             entries=len(self.planner.entries),

@@ -11,10 +11,11 @@ from itertools import islice
 from broadcaster.core.models import Occurrence, Priority, Result, StartPolicy
 from broadcaster.core.playout import Item
 from broadcaster.core.recurrence import occurrences
+from broadcaster.core.settings import Station
 from broadcaster.i18n import _
 from broadcaster.onair.asrun import AsRunLog
 from broadcaster.onair.events import EventBus
-from broadcaster.station.schedules import Entry, airs
+from broadcaster.station.schedules import Entry, airs, announcements_of, occurrence_name
 
 PREROLL_S = 10.0
 """An occurrence is taken this long before its time, so that speech and the first sound buffer
@@ -26,6 +27,14 @@ LOOKBACK = timedelta(days=7)
 
 
 def scheduled_item(entry: Entry, at: datetime) -> Item:
+    if entry.relay is not None:
+        return Item(
+            Occurrence(entry.id, at, occurrence_name(entry), Priority(entry.priority)),
+            start_policy=StartPolicy(entry.start),
+            relay=entry.relay,
+            ends=at + timedelta(seconds=entry.duration_s),
+            fallback=entry.fallback,
+        )
     return Item(
         Occurrence(entry.id, at, entry.announcement, Priority(entry.priority)),
         late_limit_s=entry.late_limit_s,
@@ -127,6 +136,22 @@ class Planner:
             self._missed(occurrence, reason)
         return caught_up
 
+    def relays_cut_off(self, cut: list[tuple[str, str]], now: datetime) -> list[Item]:
+        """Relays that were on the air when Loa died and whose slot is still on: they come back
+        at the live point (their row, closed as interrupted, opens again)."""
+        relays = {entry.id: entry for entry in self.airing() if entry.relay is not None}
+        found = []
+        for entry_id, scheduled in cut:
+            entry = relays.get(entry_id)
+            if entry is None:
+                continue
+            item = replace(scheduled_item(entry, datetime.fromisoformat(scheduled)), retry=True)
+            if item.ends is not None and item.ends > now:
+                with self._lock:
+                    self._seen[(entry_id, scheduled)] = item.occurrence.scheduled
+                found.append(item)
+        return found
+
     def _missed(self, occurrence: Occurrence, reason: str) -> None:
         self.events.emit(
             lambda listener: listener.occurrence_finished(occurrence, Result.MISSED, reason)
@@ -144,16 +169,12 @@ class Planner:
             key=lambda pair: (pair[0], pair[1].id),
         )[:count]
 
-    def announcements_within(self, now: datetime, hours: float) -> list[str]:
-        """The announcements that air in the next `hours`, each once."""
+    def announcements_within(self, now: datetime, hours: float, station: Station) -> list[str]:
+        """The announcements that may air in the next `hours` (a relay's fallback too), each
+        once."""
         until = now + timedelta(hours=hours)
-        return list(
-            dict.fromkeys(
-                entry.announcement
-                for entry in self.airing()
-                if next(occurrences(entry.rule, now, until), None)
-            )
-        )
+        soon = [entry for entry in self.airing() if next(occurrences(entry.rule, now, until), None)]
+        return announcements_of(soon, station)
 
     def _first_time(self, item: Item) -> bool:
         key = (item.occurrence.entry_id, item.occurrence.scheduled.isoformat())

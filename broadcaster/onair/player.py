@@ -6,12 +6,12 @@ condition; the sound itself is played outside it.
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from broadcaster.core.models import AIRED, Announcement, Priority, Result
+from broadcaster.core.models import AIRED, Announcement, Occurrence, Priority, Result
 from broadcaster.core.playout import (
     PLAY,
     SKIPPED_QUIET,
@@ -24,12 +24,20 @@ from broadcaster.core.playout import (
 from broadcaster.core.settings import Station
 from broadcaster.errors import LoaError, NoAudioDeviceError
 from broadcaster.i18n import _
-from broadcaster.onair.asrun import AsRunLog, entry_label, priority_label, result_label
+from broadcaster.onair.asrun import (
+    AsRunLog,
+    Dropout,
+    entry_label,
+    priority_label,
+    result_label,
+)
 from broadcaster.onair.events import EventBus
 from broadcaster.station.announcements import announcement_or_recording
 
 if TYPE_CHECKING:
+    from broadcaster.audio.api import Chunk
     from broadcaster.audio.outputs import AudioOutput
+    from broadcaster.relay.session import Relay
 
 log = logging.getLogger("loa")
 
@@ -73,6 +81,9 @@ class Player:
         self._recent_jump = recent_jump
         self.queue = PlayoutQueue()
         self.air: OnAir | None = None
+        self._relays: dict[Occurrence, Relay] = {}
+        """Relays connected for their slot: kept through an interruption, so the relay comes
+        back at the live point; closed when the slot is done."""
         self._cond = threading.Condition()
         self._stopping = threading.Event()
 
@@ -142,6 +153,7 @@ class Player:
             station = self._station()
             decided = verdict(item, start, station.quiet_hours)
             if decided.action != PLAY:
+                self._close_relay(item)
                 self._decide(item, decided.action, decided.late_s, station)
                 return True
             try:
@@ -168,6 +180,9 @@ class Player:
                 self.air.stop.set()
             self._cond.notify_all()
             self._cond.wait_for(lambda: self.air is None, STOP_WAIT_S)
+            kept, self._relays = list(self._relays.values()), {}
+        for relay in kept:  # waiting to come back after an interruption: no ffmpeg outlives Loa
+            relay.close()
 
     def preempt(self) -> None:
         with self._cond:
@@ -218,39 +233,18 @@ class Player:
         self.events.emit(lambda listener: listener.occurrence_finished(occurrence, result, error))
 
     def _play(self, air: OnAir, station: Station) -> None:
-        # heavy (numpy, the speech engines): imported when the first item airs, not at start-up
-        from broadcaster.audio.outputs import PlaybackStopped
-        from broadcaster.audio.render import LEAD_IN_MS
-        from broadcaster.broadcast import broadcast
+        from broadcaster.audio.outputs import PlaybackStopped  # numpy: when the first item airs
 
         item = air.item
         occurrence = item.occurrence
         log.info(_("On air: %s (%s)."), entry_label(occurrence.entry_id), occurrence.announcement)
         self.events.emit(lambda listener: listener.occurrence_started(occurrence, air.started))
         result, source, error = Result.PLAYED, "", ""
-        # the amplifier's lead-in goes out before the second, so the first tone is heard on it
-        start_at = air.started - timedelta(milliseconds=LEAD_IN_MS)
         try:
-            announcement = (
-                Announcement(id="say", text=item.text)
-                if item.text is not None
-                else announcement_or_recording(station, occurrence.announcement)
-            )
-            done = broadcast(
-                station,
-                announcement,
-                voice=item.voice,
-                repeat=item.repeat,
-                gap_s=item.gap_s,
-                emergency=item.priority == Priority.EMERGENCY,
-                output=self._output(station),
-                stop=air.stop,
-                start_at=start_at.timestamp() if start_at > self._now() else None,
-            )
-            source = ",".join(dict.fromkeys(spoken.source for spoken in done.speech))
-            failures = [reason for spoken in done.speech for reason in spoken.failures]
-            if failures:
-                result, error = Result.PLAYED_FALLBACK, " ".join(failures)
+            if item.relay is not None:
+                result, source, error = self._relay(air, station)
+            else:
+                result, source, error = self._broadcast(air, station)
         except PlaybackStopped:
             result, error = Result.INTERRUPTED, air.reason
         except NoAudioDeviceError:
@@ -264,11 +258,14 @@ class Player:
                 Result.FAILED,
                 _("unexpected error: {error}").format(error=repr(failure)),
             )
+        ended = self._now()
+        again = result == Result.INTERRUPTED and air.by is not None and may_retry(item, ended)
+        if item.relay is not None:
+            source, error = self._relay_done(item, again, source, error)
         if result in AIRED:
             self.sound_problem = None
-        if item.retry and result in AIRED:
+        if item.retry and result in AIRED and item.relay is None:
             error = (error + " " + _("Played again from the start after an interruption.")).strip()
-        ended = self._now()
         (log.info if result in AIRED else log.warning)(
             "%s: %s %s", entry_label(occurrence.entry_id), result_label(result), error
         )
@@ -277,10 +274,120 @@ class Player:
         except LoaError as failure:
             log.error("%s", failure)
         self._finished(item, result, error)
-        if result == Result.INTERRUPTED and air.by is not None and may_retry(item, ended):
+        if again:
             with self._cond:
                 self.queue.push(replace(item, retry=True))
                 self._queue_changed()
+
+    def _broadcast(self, air: OnAir, station: Station) -> tuple[Result, str, str]:
+        """An announcement (or an officer's text), its speech rendered as it plays: its result,
+        the voices that spoke and why another voice had to."""
+        from broadcaster.audio.render import LEAD_IN_MS
+        from broadcaster.broadcast import broadcast
+
+        item = air.item
+        # the amplifier's lead-in goes out before the second, so the first tone is heard on it
+        start_at = air.started - timedelta(milliseconds=LEAD_IN_MS)
+        announcement = (
+            Announcement(id="say", text=item.text)
+            if item.text is not None
+            else announcement_or_recording(station, item.occurrence.announcement)
+        )
+        done = broadcast(
+            station,
+            announcement,
+            voice=item.voice,
+            repeat=item.repeat,
+            gap_s=item.gap_s,
+            emergency=item.priority == Priority.EMERGENCY,
+            output=self._output(station),
+            stop=air.stop,
+            start_at=start_at.timestamp() if start_at > self._now() else None,
+        )
+        source = ",".join(dict.fromkeys(spoken.source for spoken in done.speech))
+        failures = [reason for spoken in done.speech for reason in spoken.failures]
+        if failures:
+            return Result.PLAYED_FALLBACK, source, " ".join(failures)
+        return Result.PLAYED, source, ""
+
+    def _relay(self, air: OnAir, station: Station) -> tuple[Result, str, str]:
+        """A relay's slot, from its second (connected at the pre-roll) or, after an
+        interruption, from the live point, to its end; its result says whether the source was
+        heard."""
+        from broadcaster.audio.outputs import OUTPUTS
+        from broadcaster.relay.probe import gains_of
+        from broadcaster.relay.session import Relay, RelayError
+
+        item = air.item
+        assert item.relay is not None and item.ends is not None
+        relay = self._relays.get(item.occurrence)
+        if relay is None:
+            source = station.relay_sources.get(item.relay)
+            if source is None:
+                raise RelayError(
+                    _("No relay source '{name}' in station.yaml any more.").format(name=item.relay)
+                )
+            fallback = item.fallback or station.relay_fallback
+            relay = Relay(
+                source,
+                station.output,
+                fallback=None if fallback is None else lambda: _fallback(station, fallback),
+                fallback_after_s=station.relay_fallback_after_s,
+                gains=gains_of(station.directory),
+            )
+            self._relays[item.occurrence] = relay
+            relay.connect()
+        output = self._output(station) or OUTPUTS[station.output.device]()
+        start_at = air.started.timestamp() if air.started > self._now() else None
+        output.play_live(relay.chunks(item.ends.timestamp(), start_at), air.stop, start_at)
+        return Result(relay.summary().result.value), relay.url or "", ""
+
+    def _relay_done(self, item: Item, again: bool, source: str, error: str) -> tuple[str, str]:
+        """After a stretch of a relay: its dropouts kept, said in the row's reason with the
+        minutes on the air; the connection kept when the relay comes back, else closed."""
+        relay = self._relays.get(item.occurrence)
+        if relay is None:
+            return source, error
+        if not again:
+            self._close_relay(item)
+        summary = relay.summary()
+        dropouts = [
+            Dropout(datetime.fromtimestamp(d.start, self._now().tzinfo), d.seconds, d.cause, d.url)
+            for d in summary.dropouts
+        ]
+        try:
+            self.asrun.record_dropouts(item.occurrence, dropouts)
+        except LoaError as failure:
+            log.error("%s", failure)
+        said = relay_reason(summary.seconds_on_air, summary.seconds_fallback, dropouts)
+        return source or relay.url or "", " ".join(filter(None, (error, said)))
+
+    def _close_relay(self, item: Item) -> None:
+        relay = self._relays.pop(item.occurrence, None)
+        if relay is not None:
+            relay.close()
+
+
+def _fallback(station: Station, announcement: str) -> "Iterator[Chunk]":
+    from broadcaster.broadcast import rendered
+
+    return rendered(station, announcement_or_recording(station, announcement))
+
+
+def relay_reason(on_air_s: float, fallback_s: float, dropouts: list[Dropout]) -> str:
+    """A relay's row in words: minutes on the air, the fallback's, and each dropout."""
+    parts = [_("{minutes:.1f} min on the air").format(minutes=on_air_s / 60)]
+    if fallback_s > 0:
+        parts.append(_("{minutes:.1f} min of the fallback").format(minutes=fallback_s / 60))
+    if dropouts:
+        parts.append(
+            _("dropouts: {list}").format(
+                list=", ".join(
+                    f"{d.started:%H:%M:%S} {d.seconds:.1f} s ({d.cause})" for d in dropouts
+                )
+            )
+        )
+    return "; ".join(parts) + "."
 
 
 def sound_problem() -> str:

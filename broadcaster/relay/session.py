@@ -19,7 +19,7 @@ from enum import StrEnum
 import numpy as np
 from pydub import AudioSegment
 
-from broadcaster.audio.api import Chunk
+from broadcaster.audio.api import LIVE_AHEAD_S, Chunk
 from broadcaster.core.settings import RELAY_FALLBACK_AFTER_S, OutputSettings, RelaySource
 from broadcaster.errors import LoaError
 from broadcaster.i18n import _
@@ -37,7 +37,7 @@ from broadcaster.relay.level import GainStore, Leveller
 from broadcaster.relay.live import CUSHION_S, LiveBuffer
 
 CHUNK_S = 0.1
-LEAD_S = 0.2
+LEAD_S = LIVE_AHEAD_S
 """A chunk is handed out this long before its time, so the output is never starved."""
 FADE_S = 2.0
 """The relay's end: faded out over this, whatever the stream does."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from broadcaster.core.compose import DEFAULT_GAP_S, MAX_GAP_S, MAX_REPEAT, MIN_GAP_S
 from broadcaster.core.models import Priority, StartPolicy
+from broadcaster.core.playout import relay_occurrence_name
 from broadcaster.core.recurrence import Recurrence
 from broadcaster.core.settings import DEFAULT_LATE_LIMIT_S, Station
 from broadcaster.core.timeofday import parse_time
@@ -149,6 +150,12 @@ def what_airs(entry: Entry) -> str:
     if entry.relay is None:
         return entry.announcement
     return _("Relay {source}").format(source=entry.relay)
+
+
+def occurrence_name(entry: Entry) -> str:
+    """What the entry's occurrences (and their as-run rows) name: the announcement, or
+    `relay:vov1`."""
+    return entry.announcement if entry.relay is None else relay_occurrence_name(entry.relay)
 
 
 def announcements_of(entries: Iterable[Entry], station: Station) -> list[str]:
