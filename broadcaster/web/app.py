@@ -7,15 +7,17 @@ never stops the air.
 """
 
 import hmac
+import inspect
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
 import jinja2
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -37,7 +39,12 @@ MAX_FORM_BYTES = 1024 * 1024
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 """A phone recording: an hour of AAC at 128 kbit/s is about 60 MB."""
 
-Handler = Callable[["Page"], Awaitable[Response]]
+AsyncHandler = Callable[["Page"], Awaitable[Response]]
+SyncHandler = Callable[["Page"], Response]
+Handler = AsyncHandler | SyncHandler
+"""A page's handler: a plain function (reads files, renders) runs in the thread pool, so that
+a heavy page never holds up another request, the emergency button's above all; a coroutine
+(one that waits for the station) runs on the event loop."""
 
 
 @dataclass
@@ -183,7 +190,10 @@ def page(role: Role | None = None, max_bytes: int = MAX_FORM_BYTES) -> Callable[
             if not allowed:
                 return forbidden(console, request, session, _("Your account may not do this."))
             try:
-                return await handler(Page(request, console, session, form))
+                current = Page(request, console, session, form)
+                if inspect.iscoroutinefunction(handler):
+                    return await cast(AsyncHandler, handler)(current)
+                return await run_in_threadpool(cast(SyncHandler, handler), current)
             finally:
                 if form is not None:
                     await form.close()
