@@ -10,7 +10,7 @@ import hmac
 import inspect
 import unicodedata
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote, urlsplit
@@ -31,6 +31,7 @@ from broadcaster.errors import LoaError
 from broadcaster.i18n import _, current_language
 from broadcaster.station.station_file import load_station
 from broadcaster.web.auth import Accounts, Role, Session, User
+from broadcaster.web.checks import SlowChecks
 
 COOKIE = "loa_session"
 HERE = Path(__file__).parent
@@ -55,6 +56,10 @@ class Console:
     accounts: Accounts
     templates: jinja2.Environment
     secure: bool = False
+    slow_checks: SlowChecks = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.slow_checks = SlowChecks(self.station_dir)
 
     def station(self) -> Station:
         """Read each time: an officer may change station.yaml while the console runs."""

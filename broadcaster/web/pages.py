@@ -1058,13 +1058,21 @@ def report(p: Page) -> Response:
 
 @page()
 def doctor(p: Page) -> Response:
-    """`loa doctor`'s checks, but the sound check: it would play a tone on the loudspeakers."""
+    """`loa doctor`'s checks, but the sound check: it would play a tone on the loudspeakers. The
+    slow ones show their last results (web/checks.py); "Check again" takes them now."""
     from broadcaster.system.doctor import CHECKS, run_checks
+    from broadcaster.web.checks import SLOW_CHECKS
 
     station = p.console.station()
+    fresh = p.request.query_params.get("fresh") == "1"
+    taken = p.console.slow_checks.results(_now(station), fresh)
     checks = [check for check in CHECKS if check.name != "sound"]
-    results = list(run_checks(station, checks))
-    return p.render("doctor.html", results=results)
+    now = iter(run_checks(station, [check for check in checks if check.name not in SLOW_CHECKS]))
+    slow = iter(taken.results)
+    results = [
+        (next(slow), True) if check.name in SLOW_CHECKS else (next(now), False) for check in checks
+    ]
+    return p.render("doctor.html", results=results, taken_at=taken.at)
 
 
 # users and the audit trail ------------------------------------------------------------------------
