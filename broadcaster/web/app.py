@@ -6,6 +6,7 @@ protocol, and edits the station's files through the same functions as the CLI, s
 never stops the air.
 """
 
+import functools
 import hmac
 import inspect
 import unicodedata
@@ -154,6 +155,7 @@ def page(role: Role | None = None, max_bytes: int = MAX_FORM_BYTES) -> Callable[
     login page; a POST needs this site's Origin and the session's CSRF token, else 403."""
 
     def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
             console: Console = request.app.state.console
             session = console.accounts.session(request.cookies.get(COOKIE, ""))

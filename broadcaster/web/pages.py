@@ -219,6 +219,8 @@ class Slot:
     start: datetime
     entry: Any
     clash: str
+    clock: str
+    """The start as HH:MM, formatted once: the week shows it twice, for a thousand slots."""
 
 
 def _clashes(items: list[Any], ends: list[datetime]) -> list[str]:
@@ -256,17 +258,18 @@ def week(p: Page) -> Response:
     try:
         items = upcoming(station, now, WEEK_DAYS * 24)
         timing = measure(station, [item.entry.announcement for item in items])
-        ends = [
-            item.start
-            + timedelta(
+        entries = {item.entry.id: item.entry for item in items}
+        lengths = {
+            entry.id: timedelta(
                 seconds=program_seconds(
-                    item.entry, timing.messages.get(item.entry.announcement, 0.0), timing.jingles
+                    entry, timing.messages.get(entry.announcement, 0.0), timing.jingles
                 )
             )
-            for item in items
-        ]
+            for entry in entries.values()
+        }
+        ends = [item.start + lengths[item.entry.id] for item in items]
         slots = [
-            Slot(item.start, item.entry, clash)
+            Slot(item.start, item.entry, clash, f"{item.start:%H:%M}")
             for item, clash in zip(items, _clashes(items, ends), strict=True)
         ]
     except LoaError as problem:
@@ -275,17 +278,20 @@ def week(p: Page) -> Response:
     by_day: dict[date, list[Slot]] = defaultdict(list)
     cells: dict[tuple[date, str], list[Slot]] = defaultdict(list)
     for slot in slots:
-        by_day[slot.start.date()].append(slot)
-        cells[slot.start.date(), f"{slot.start:%H:%M}"].append(slot)
-    times = sorted({moment for _day, moment in cells})
+        day = slot.start.date()
+        by_day[day].append(slot)
+        cells[day, slot.clock].append(slot)
+    grid = [
+        (moment, [cells.get((day, moment), []) for day in days])
+        for moment in sorted({moment for _day, moment in cells})
+    ]
     from broadcaster.station.schedules import WEEKDAY_NAMES
 
     return p.render(
         "week.html",
         days=days,
         by_day=by_day,
-        cells=cells,
-        times=times,
+        grid=grid,
         error=error,
         weekday=lambda d: WEEKDAY_NAMES[d.weekday()],
         holidays=load_holidays(station),
