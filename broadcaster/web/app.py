@@ -158,7 +158,9 @@ def page(role: Role | None = None, max_bytes: int = MAX_FORM_BYTES) -> Callable[
         @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
             console: Console = request.app.state.console
-            session = console.accounts.session(request.cookies.get(COOKIE, ""))
+            session = await run_in_threadpool(
+                console.accounts.session, request.cookies.get(COOKIE, "")
+            )
             if session is None:
                 target = quote(request.url.path)
                 return RedirectResponse(f"/login?next={target}", status_code=303)
