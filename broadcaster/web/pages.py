@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from time import monotonic
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -55,6 +55,9 @@ from broadcaster.web.entry_form import (
     raw_item,
     values_of,
 )
+
+if TYPE_CHECKING:
+    from broadcaster.onair.asrun import Row, RowFilter
 
 PREVIEW_DIR = "web-previews"
 UPLOAD_SUFFIXES = (".m4a", ".mp3", ".aac", ".amr", ".wav", ".ogg", ".opus", ".3gp", ".flac")
@@ -920,7 +923,7 @@ CSV_BATCH_ROWS = 1000
 LOG_FILTERS = ("since", "until", "result", "priority", "q")
 
 
-def _log_filter(p: Page) -> tuple[Any, dict[str, str]]:
+def _log_filter(p: Page) -> tuple["RowFilter", dict[str, str]]:
     """The filters of the log's form as the as-run log's RowFilter, and the problems with the
     dates typed, per field."""
     from broadcaster.onair.asrun import RowFilter
@@ -959,7 +962,7 @@ def log(p: Page) -> Response:
 
     wanted, errors = _log_filter(p)
     cursor = _cursor(p.request.query_params.get("older", ""))
-    rows: list[Any] = []
+    rows: list[Row] = []
     older = None
     log_file = p.console.station_dir / LOG_FILE
     if log_file.exists() and not any(errors.values()):
