@@ -341,10 +341,18 @@ class Accounts:
             )
 
     def audit_rows(self, limit: int = 500) -> list[AuditRow]:
-        with self._db() as db:
+        return self.audit_page(limit)[0]
+
+    def audit_page(
+        self, limit: int, older_than: int | None = None
+    ) -> tuple[list[AuditRow], int | None]:
+        """The newest `limit` rows of the audit trail older than the cursor `older_than`, and
+        the cursor of the next page (None: no more rows)."""
+        with self._read() as db:
             found = db.execute(
-                "SELECT at, user, role, action, object, sha256, detail, address FROM audit "
-                "ORDER BY rowid DESC LIMIT ?",
-                (limit,),
+                "SELECT at, user, role, action, object, sha256, detail, address, rowid "
+                "FROM audit WHERE rowid < ? ORDER BY rowid DESC LIMIT ?",
+                (older_than if older_than is not None else 2**63 - 1, limit + 1),
             ).fetchall()
-        return [AuditRow(*row) for row in found]
+        rows = [AuditRow(*row[:-1]) for row in found[:limit]]
+        return rows, found[limit - 1][-1] if len(found) > limit and limit > 0 else None

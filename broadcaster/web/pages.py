@@ -918,6 +918,8 @@ def _day_param(p: Page, name: str) -> tuple[date | None, str]:
 
 LOG_PAGE_ROWS = 200
 """Rows per page of the as-run log: a day is a few dozen, so this is about a week."""
+AUDIT_PAGE_ROWS = 200
+"""Rows per page of the audit trail, which only grows."""
 CSV_BATCH_ROWS = 1000
 """Rows read and written per part of the CSV download."""
 LOG_FILTERS = ("since", "until", "result", "priority", "q")
@@ -1151,11 +1153,15 @@ def _audit_actions() -> dict[str, str]:
 
 @page(role=Role.ADMIN)
 def audit(p: Page) -> Response:
-    rows = p.console.accounts.audit_rows()
+    older_than = p.request.query_params.get("older", "")
+    cursor = int(older_than) if older_than.isdigit() else None
+    rows, older = p.console.accounts.audit_page(AUDIT_PAGE_ROWS, cursor)
     actions = _audit_actions()
     return p.render(
         "audit.html",
         rows=rows,
+        older=older,
+        paged=cursor is not None,
         action=lambda code: actions.get(code, code),
         when=lambda at: f"{datetime.fromtimestamp(at):%d/%m/%Y %H:%M:%S}",
     )

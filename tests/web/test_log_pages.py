@@ -230,3 +230,27 @@ def test_a_page_handler_runs_in_the_thread_pool_and_the_emergency_one_on_the_loo
         if handler is None:
             continue
         assert inspect.iscoroutinefunction(handler) == (name in waiting), name
+
+
+def test_the_audit_trail_shows_its_newest_rows_and_links_to_the_older_ones(
+    login: Login, console_station: Path
+) -> None:
+    from broadcaster.web.auth import Accounts
+
+    accounts = Accounts.for_station(console_station)
+    root = accounts.user("root")
+    for number in range(2 * pages.AUDIT_PAGE_ROWS + 50):
+        accounts.audit(root, "entry-save", f"muc-{number:04d}", address="127.0.0.1")
+    client = login("root")
+    seen: list[str] = []
+    path: str | None = "/audit"
+    while path is not None:
+        page = client.get(path)
+        assert page.status_code == 200
+        seen += re.findall(r'<td translate="no">(muc-\d{4})</td>', page.text)
+        found = re.search(
+            r'<a href="(/audit\?older=\d+)" class="button" id="audit-older"', page.text
+        )
+        path = found[1] if found else None
+    expected = [f"muc-{number:04d}" for number in reversed(range(2 * pages.AUDIT_PAGE_ROWS + 50))]
+    assert seen == expected, "every row once, newest first"
