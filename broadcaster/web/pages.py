@@ -217,7 +217,7 @@ def _drafts(station: Station) -> list[Any]:
 # the week ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Slot:
     start: datetime
     entry: Any
@@ -272,7 +272,7 @@ def week(p: Page) -> Response:
         }
         ends = [item.start + lengths[item.entry.id] for item in items]
         slots = [
-            Slot(item.start, item.entry, clash, f"{item.start:%H:%M}")
+            Slot(item.start, item.entry, clash, f"{item.start.hour:02}:{item.start.minute:02}")
             for item, clash in zip(items, _clashes(items, ends), strict=True)
         ]
     except LoaError as problem:
