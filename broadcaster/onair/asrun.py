@@ -8,6 +8,7 @@ whole through `kill -9` and power cuts.
 
 import csv
 import sqlite3
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -83,6 +84,25 @@ class Dropout:
     cause: str
     """eof, stall, http-4xx, http-5xx, decode, connect, device or exit."""
     url: str
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """Which rows an officer looks for: scheduled in [since, until), with this result and
+    priority (empty: any), holding `text` in the entry id, the announcement (or the text read
+    out), the voice or the reason, in any case."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    result: str = ""
+    priority: str = ""
+    text: str = ""
+
+
+SEARCHED = ("entry_id", "announcement", "source", "error")
+"""The columns a RowFilter's text is looked for in."""
+Cursor = tuple[float, str]
+"""Where a page of rows ends: the last row's scheduled time (as stored) and entry id."""
 
 
 @dataclass(frozen=True)
@@ -230,6 +250,56 @@ class AsRunLog:
             ).fetchall()
         return [Row(*row) for row in found]
 
+    def matching(
+        self,
+        wanted: RowFilter,
+        limit: int,
+        cursor: Cursor | None = None,
+        newest_first: bool = True,
+    ) -> tuple[list[Row], Cursor | None]:
+        """At most `limit` rows matching `wanted` beyond `cursor` (older when `newest_first`,
+        else newer), and the cursor of the next page (None: no more rows). A page of the log
+        reads only its rows, not the whole year."""
+        clauses = ["scheduled_ts >= ?", "scheduled_ts < ?"]
+        values: list[object] = [
+            wanted.since.timestamp() if wanted.since else float("-inf"),
+            wanted.until.timestamp() if wanted.until else float("inf"),
+        ]
+        if cursor is not None:
+            beyond = "<" if newest_first else ">"
+            clauses.append(
+                f"(scheduled_ts {beyond} ? OR (scheduled_ts = ? AND entry_id {beyond} ?))"
+            )
+            values += [cursor[0], cursor[0], cursor[1]]
+        for column, value in (("result", wanted.result), ("priority", wanted.priority)):
+            if value:
+                clauses.append(f"{column} = ?")
+                values.append(value)
+        if wanted.text:
+            clauses.append(
+                "("
+                + " OR ".join(
+                    f"({column} LIKE ? ESCAPE '\\' AND loa_contains({column}, ?))"
+                    for column in SEARCHED
+                )
+                + ")"
+            )
+            values += [_like_superset(wanted.text), _folded(wanted.text)] * len(SEARCHED)
+        order = "DESC" if newest_first else "ASC"
+        with self._database.read() as db:
+            db.create_function("loa_contains", 2, _contains, deterministic=True)
+            found = db.execute(
+                f"SELECT {', '.join(COLUMNS)}, scheduled_ts FROM asrun WHERE "
+                f"{' AND '.join(clauses)} ORDER BY scheduled_ts {order}, entry_id {order} "
+                "LIMIT ?",
+                (*values, limit + 1),
+            ).fetchall()
+        more = len(found) > limit
+        last = found[limit - 1] if more and limit > 0 else None
+        return [Row(*row[:-1]) for row in found[:limit]], (
+            (last[-1], last[0]) if last is not None else None
+        )
+
     def row(self, entry_id: str, scheduled: str) -> Row | None:
         """One occurrence's row (its key as stored), for whoever reports it onwards."""
         with self._database.read() as db:
@@ -345,13 +415,15 @@ def aired_at(row: Row) -> str:
     return row.started if row.entry_id in ADHOC_IDS and row.started else row.scheduled
 
 
-def write_csv(rows: list[Row], out: TextIO, raw: bool = False) -> None:
+def write_csv(rows: list[Row], out: TextIO, raw: bool = False, heading: bool = True) -> None:
     """The log for a spreadsheet: headings, times, results and priorities in the officer's
     words, with a UTF-8 BOM so that Excel shows the diacritics; `raw`: the stored columns and
-    values, for other programs."""
+    values, for other programs; without `heading`, the rows only (the next part of a download
+    that is written in parts)."""
     writer = csv.writer(out)
     if raw:
-        writer.writerow(COLUMNS)
+        if heading:
+            writer.writerow(COLUMNS)
         for row in rows:
             writer.writerow(
                 [
@@ -360,19 +432,20 @@ def write_csv(rows: list[Row], out: TextIO, raw: bool = False) -> None:
                 ]
             )
         return
-    out.write("\ufeff")
-    writer.writerow(
-        [
-            _("Time"),
-            _("Entry"),
-            _("Announcement or text"),
-            _("Priority"),
-            _("Result"),
-            _("Ended"),
-            _("Voice"),
-            _("Reason"),
-        ]
-    )
+    if heading:
+        out.write("\ufeff")
+        writer.writerow(
+            [
+                _("Time"),
+                _("Entry"),
+                _("Announcement or text"),
+                _("Priority"),
+                _("Result"),
+                _("Ended"),
+                _("Voice"),
+                _("Reason"),
+            ]
+        )
     for row in rows:
         writer.writerow(
             [
@@ -390,6 +463,28 @@ def write_csv(rows: list[Row], out: TextIO, raw: bool = False) -> None:
 
 def _clock(iso: str | None) -> str:
     return f"{datetime.fromisoformat(iso):%d/%m/%Y %H:%M:%S}" if iso else ""
+
+
+def _folded(text: str) -> str:
+    return unicodedata.normalize("NFC", text).casefold()
+
+
+def _like_superset(text: str) -> str:
+    """A LIKE pattern that every text holding `text` in any case matches, and most others do
+    not: SQLite checks it in C, so that only those rows reach `_contains` in Python (a call per
+    row would double the time of a search through a year). LIKE ignores the case of ASCII
+    letters only, so each run of other letters becomes `%`."""
+    pattern = ["%"]
+    for character in unicodedata.normalize("NFC", text):
+        if character.isascii():
+            pattern.append("\\" + character if character in "%_\\" else character)
+        elif pattern[-1] != "%":
+            pattern.append("%")
+    return "".join(pattern) + ("" if pattern[-1] == "%" else "%")
+
+
+def _contains(haystack: str | None, needle: str) -> bool:
+    return needle in _folded(haystack or "")
 
 
 def _key(occurrence: Occurrence) -> tuple[str, str]:

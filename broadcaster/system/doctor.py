@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -206,13 +206,14 @@ def check_sound(station: Station) -> Result:
 
 def check_dependencies(station: Station) -> Result:
     found, broken = [], []
+    distributions = importlib.metadata.packages_distributions()  # reads every package: once
     for module in DEPENDENCIES:
         try:
             importlib.import_module(module)
         except Exception as error:
             broken.append(f"{module} ({error})")
             continue
-        found.append(f"{module} {_version(module)}")
+        found.append(f"{module} {_version(module, distributions)}")
     if broken:
         return Result(
             FAILED,
@@ -222,9 +223,9 @@ def check_dependencies(station: Station) -> Result:
     return Result(OK, ", ".join(found))
 
 
-def _version(module: str) -> str:
+def _version(module: str, distributions: Mapping[str, list[str]]) -> str:
     top = module.split(".")[0]
-    for distribution in importlib.metadata.packages_distributions().get(top, []):
+    for distribution in distributions.get(top, []):
         if module == top or distribution.lower() == module.lower():
             return importlib.metadata.version(distribution)
     return "?"

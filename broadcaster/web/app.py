@@ -6,16 +6,19 @@ protocol, and edits the station's files through the same functions as the CLI, s
 never stops the air.
 """
 
+import functools
 import hmac
+import inspect
 import unicodedata
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
 import jinja2
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -29,6 +32,7 @@ from broadcaster.errors import LoaError
 from broadcaster.i18n import _, current_language
 from broadcaster.station.station_file import load_station
 from broadcaster.web.auth import Accounts, Role, Session, User
+from broadcaster.web.checks import SlowChecks
 
 COOKIE = "loa_session"
 HERE = Path(__file__).parent
@@ -37,7 +41,12 @@ MAX_FORM_BYTES = 1024 * 1024
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 """A phone recording: an hour of AAC at 128 kbit/s is about 60 MB."""
 
-Handler = Callable[["Page"], Awaitable[Response]]
+AsyncHandler = Callable[["Page"], Awaitable[Response]]
+SyncHandler = Callable[["Page"], Response]
+Handler = AsyncHandler | SyncHandler
+"""A page's handler: a plain function (reads files, renders) runs in the thread pool, so that
+a heavy page never holds up another request, the emergency button's above all; a coroutine
+(one that waits for the station) runs on the event loop."""
 
 
 @dataclass
@@ -48,6 +57,10 @@ class Console:
     accounts: Accounts
     templates: jinja2.Environment
     secure: bool = False
+    slow_checks: SlowChecks = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.slow_checks = SlowChecks(self.station_dir)
 
     def station(self) -> Station:
         """Read each time: an officer may change station.yaml while the console runs."""
@@ -142,9 +155,12 @@ def page(role: Role | None = None, max_bytes: int = MAX_FORM_BYTES) -> Callable[
     login page; a POST needs this site's Origin and the session's CSRF token, else 403."""
 
     def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
             console: Console = request.app.state.console
-            session = console.accounts.session(request.cookies.get(COOKIE, ""))
+            session = await run_in_threadpool(
+                console.accounts.session, request.cookies.get(COOKIE, "")
+            )
             if session is None:
                 target = quote(request.url.path)
                 return RedirectResponse(f"/login?next={target}", status_code=303)
@@ -183,7 +199,10 @@ def page(role: Role | None = None, max_bytes: int = MAX_FORM_BYTES) -> Callable[
             if not allowed:
                 return forbidden(console, request, session, _("Your account may not do this."))
             try:
-                return await handler(Page(request, console, session, form))
+                current = Page(request, console, session, form)
+                if inspect.iscoroutinefunction(handler):
+                    return await cast(AsyncHandler, handler)(current)
+                return await run_in_threadpool(cast(SyncHandler, handler), current)
             finally:
                 if form is not None:
                     await form.close()

@@ -32,6 +32,9 @@ SCRYPT_MAXMEM = 256 * 2**20
 ALLOWED_N = range(15, 18)
 """N from 2**15 to 2**17: a stored hash with another N is refused rather than trusted."""
 SESSION_IDLE_S = 8 * 3600
+SESSION_TOUCH_S = 60.0
+"""A session's last use is written at most this often: its idle time is counted to the
+minute."""
 """A session unused for a working day ends."""
 ATTEMPTS_ALLOWED = 5
 ATTEMPTS_WINDOW_S = 30.0
@@ -192,6 +195,16 @@ class Accounts:
         finally:
             db.close()
 
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A connection for reading only: no write lock, no disk sync."""
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            db.execute("PRAGMA busy_timeout=10000")
+            yield db
+        finally:
+            db.close()
+
     # users ------------------------------------------------------------------------------------
 
     def add_user(self, name: str, role: Role, password: str) -> User:
@@ -277,16 +290,19 @@ class Accounts:
         return session
 
     def session(self, session_id: str) -> Session | None:
-        """The live session with this id (its idle time starts again), else None."""
+        """The live session with this id (its idle time starts again), else None. Every request
+        asks: it reads, and writes (a disk sync) only when the session was last seen more than
+        SESSION_TOUCH_S ago."""
         now = time.time()
-        with self._db() as db:
-            db.execute("DELETE FROM sessions WHERE last_seen < ?", (now - SESSION_IDLE_S,))
+        with self._read() as db:
             found = db.execute(
-                "SELECT s.user, u.role, s.csrf FROM sessions s JOIN users u ON u.name = s.user "
-                "WHERE s.id = ?",
-                (session_id,),
+                "SELECT s.user, u.role, s.csrf, s.last_seen FROM sessions s "
+                "JOIN users u ON u.name = s.user WHERE s.id = ? AND s.last_seen >= ?",
+                (session_id, now - SESSION_IDLE_S),
             ).fetchone()
-            if found:
+        if found and now - found[3] > SESSION_TOUCH_S:
+            with self._db() as db:
+                db.execute("DELETE FROM sessions WHERE last_seen < ?", (now - SESSION_IDLE_S,))
                 db.execute("UPDATE sessions SET last_seen = ? WHERE id = ?", (now, session_id))
         return Session(session_id, User(found[0], Role(found[1])), found[2]) if found else None
 
@@ -325,10 +341,18 @@ class Accounts:
             )
 
     def audit_rows(self, limit: int = 500) -> list[AuditRow]:
-        with self._db() as db:
+        return self.audit_page(limit)[0]
+
+    def audit_page(
+        self, limit: int, older_than: int | None = None
+    ) -> tuple[list[AuditRow], int | None]:
+        """The newest `limit` rows of the audit trail older than the cursor `older_than`, and
+        the cursor of the next page (None: no more rows)."""
+        with self._read() as db:
             found = db.execute(
-                "SELECT at, user, role, action, object, sha256, detail, address FROM audit "
-                "ORDER BY rowid DESC LIMIT ?",
-                (limit,),
+                "SELECT at, user, role, action, object, sha256, detail, address, rowid "
+                "FROM audit WHERE rowid < ? ORDER BY rowid DESC LIMIT ?",
+                (older_than if older_than is not None else 2**63 - 1, limit + 1),
             ).fetchall()
-        return [AuditRow(*row) for row in found]
+        rows = [AuditRow(*row[:-1]) for row in found[:limit]]
+        return rows, found[limit - 1][-1] if len(found) > limit and limit > 0 else None

@@ -10,12 +10,12 @@ import secrets
 import unicodedata
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from time import monotonic
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -56,6 +56,9 @@ from broadcaster.web.entry_form import (
     values_of,
 )
 
+if TYPE_CHECKING:
+    from broadcaster.onair.asrun import Row, RowFilter
+
 PREVIEW_DIR = "web-previews"
 UPLOAD_SUFFIXES = (".m4a", ".mp3", ".aac", ".amr", ".wav", ".ogg", ".opus", ".3gp", ".flac")
 PREVIEW_NAME = re.compile(r"[0-9a-f]{32}\.wav")
@@ -88,6 +91,8 @@ async def login(request: Request) -> Response:
     target = _local_path(request.query_params.get("next", "/"))
     if request.method == "GET":
         return render(console, request, "login.html", None, next=target, error="", name="")
+    from starlette.concurrency import run_in_threadpool
+
     from broadcaster.web.app import same_origin
 
     if not same_origin(request):
@@ -110,7 +115,7 @@ async def login(request: Request) -> Response:
             name=name,
             error=_("Too many wrong passwords: wait 30 seconds and try again."),
         )
-    session = accounts.log_in(name, password, address)
+    session = await run_in_threadpool(accounts.log_in, name, password, address)
     if session is None:
         return render(
             console,
@@ -129,7 +134,7 @@ async def login(request: Request) -> Response:
 
 
 @page()
-async def logout(p: Page) -> Response:
+def logout(p: Page) -> Response:
     p.console.accounts.log_out(p.session.id)
     p.audit("logout", p.user.name)
     response = _redirect("/login")
@@ -141,7 +146,7 @@ async def logout(p: Page) -> Response:
 
 
 @page()
-async def home(p: Page) -> Response:
+def home(p: Page) -> Response:
     from broadcaster.onair.asrun import LOG_FILE, PLAYED, PLAYING, AsRunLog
 
     station = p.console.station()
@@ -212,15 +217,38 @@ def _drafts(station: Station) -> list[Any]:
 # the week ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Slot:
     start: datetime
     entry: Any
     clash: str
+    clock: str
+    """The start as HH:MM, formatted once: the week shows it twice, for a thousand slots."""
+
+
+def _clashes(items: list[Any], ends: list[datetime]) -> list[str]:
+    """For each item (sorted by start), the entry id of the first other entry's item on the air
+    at the same time, or "": a sweep over the items still on the air, not every pair (a week of
+    200 entries has thousands of items)."""
+    found = []
+    on_air: list[int] = []
+    for index, item in enumerate(items):
+        on_air = [earlier for earlier in on_air if ends[earlier] > item.start]
+        clash = next((items[i].entry.id for i in on_air if items[i].entry.id != item.entry.id), "")
+        if not clash:
+            for later in range(index + 1, len(items)):
+                if items[later].start >= ends[index]:
+                    break
+                if items[later].entry.id != item.entry.id:
+                    clash = items[later].entry.id
+                    break
+        found.append(clash)
+        on_air.append(index)
+    return found
 
 
 @page()
-async def week(p: Page) -> Response:
+def week(p: Page) -> Response:
     from broadcaster.station.holidays import load_holidays
     from broadcaster.station.lookahead import upcoming
     from broadcaster.station.schedule_check import measure, program_seconds
@@ -233,42 +261,40 @@ async def week(p: Page) -> Response:
     try:
         items = upcoming(station, now, WEEK_DAYS * 24)
         timing = measure(station, [item.entry.announcement for item in items])
-        ends = [
-            item.start
-            + timedelta(
+        entries = {item.entry.id: item.entry for item in items}
+        lengths = {
+            entry.id: timedelta(
                 seconds=program_seconds(
-                    item.entry, timing.messages.get(item.entry.announcement, 0.0), timing.jingles
+                    entry, timing.messages.get(entry.announcement, 0.0), timing.jingles
                 )
             )
-            for item in items
+            for entry in entries.values()
+        }
+        ends = [item.start + lengths[item.entry.id] for item in items]
+        slots = [
+            Slot(item.start, item.entry, clash, f"{item.start.hour:02}:{item.start.minute:02}")
+            for item, clash in zip(items, _clashes(items, ends), strict=True)
         ]
-        for index, item in enumerate(items):
-            clash = next(
-                (
-                    other.entry.id
-                    for other_index, other in enumerate(items)
-                    if other_index != index
-                    and other.entry.id != item.entry.id
-                    and other.start < ends[index]
-                    and item.start < ends[other_index]
-                ),
-                "",
-            )
-            slots.append(Slot(item.start, item.entry, clash))
     except LoaError as problem:
         error = problem.message
     days = [first + timedelta(days=n) for n in range(WEEK_DAYS)]
     by_day: dict[date, list[Slot]] = defaultdict(list)
+    cells: dict[tuple[date, str], list[Slot]] = defaultdict(list)
     for slot in slots:
-        by_day[slot.start.date()].append(slot)
-    times = sorted({f"{slot.start:%H:%M}" for slot in slots})
+        day = slot.start.date()
+        by_day[day].append(slot)
+        cells[day, slot.clock].append(slot)
+    grid = [
+        (moment, [cells.get((day, moment), []) for day in days])
+        for moment in sorted({moment for _day, moment in cells})
+    ]
     from broadcaster.station.schedules import WEEKDAY_NAMES
 
     return p.render(
         "week.html",
         days=days,
         by_day=by_day,
-        times=times,
+        grid=grid,
         error=error,
         weekday=lambda d: WEEKDAY_NAMES[d.weekday()],
         holidays=load_holidays(station),
@@ -280,7 +306,7 @@ async def week(p: Page) -> Response:
 
 
 @page()
-async def announcements(p: Page) -> Response:
+def announcements(p: Page) -> Response:
     from broadcaster.station.announcements import list_announcements, list_recordings
 
     station = p.console.station()
@@ -311,7 +337,7 @@ def _announcement_form(station: Station, announcement_id: str) -> dict[str, str]
 
 
 @page()
-async def announcement_edit(p: Page) -> Response:
+def announcement_edit(p: Page) -> Response:
     station = p.console.station()
     announcement_id = p.request.path_params.get("id", "")
     try:
@@ -439,7 +465,7 @@ def _render_preview(station: Station, announcement: Announcement) -> tuple[str, 
 
 
 @page()
-async def preview_file(p: Page) -> Response:
+def preview_file(p: Page) -> Response:
     name = p.request.path_params["name"]
     path = p.console.station_dir / ".loa" / PREVIEW_DIR / name
     if not PREVIEW_NAME.fullmatch(name) or not path.is_file():
@@ -448,7 +474,7 @@ async def preview_file(p: Page) -> Response:
 
 
 @page()
-async def recording_file(p: Page) -> Response:
+def recording_file(p: Page) -> Response:
     from broadcaster.station.announcements import list_recordings
 
     station = p.console.station()
@@ -514,7 +540,7 @@ def _upload_page(p: Page, error: str, status_code: int, **extra: Any) -> Respons
 
 
 @page()
-async def upload_form(p: Page) -> Response:
+def upload_form(p: Page) -> Response:
     return _upload_page(p, "", 200)
 
 
@@ -542,7 +568,7 @@ def _import_recording(station: Station, name: str, data: bytes) -> tuple[str, st
 
 
 @page()
-async def schedule(p: Page) -> Response:
+def schedule(p: Page) -> Response:
     from broadcaster.station.schedules import read_schedules
 
     station = p.console.station()
@@ -568,7 +594,7 @@ def _entry_choices(station: Station) -> dict[str, Any]:
 
 
 @page()
-async def entry_edit(p: Page) -> Response:
+def entry_edit(p: Page) -> Response:
     from broadcaster.station.schedule_edit import PROVINCE_PREFIX, find_entry
 
     station = p.console.station()
@@ -595,7 +621,7 @@ async def entry_edit(p: Page) -> Response:
 
 
 @page()
-async def entry_save(p: Page) -> Response:
+def entry_save(p: Page) -> Response:
     from broadcaster.station.schedule_edit import (
         PROVINCE_PREFIX,
         add_entry,
@@ -715,7 +741,7 @@ def _entry_hash(station: Station, entry: Any) -> str:
 
 
 @page()
-async def approvals(p: Page) -> Response:
+def approvals(p: Page) -> Response:
     station = p.console.station()
     return p.render("approvals.html", drafts=_drafts(station), labels=_labels())
 
@@ -737,7 +763,7 @@ def _what_airs(station: Station, entry: Any) -> dict[str, Any]:
 
 
 @page()
-async def approval(p: Page) -> Response:
+def approval(p: Page) -> Response:
     from broadcaster.station.schedule_edit import find_entry
 
     station = p.console.station()
@@ -759,7 +785,7 @@ async def approval(p: Page) -> Response:
 
 
 @page(role=Role.APPROVER)
-async def approve(p: Page) -> Response:
+def approve(p: Page) -> Response:
     from broadcaster.station.schedule_edit import change_entry, find_entry
 
     station = p.console.station()
@@ -799,7 +825,7 @@ def hmac_equal(one: str, other: str) -> bool:
 
 
 @page()
-async def emergency_form(p: Page) -> Response:
+def emergency_form(p: Page) -> Response:
     from broadcaster.station.announcements import list_announcements, list_recordings
 
     station = p.console.station()
@@ -890,53 +916,125 @@ def _day_param(p: Page, name: str) -> tuple[date | None, str]:
     )
 
 
-@page()
-async def log(p: Page) -> Response:
-    from broadcaster.onair.asrun import LOG_FILE, AsRunLog, aired_at, write_csv
+LOG_PAGE_ROWS = 200
+"""Rows per page of the as-run log: a day is a few dozen, so this is about a week."""
+AUDIT_PAGE_ROWS = 200
+"""Rows per page of the audit trail, which only grows."""
+CSV_BATCH_ROWS = 1000
+"""Rows read and written per part of the CSV download."""
+LOG_FILTERS = ("since", "until", "result", "priority", "q")
 
-    station = p.console.station()
-    zone = ZoneInfo(station.timezone)
+
+def _log_filter(p: Page) -> tuple["RowFilter", dict[str, str]]:
+    """The filters of the log's form as the as-run log's RowFilter, and the problems with the
+    dates typed, per field."""
+    from broadcaster.onair.asrun import RowFilter
+
+    zone = ZoneInfo(p.console.station().timezone)
     since, since_error = _day_param(p, "since")
     until, until_error = _day_param(p, "until")
-    result = p.request.query_params.get("result", "")
-    rows = []
-    if (station.directory / LOG_FILE).exists() and not (since_error or until_error):
-        store = AsRunLog(station.directory / LOG_FILE)
+    params = p.request.query_params
+    wanted = RowFilter(
+        since=datetime.combine(since, time(), zone) if since else None,
+        until=datetime.combine(until + timedelta(days=1), time(), zone) if until else None,
+        result=params.get("result", ""),
+        priority=params.get("priority", ""),
+        text=unicodedata.normalize("NFC", params.get("q", "")).strip(),
+    )
+    return wanted, {"since": since_error, "until": until_error}
+
+
+def _cursor(text: str) -> tuple[float, str] | None:
+    """An "older" link's cursor, `scheduled_ts:entry_id`; None for anything else (the newest
+    rows are shown)."""
+    moment, colon, entry_id = text.partition(":")
+    try:
+        return (float(moment), entry_id) if colon else None
+    except ValueError:
+        return None
+
+
+@page()
+def log(p: Page) -> Response:
+    """The newest LOG_PAGE_ROWS rows that match the filters, and a link to the older ones."""
+    from urllib.parse import urlencode
+
+    from broadcaster.core.models import Result
+    from broadcaster.onair.asrun import LOG_FILE, AsRunLog, aired_at
+
+    wanted, errors = _log_filter(p)
+    cursor = _cursor(p.request.query_params.get("older", ""))
+    rows: list[Row] = []
+    older = None
+    log_file = p.console.station_dir / LOG_FILE
+    if log_file.exists() and not any(errors.values()):
+        store = AsRunLog(log_file)
         try:
-            rows = store.rows(
-                datetime.combine(since, time(), zone) if since else None,
-                datetime.combine(until + timedelta(days=1), time(), zone) if until else None,
-            )
+            rows, older = store.matching(wanted, LOG_PAGE_ROWS, cursor)
         finally:
             store.close()
-    if result:
-        rows = [row for row in rows if row.result == result]
-    if p.request.url.path.endswith(".csv"):
-        out = io.StringIO()
-        write_csv(rows, out)
-        return Response(
-            out.getvalue().encode("utf-8"),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="phat-song.csv"'},
-        )
-    from broadcaster.core.models import Result
-
+    params = p.request.query_params
+    filters = {name: params[name] for name in LOG_FILTERS if params.get(name)}
     return p.render(
         "log.html",
-        rows=list(reversed(rows)),
-        since=p.request.query_params.get("since", ""),
-        until=p.request.query_params.get("until", ""),
-        result=result,
+        rows=rows,
+        since=params.get("since", ""),
+        until=params.get("until", ""),
+        result=wanted.result,
         results=[r.value for r in Result],
-        errors={"since": since_error, "until": until_error},
+        priority=wanted.priority,
+        priorities=[priority.value for priority in Priority],
+        text=params.get("q", ""),
+        errors=errors,
         aired_at=lambda row: f"{datetime.fromisoformat(aired_at(row)):%d/%m/%Y %H:%M}",
         labels=_labels(),
-        query=p.request.url.query,
+        query=urlencode(filters),
+        older=urlencode({**filters, "older": f"{older[0]!r}:{older[1]}"}) if older else "",
+        paged=cursor is not None,
     )
 
 
 @page()
-async def report(p: Page) -> Response:
+def log_csv(p: Page) -> Response:
+    """The rows that match the filters, oldest first, as a download written in parts: a year
+    of rows never sits in memory at once, and the first bytes leave at once."""
+    from starlette.responses import StreamingResponse
+
+    from broadcaster.onair.asrun import LOG_FILE, AsRunLog, write_csv
+
+    wanted, errors = _log_filter(p)
+    if any(errors.values()):
+        return p.render("error.html", 400, message=" ".join(e for e in errors.values() if e))
+    log_file = p.console.station_dir / LOG_FILE
+
+    def parts() -> Iterator[bytes]:
+        out = io.StringIO()
+        write_csv([], out)
+        yield out.getvalue().encode("utf-8")
+        if not log_file.exists():
+            return
+        store = AsRunLog(log_file)
+        try:
+            cursor = None
+            while True:
+                rows, cursor = store.matching(wanted, CSV_BATCH_ROWS, cursor, newest_first=False)
+                out = io.StringIO()
+                write_csv(rows, out, heading=False)
+                yield out.getvalue().encode("utf-8")
+                if cursor is None:
+                    return
+        finally:
+            store.close()
+
+    return StreamingResponse(
+        parts(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="phat-song.csv"'},
+    )
+
+
+@page()
+def report(p: Page) -> Response:
     from broadcaster.onair.asrun import LOG_FILE, AsRunLog
 
     station = p.console.station()
@@ -970,23 +1068,29 @@ async def report(p: Page) -> Response:
 
 
 @page()
-async def doctor(p: Page) -> Response:
-    """`loa doctor`'s checks, but the sound check: it would play a tone on the loudspeakers."""
-    from starlette.concurrency import run_in_threadpool
-
+def doctor(p: Page) -> Response:
+    """`loa doctor`'s checks, but the sound check: it would play a tone on the loudspeakers. The
+    slow ones show their last results (web/checks.py); "Check again" takes them now."""
     from broadcaster.system.doctor import CHECKS, run_checks
+    from broadcaster.web.checks import SLOW_CHECKS
 
     station = p.console.station()
+    fresh = p.request.query_params.get("fresh") == "1"
+    taken = p.console.slow_checks.results(_now(station), fresh)
     checks = [check for check in CHECKS if check.name != "sound"]
-    results = await run_in_threadpool(lambda: list(run_checks(station, checks)))
-    return p.render("doctor.html", results=results)
+    now = iter(run_checks(station, [check for check in checks if check.name not in SLOW_CHECKS]))
+    slow = iter(taken.results)
+    results = [
+        (next(slow), True) if check.name in SLOW_CHECKS else (next(now), False) for check in checks
+    ]
+    return p.render("doctor.html", results=results, taken_at=taken.at)
 
 
 # users and the audit trail ------------------------------------------------------------------------
 
 
 @page(role=Role.ADMIN)
-async def users(p: Page) -> Response:
+def users(p: Page) -> Response:
     return _users_page(p, "", 200)
 
 
@@ -1002,7 +1106,7 @@ def _users_page(p: Page, error: str, status_code: int, message: str = "") -> Res
 
 
 @page(role=Role.ADMIN)
-async def user_change(p: Page) -> Response:
+def user_change(p: Page) -> Response:
     accounts = p.console.accounts
     action, name = p.field("action"), p.field("name")
     password = str(p.form.get("password", "")) if p.form else ""
@@ -1048,12 +1152,16 @@ def _audit_actions() -> dict[str, str]:
 
 
 @page(role=Role.ADMIN)
-async def audit(p: Page) -> Response:
-    rows = p.console.accounts.audit_rows()
+def audit(p: Page) -> Response:
+    older_than = p.request.query_params.get("older", "")
+    cursor = int(older_than) if older_than.isdigit() else None
+    rows, older = p.console.accounts.audit_page(AUDIT_PAGE_ROWS, cursor)
     actions = _audit_actions()
     return p.render(
         "audit.html",
         rows=rows,
+        older=older,
+        paged=cursor is not None,
         action=lambda code: actions.get(code, code),
         when=lambda at: f"{datetime.fromtimestamp(at):%d/%m/%Y %H:%M:%S}",
     )
@@ -1083,7 +1191,7 @@ ROUTES = [
     Route("/emergency", emergency_form),
     Route("/emergency", emergency, methods=["POST"]),
     Route("/log", log),
-    Route("/log.csv", log),
+    Route("/log.csv", log_csv),
     Route("/report", report),
     Route("/doctor", doctor),
     Route("/users", users),
