@@ -275,3 +275,29 @@ def test_relay_now_with_an_unknown_source_or_too_long_says_what_to_do(
     assert too_long.returncode != 0 and "sessions.minutes" in too_long.stderr, too_long.stderr
     assert "Traceback" not in unknown.stderr + too_long.stderr
     assert os.path.exists(loa_run.station / LOG_FILE)
+
+
+def test_relay_test_and_the_doctor_hear_the_source_of_station_yaml(
+    station: Path, loa_env: dict[str, str], tone: ToneSource, tmp_path: Path
+) -> None:
+    loa = LoaRun(station, loa_env).loa
+    heard = loa("relay", "test", MOUNT, "--seconds", "3", "--out", str(tmp_path / "vov1.wav"))
+    assert heard.returncode == 0, heard.stderr
+    assert "mp3" in heard.stdout.lower() and (tmp_path / "vov1.wav").stat().st_size > 40_000
+    doctor = loa("doctor")
+    [line] = [line for line in doctor.stdout.splitlines() if "Relay sources" in line]
+    assert f"{MOUNT}:" in line and "no audio" not in line, doctor.stdout
+
+
+def test_the_doctor_warns_of_a_dead_source_and_says_what_to_do(
+    station: Path, loa_env: dict[str, str], icecast: Icecast
+) -> None:
+    settings = (station / "station.yaml").read_text(encoding="utf-8")
+    (station / "station.yaml").write_text(
+        settings.replace(icecast.url(MOUNT), icecast.url("khong-co")), encoding="utf-8"
+    )
+    doctor = LoaRun(station, loa_env).loa("doctor")
+    relay_lines = doctor.stdout[doctor.stdout.index("Relay sources") :].splitlines()[:3]
+    assert "no audio" in relay_lines[0] or "404" in relay_lines[0], doctor.stdout
+    assert "relay_sources:" in " ".join(relay_lines), doctor.stdout
+    assert "Traceback" not in doctor.stdout + doctor.stderr

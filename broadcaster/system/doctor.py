@@ -58,6 +58,8 @@ TOOL_TIMEOUT_S = 10.0
 CHECK_TIMEOUT_S = 15.0
 SCHEDULE_TIMEOUT_S = 60.0
 """Generous: 10,000 entries are read and checked in a few seconds; a slow disk gets the rest."""
+RELAY_TIMEOUT_S = 15.0
+"""The relay sources are listened to together: a connection's wait plus a few seconds of audio."""
 MIN_FREE_MB = 200
 LOW_FREE_MB = 1000
 MEGABYTE = 1024 * 1024
@@ -277,6 +279,21 @@ def check_ffmpeg(station: Station) -> Result:
     return Result(OK, _("version {version}.").format(version=words[2]))
 
 
+def check_relay_sources(station: Station) -> Result:
+    """Each relay source listened to for a few seconds, all at once: a dead one is a warning,
+    for the station falls back to its announcement (or silence) when it relays."""
+    from broadcaster.relay.probe import check_sources
+
+    if not station.relay_sources:
+        return Result(OK, _("none in station.yaml."))
+    findings = check_sources(station.relay_sources, station.output)
+    detail = "; ".join(f"{finding.name}: {finding.detail}" for finding in findings)
+    fixes = " ".join(dict.fromkeys(finding.fix for finding in findings if not finding.ok))
+    if all(finding.ok for finding in findings):
+        return Result(OK, detail)
+    return Result(WARNING, detail, fixes)
+
+
 def check_online_voice(station: Station) -> Result:
     """A real, tiny synthesis against the configured endpoint."""
     voice = station.speech.voice
@@ -430,6 +447,7 @@ CHECKS: tuple[Check, ...] = (
     Check("espeak", lambda: _("Offline voice"), check_espeak),
     Check("ffmpeg", lambda: "ffmpeg", check_ffmpeg),
     Check("online", lambda: _("Online voice"), check_online_voice, ONLINE_TIMEOUT_S + 2),
+    Check("relay", lambda: _("Relay sources"), check_relay_sources, RELAY_TIMEOUT_S),
     Check("writable", lambda: _("Station folder"), check_writable),
     Check("disk", lambda: _("Free disk space"), check_disk),
     Check("schedules", lambda: _("Schedules"), check_schedules, SCHEDULE_TIMEOUT_S),

@@ -200,9 +200,16 @@ async def _until_on_air(station_dir: Path, shows: Callable[[Any], bool]) -> None
 
 
 def _labels() -> dict[str, Any]:
-    from broadcaster.onair.asrun import entry_label, priority_label, result_label
+    from broadcaster.onair.asrun import aired_label, entry_label, priority_label, result_label
+    from broadcaster.station.schedules import what_airs
 
-    return {"entry": entry_label, "priority": priority_label, "result": result_label}
+    return {
+        "entry": entry_label,
+        "priority": priority_label,
+        "result": result_label,
+        "aired": aired_label,
+        "airs": what_airs,
+    }
 
 
 def _drafts(station: Station) -> list[Any]:
@@ -748,7 +755,10 @@ def approvals(p: Page) -> Response:
 
 def _what_airs(station: Station, entry: Any) -> dict[str, Any]:
     from broadcaster.station.announcements import announcement_or_recording
+    from broadcaster.station.schedules import what_airs
 
+    if entry.relay is not None:
+        return {"text": what_airs(entry), "title": "", "recording": "", "problem": ""}
     try:
         announcement = announcement_or_recording(station, entry.announcement)
     except LoaError as error:
