@@ -301,3 +301,22 @@ def test_the_doctor_warns_of_a_dead_source_and_says_what_to_do(
     assert "no audio" in relay_lines[0] or "404" in relay_lines[0], doctor.stdout
     assert "relay_sources:" in " ".join(relay_lines), doctor.stdout
     assert "Traceback" not in doctor.stdout + doctor.stderr
+
+
+def test_a_source_gone_past_fallback_after_gives_way_to_the_fallback_announcement(
+    loa_run: LoaRun, icecast: Icecast
+) -> None:
+    settings = (loa_run.station / "station.yaml").read_text(encoding="utf-8")
+    settings += "relay:\n  fallback: bluezone\n  fallback_after: 5s\n"
+    (loa_run.station / "station.yaml").write_text(settings, encoding="utf-8")
+    tone = ToneSource(icecast, MOUNT).start()
+    try:
+        loa_run.start()
+        assert loa_run.loa("relay", "now", MOUNT, "--for", "22s").returncode == 0
+        until(lambda: relay_row(loa_run, final=False), "the relay on the air")
+        time.sleep(4)
+    finally:
+        tone.kill()
+    row = until(lambda: relay_row(loa_run), "the relay's final row")
+    assert row["result"] == "relayed-with-dropouts", row
+    assert "min of the fallback" in row["error"], row
