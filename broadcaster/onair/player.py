@@ -23,7 +23,7 @@ from broadcaster.core.playout import (
 )
 from broadcaster.core.settings import Station
 from broadcaster.errors import LoaError, NoAudioDeviceError
-from broadcaster.i18n import _
+from broadcaster.i18n import _, format_decimal
 from broadcaster.onair.asrun import (
     AsRunLog,
     Dropout,
@@ -376,14 +376,17 @@ def _fallback(station: Station, announcement: str) -> "Iterator[Chunk]":
 
 def relay_reason(on_air_s: float, fallback_s: float, dropouts: list[Dropout]) -> str:
     """A relay's row in words: minutes on the air, the fallback's, and each dropout."""
-    parts = [_("{minutes:.1f} min on the air").format(minutes=on_air_s / 60)]
+    parts = [_("{minutes} min on the air").format(minutes=format_decimal(on_air_s / 60))]
     if fallback_s > 0:
-        parts.append(_("{minutes:.1f} min of the fallback").format(minutes=fallback_s / 60))
+        parts.append(
+            _("{minutes} min of the fallback").format(minutes=format_decimal(fallback_s / 60))
+        )
     if dropouts:
         parts.append(
             _("dropouts: {list}").format(
                 list=", ".join(
-                    f"{d.started:%H:%M:%S} {d.seconds:.1f} s ({d.cause})" for d in dropouts
+                    f"{d.started:%H:%M:%S} {format_decimal(d.seconds)} s ({d.cause})"
+                    for d in dropouts
                 )
             )
         )
