@@ -156,6 +156,7 @@ def test_a_source_error_ends_the_stream_and_is_raised(
     assert writer_children(os.getpid()) == []
 
 
+@pytest.mark.usefixtures("english")
 def test_no_sound_device_is_one_clear_message(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -169,6 +170,7 @@ def test_no_sound_device_is_one_clear_message(
     assert capfd.readouterr().err == "", "no ALSA noise, no traceback"
 
 
+@pytest.mark.usefixtures("english")
 def test_a_writer_that_dies_mid_stream_is_one_clear_message(
     pulse: PulseRig, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
