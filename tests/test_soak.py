@@ -31,7 +31,7 @@ from broadcaster.control.channel import send
 from broadcaster.core.models import Priority, Result
 from broadcaster.core.recurrence import next_after
 from broadcaster.errors import NoAudioDeviceError
-from broadcaster.onair.asrun import LOG_FILE, PLAYED
+from broadcaster.onair.asrun import LOG_FILE
 from broadcaster.onair.daemon import PREROLL_S, Daemon
 from broadcaster.station.schedules import airs, load_schedules
 from broadcaster.station.station_file import load_station
@@ -56,6 +56,8 @@ WEEKDAY_TIMES = (time(6, 30), time(17, 0))
 BROKEN_ENTRY = '- id: hong\n  announcement: tin-0\n  times: ["6h70"]\n'
 """An invalid edit: the daemon keeps the last good schedule until it is fixed."""
 RETRIED = "Played again from the start after an interruption."
+PLAYED = (Result.PLAYED, Result.PLAYED_FALLBACK)
+"""What an announcement that aired is logged as (the soak schedules no relay)."""
 
 
 class Killed(BaseException):

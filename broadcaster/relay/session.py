@@ -19,7 +19,7 @@ from enum import StrEnum
 import numpy as np
 from pydub import AudioSegment
 
-from broadcaster.audio.api import LIVE_AHEAD_S, Chunk
+from broadcaster.audio.api import Chunk
 from broadcaster.core.settings import RELAY_FALLBACK_AFTER_S, OutputSettings, RelaySource
 from broadcaster.errors import LoaError
 from broadcaster.i18n import _
@@ -37,8 +37,10 @@ from broadcaster.relay.level import GainStore, Leveller
 from broadcaster.relay.live import CUSHION_S, LiveBuffer
 
 CHUNK_S = 0.1
-LEAD_S = LIVE_AHEAD_S
-"""A chunk is handed out this long before its time, so the output is never starved."""
+LEAD_S = 0.2
+"""A chunk is handed out this long before its time, so the output is never starved. Less than
+the live output's LIVE_AHEAD_S: the output bridges a late chunk with silence, while reading the
+live buffer 0.5 s early ate its cushion under load (a dropout heard in two pieces)."""
 FADE_S = 2.0
 """The relay's end: faded out over this, whatever the stream does."""
 STALL_S = 5.0
@@ -366,7 +368,8 @@ class Relay:
                 block = bytes(self._raw[: self._block_bytes])
                 del self._raw[: self._block_bytes]
                 self._write(self.leveller.process(self._floats(block)))
-            self._audible_until = wall + self.buffer.level_s()
+            # what arrived now is handed out once the buffer ahead of it is, and heard LEAD_S later
+            self._audible_until = wall + self.buffer.level_s() + LEAD_S
         self.first_audio.set()
 
     def _floats(self, pcm: bytes) -> np.ndarray:

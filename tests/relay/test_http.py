@@ -21,6 +21,8 @@ __all__ = ["server"]
 MP3_BYTES_PER_S = 8000
 """64 kbit/s."""
 
+pytestmark = pytest.mark.usefixtures("english")  # the tests read its messages
+
 
 @pytest.fixture
 def relays() -> Iterator[list[Relay]]:

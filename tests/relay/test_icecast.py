@@ -25,6 +25,8 @@ __all__ = ["icecast", "server"]
 
 ROOT = Path(__file__).resolve().parents[2]
 
+pytestmark = pytest.mark.usefixtures("english")  # the tests read its messages
+
 
 @pytest.fixture
 def relays() -> Iterator[list[Relay]]:

@@ -13,6 +13,8 @@ from tests.relay.rig import OUTPUT, listen, wait_for
 
 RECEIVER = "fm_receiver"
 
+pytestmark = pytest.mark.usefixtures("english")  # the tests read its messages
+
 
 @pytest.fixture
 def receiver(pulse: PulseRig, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

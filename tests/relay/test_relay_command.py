@@ -12,7 +12,6 @@ from click.testing import CliRunner
 from broadcaster.cli.relay_commands import relay
 from broadcaster.cli.session import Session
 from broadcaster.core.settings import RelaySource, Station
-from broadcaster.i18n import set_language
 from broadcaster.relay.probe import GAINS_FILE
 from tests.conftest import RunLoa
 from tests.icecast import Icecast, ToneSource
@@ -35,10 +34,10 @@ def tone(icecast: Icecast) -> Iterator[ToneSource]:
     source.kill()
 
 
+@pytest.mark.usefixtures("english")
 def test_the_report_of_a_source_and_the_file_of_what_came(
     icecast: Icecast, tone: ToneSource, tmp_path: Path
 ):
-    set_language("en")
     station = Station(
         tmp_path,
         output=OUTPUT,

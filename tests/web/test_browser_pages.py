@@ -566,13 +566,14 @@ def translated_msgids(folder: Path) -> set[str]:
 def english_pattern(msgid: str) -> re.Pattern[str] | None:
     """The msgid as it would show on a page left in English (placeholders filled, spaces as
     the browser lays them out), or None if it has too few letters to tell. A word of it must
-    stand on its own: not part of a name such as bluezone-sang, --by or a folder."""
+    stand on its own: not part of a name such as bluezone-sang, --by, a folder or a file name
+    such as station.yaml."""
     parts = [part.split() for part in PLACEHOLDER.split(msgid)]
     if sum(ch.isalpha() for part in parts for word in part for ch in word) < 3:
         return None
     pattern = r"[^\n]+?".join(r"\s+".join(re.escape(word) for word in part) for part in parts)
     start = r"(?<![\w/-])" if msgid.strip()[:1].isalnum() else ""
-    end = r"(?![\w/-])" if msgid.strip()[-1:].isalnum() else ""
+    end = r"(?![\w/-]|\.\w)" if msgid.strip()[-1:].isalnum() else ""
     return re.compile(start + pattern.strip() + end)
 
 
