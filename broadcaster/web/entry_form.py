@@ -167,14 +167,19 @@ def setting(key: str, value: Any) -> Any:
     return yaml_value(key, value)
 
 
-def edits(form: EntryForm, new: bool) -> dict[str, Any]:
-    """The settings an edit writes: those the officer changed (all of them for a new entry)."""
+def edits(form: EntryForm, new: bool, written: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings an edit writes: those the officer changed (all of them for a new entry).
+    An edit puts each setting the entry did not have right under its id (or status): given last
+    first, new settings (relay, duration, fallback) read in the form's order."""
     values = effective(form)
-    return {
+    changed = {
         key: setting(key, value)
         for key, value in changes_of(form).items()
         if new or values.get(key, "") != form.original.get(key, "")
     }
+    added = [key for key, value in changed.items() if key not in written and value is not None]
+    kept = [key for key in changed if key not in added]
+    return {key: changed[key] for key in [*kept, *reversed(added)]}
 
 
 def check(station: Station, path: Path, form: EntryForm, written: Mapping[str, Any]) -> None:

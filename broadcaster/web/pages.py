@@ -697,7 +697,7 @@ def entry_save(p: Page) -> Response:
     check(station, path, form, written)
     if form.errors:
         return again(400)
-    changes = edits(form, new)
+    changes = edits(form, new, written)
     if station.require_approval:
         changes.update(status="draft", approved_by=None, created_by=p.user.name)
     try:
