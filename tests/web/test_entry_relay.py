@@ -4,17 +4,40 @@ bad input answered with `loa schedule check`'s own message next to its field."""
 
 import html
 import re
+import subprocess
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
+from selenium.webdriver.common.by import By
 from starlette.testclient import TestClient
 
 from broadcaster.station.schedule_edit import find_entry
 from broadcaster.station.schedules import read_schedules
 from broadcaster.station.station_file import load_station
+from tests.browser import (  # noqa: F401 (the fixtures, found by pytest by their names)
+    DESKTOP,
+    Browser,
+    browser_fixture,
+    browser_without_js_fixture,
+    chromiums_fixture,
+)
+from tests.conftest import copy_example_station
+from tests.mosquitto import free_port
 from tests.web.conftest import Login, csrf_of
+from tests.web.test_browser_pages import (
+    PASSWORD,
+    Console,
+    answers,
+    child_env,
+    loa,
+    log_in,
+    stop,
+    wait_until,
+)
 
 RELAYS = """
 relay_sources:
@@ -335,3 +358,95 @@ def test_without_relay_sources_the_relay_choice_is_disabled_with_a_hint(login: L
             and "relay_sources:" in page.split('id="hint-kind">')[1].split("</small>")[0]
         )
         assert form_values(page)["kind"] == "announcement"
+
+
+# in a real Chromium: the pages pass the rig's checks, the form works without JavaScript -------
+
+
+@pytest.fixture(scope="module")
+def relay_console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+    """`loa web` on a station with relay sources, approvals and a relay draft waiting."""
+    home = tmp_path_factory.mktemp("relay-console")
+    station = copy_example_station(home / "station")
+    with_relays(station, require_approval=True)
+    (station / "schedules" / "tiep-song.yaml").write_text(
+        '- id: vov1-sang\n  relay: vov1\n  times: ["06:00"]\n  duration: 30m\n'
+        "  fallback: hop-to-dan-pho\n  created_by: an\n",
+        encoding="utf-8",
+    )
+    env = child_env(station, home)
+    for name, role in (("an", "officer"), ("binh", "approver")):
+        subprocess.run(
+            loa("user", "add", name, "--role", role),
+            input=f"{PASSWORD}\n",
+            env=env,
+            cwd=home,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+    port = free_port()
+    with (home / "web.txt").open("wb") as web_out:
+        web = subprocess.Popen(
+            loa("web", "--listen", f"127.0.0.1:{port}"), env=env, cwd=home, stderr=web_out
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_until(lambda: answers(url + "/login") or web.poll() is not None, "loa web")
+            assert web.poll() is None, (home / "web.txt").read_text()
+            yield Console(url, station, env)
+        finally:
+            stop(web)
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "user"),
+    [
+        ("entry-relay", "/schedule/vov1-sang", "an"),
+        ("entry-new-relays", "/schedule/new", "an"),
+        ("approval-relay", "/approvals/vov1-sang", "binh"),
+    ],
+)
+def test_the_relay_pages_pass_every_check_on_a_phone_and_the_pc(
+    browser: Browser, relay_console: Console, name: str, path: str, user: str
+) -> None:
+    log_in(browser, relay_console, user)
+    assert browser.check_page(relay_console(path), name) == []
+    assert browser.page_name() == ("approval" if "approvals" in path else "entry")
+
+
+def test_the_kind_shows_its_own_fields_and_a_relay_is_saved_without_javascript(
+    browser: Browser, browser_without_js: Browser, relay_console: Console
+) -> None:
+    log_in(browser, relay_console, "an", DESKTOP)
+    browser.open(relay_console("/schedule/new"), DESKTOP)
+
+    def shown() -> set[str]:
+        return {
+            key
+            for key in ("announcement", "relay", "duration", "ends", "fallback", "repeat", "gap")
+            if browser.driver.find_element(By.ID, f"field-{key}").is_displayed()
+        }
+
+    assert shown() == {"announcement", "repeat", "gap"}
+    browser.driver.find_element(By.ID, "kind-relay").click()
+    assert shown() == {"relay", "duration", "ends", "fallback"}
+
+    later = datetime.now() + timedelta(days=30)
+    log_in(browser_without_js, relay_console, "an", DESKTOP)
+    browser_without_js.open(relay_console("/schedule/new"), DESKTOP)
+    browser_without_js.submit_form(
+        "entry-form",
+        {
+            "id": "dai-tinh-toi",
+            "kind": "relay",
+            "relay": "tinh",
+            "times": "19h",
+            "date": f"{later:%d/%m/%Y}",
+            "duration": "20m",
+        },
+    )
+    assert browser_without_js.driver.find_elements(By.ID, "saved"), "saved as plain HTML"
+    entry = find_entry(load_station(relay_console.station), "dai-tinh-toi")
+    assert (entry.relay, entry.duration_s, entry.status) == ("tinh", 1200.0, "draft")
