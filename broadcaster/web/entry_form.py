@@ -97,6 +97,7 @@ def from_request(form: Mapping[str, Any]) -> EntryForm:
 
 
 def kind_of(item: Mapping[str, Any]) -> str:
+    """The kind of an entry as written: the reader takes `relay:` as a relay."""
     return RELAY if "relay" in item else ANNOUNCEMENT
 
 
