@@ -1,6 +1,9 @@
 """A schedule entry as a web form and back: the values as the officer typed them, checked by the
 station's own reader (so the messages are `loa schedule check`'s), each message placed next to
-the field it is about, and saved through the same round-trip edits as `loa schedule add`."""
+the field it is about, and saved through the same round-trip edits as `loa schedule add`.
+
+An entry airs an announcement or relays a source (`relay:` with `duration:` or `ends:`); the
+form's kind says which of the two it writes, every other field goes to the reader as typed."""
 
 import hashlib
 import io
@@ -15,18 +18,23 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from broadcaster.core.settings import Station
 from broadcaster.errors import LoaError, ScheduleError
 from broadcaster.files import is_file
 from broadcaster.i18n import _
 from broadcaster.station.schedule_edit import yaml_value
-from broadcaster.station.schedules import ENTRY_KEYS, Entry, read_schedules
+from broadcaster.station.schedules import ENTRY_KEYS, Entry, announcements_of, read_schedules
 from broadcaster.station.yamlfile import YamlList, YamlMap, load_yaml
 
 FIELDS = (
     "announcement",
+    "relay",
     "times",
+    "duration",
+    "ends",
+    "fallback",
     "days",
     "from",
     "until",
@@ -43,6 +51,9 @@ FIELDS = (
 LISTS = ("times", "days", "except")
 GENERAL = "form"
 """Where a message about no one field goes."""
+ANNOUNCEMENT, RELAY = "announcement", "relay"
+KINDS = (ANNOUNCEMENT, RELAY)
+"""What an entry airs: the form writes `announcement:` or `relay:`, never both."""
 
 
 @dataclass
@@ -52,6 +63,7 @@ class EntryForm:
     errors: dict[str, list[str]] = field(default_factory=dict)
     file_hash: str = ""
     original: dict[str, str] = field(default_factory=dict)
+    kind: str = ANNOUNCEMENT
 
     def add(self, key: str, message: str) -> None:
         self.errors.setdefault(key, []).append(message)
@@ -72,12 +84,21 @@ def from_request(form: Mapping[str, Any]) -> EntryForm:
 
     values = {key: text(key) for key in FIELDS if key != "enabled"}
     values["enabled"] = "on" if form.get("enabled") else ""
+    kind = text("kind")
+    if kind not in KINDS:  # a form of before relays: what it names says its kind
+        kind = RELAY if values["relay"] and not values["announcement"] else ANNOUNCEMENT
     return EntryForm(
         entry_id=text("id"),
         values=values,
         file_hash=text("file_hash"),
         original={key: text(f"original_{key}") for key in FIELDS},
+        kind=kind,
     )
+
+
+def kind_of(item: Mapping[str, Any]) -> str:
+    """The kind of an entry as written: the reader takes `relay:` as a relay."""
+    return RELAY if "relay" in item else ANNOUNCEMENT
 
 
 def raw_item(path: Path, entry_id: str) -> dict[str, Any] | None:
@@ -114,11 +135,19 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
+def effective(form: EntryForm) -> dict[str, str]:
+    """The values the form writes: the select of the other kind is left out (a browser sends
+    both); what only the other kind takes (repeat, duration…) stays, for the reader to refuse."""
+    other = ANNOUNCEMENT if form.kind == RELAY else RELAY
+    return {**form.values, other: ""}
+
+
 def changes_of(form: EntryForm) -> dict[str, Any]:
     """The form's values as the settings to write; None removes a setting left empty."""
     changes: dict[str, Any] = {}
+    values = effective(form)
     for key in FIELDS:
-        value = form.values.get(key, "")
+        value = values.get(key, "")
         if key == "enabled":
             changes[key] = None if value else False
         elif key in LISTS:
@@ -131,15 +160,38 @@ def changes_of(form: EntryForm) -> dict[str, Any]:
     return changes
 
 
+def setting(key: str, value: Any) -> Any:
+    """A setting as written in the file (see `yaml_value`); the end of a relay quoted, as the
+    documentation writes it: ends: "06:30"."""
+    if key == "ends" and isinstance(value, str) and value:
+        return DoubleQuotedScalarString(value)
+    return yaml_value(key, value)
+
+
+def edits(form: EntryForm, new: bool, written: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings an edit writes: those the officer changed (all of them for a new entry).
+    An edit puts each setting the entry did not have right under its id (or status): given last
+    first, new settings (relay, duration, fallback) read in the form's order."""
+    values = effective(form)
+    changed = {
+        key: setting(key, value)
+        for key, value in changes_of(form).items()
+        if new or values.get(key, "") != form.original.get(key, "")
+    }
+    added = [key for key, value in changed.items() if key not in written and value is not None]
+    kept = [key for key in changed if key not in added]
+    return {key: changed[key] for key in [*kept, *reversed(added)]}
+
+
 def check(station: Station, path: Path, form: EntryForm, written: Mapping[str, Any]) -> None:
     """Read the entry as it would be saved (`written` are its other settings) with the station's
     own reader; each problem goes to the field on its line."""
     item = CommentedMap()
     merged = {**written, **changes_of(form), "id": form.entry_id or "?"}
     for key in ENTRY_KEYS:
-        value = (
-            yaml_value(key, merged.get(key)) if key in FIELDS or key == "id" else merged.get(key)
-        )
+        value = setting(key, merged.get(key)) if key in FIELDS or key == "id" else merged.get(key)
+        if key == RELAY and form.kind == RELAY and value is None:
+            value = ""  # no source chosen: the reader says which there are, at the source
         if isinstance(value, dict):
             value = CommentedMap(value)
             value.fa.set_flow_style()
@@ -189,7 +241,7 @@ def findings_about(station: Station, entry: Entry) -> list[str]:
 
     try:
         schedules = read_schedules(station)
-        timing = measure(station, [item.announcement for item in schedules.entries])
+        timing = measure(station, announcements_of(schedules.entries, station))
         today = datetime.now().date()
         return [
             finding.message if not finding.warning else _("warning: ") + finding.message

@@ -47,11 +47,12 @@ from broadcaster.web.entry_form import (
     GENERAL,
     EntryForm,
     changed_since,
-    changes_of,
     check,
+    edits,
     file_hash,
     findings_about,
     from_request,
+    kind_of,
     raw_item,
     values_of,
 )
@@ -594,6 +595,8 @@ def _entry_choices(station: Station) -> dict[str, Any]:
 
     return {
         "announcements": [*list_announcements(station), *list_recordings(station)],
+        "relay_sources": sorted(station.relay_sources),
+        "station_fallback": station.relay_fallback,
         "priorities": [priority.value for priority in Priority],
         "starts": [policy.value for policy in StartPolicy],
         "labels": _labels(),
@@ -614,8 +617,15 @@ def entry_edit(p: Page) -> Response:
     except LoaError as error:
         return p.render("error.html", 404, message=error.message)
     assert entry.file is not None
-    values = values_of(raw_item(entry.file, entry.id) or {})
-    form = EntryForm(entry.id, values, file_hash=file_hash(entry.file), original=dict(values))
+    item = raw_item(entry.file, entry.id) or {}
+    values = values_of(item)
+    form = EntryForm(
+        entry.id,
+        values,
+        file_hash=file_hash(entry.file),
+        original=dict(values),
+        kind=kind_of(item),
+    )
     return p.render(
         "entry.html",
         form=form,
@@ -635,7 +645,6 @@ def entry_save(p: Page) -> Response:
         change_entry,
         find_entry,
         schedule_path,
-        yaml_value,
     )
     from broadcaster.station.schedules import read_schedules
 
@@ -688,11 +697,7 @@ def entry_save(p: Page) -> Response:
     check(station, path, form, written)
     if form.errors:
         return again(400)
-    changes = {
-        key: yaml_value(key, value)
-        for key, value in changes_of(form).items()
-        if new or form.values.get(key, "") != form.original.get(key, "")
-    }
+    changes = edits(form, new, written)
     if station.require_approval:
         changes.update(status="draft", approved_by=None, created_by=p.user.name)
     try:
@@ -726,9 +731,8 @@ def _reload(station_dir: Path) -> None:
 
 def _entry_hash(station: Station, entry: Any) -> str:
     """The SHA-256 of exactly what airs: the entry's settings, the announcement's text and the
-    bytes of any recording."""
-    from broadcaster.station.announcements import announcement_or_recording
-
+    bytes of any recording; for a relay, its source's addresses (or line-in) and what plays
+    while the source is gone."""
     digest = hashlib.sha256()
     settings = {
         key: str(value)
@@ -736,15 +740,39 @@ def _entry_hash(station: Station, entry: Any) -> str:
         if key not in ("file", "line", "status", "approved_by")
     }
     digest.update(json.dumps(settings, sort_keys=True, ensure_ascii=False).encode())
+    if entry.relay is None:
+        _hash_announcement(digest, station, entry.announcement)
+        return digest.hexdigest()
+    source = station.relay_sources[entry.relay]  # the reader keeps only relays of known sources
+    fallback = _fallback_of(station, entry)
+    relayed = {
+        "urls": list(source.urls),
+        "line_in": source.line_in,
+        "fallback": fallback,
+        "fallback_after_s": station.relay_fallback_after_s,
+    }
+    digest.update(json.dumps(relayed, sort_keys=True, ensure_ascii=False).encode())
+    if fallback is not None:
+        _hash_announcement(digest, station, fallback)
+    return digest.hexdigest()
+
+
+def _hash_announcement(digest: Any, station: Station, announcement_id: str) -> None:
+    from broadcaster.station.announcements import announcement_or_recording
+
     try:
-        announcement = announcement_or_recording(station, entry.announcement)
+        announcement = announcement_or_recording(station, announcement_id)
     except LoaError as error:
         digest.update(error.message.encode())
-        return digest.hexdigest()
+        return
     digest.update(announcement.text.encode())
     if announcement.recording is not None:
         digest.update(Path(announcement.recording).read_bytes())
-    return digest.hexdigest()
+
+
+def _fallback_of(station: Station, entry: Any) -> str | None:
+    """What a relay plays while its source is gone: its own fallback, else the station's."""
+    return str(entry.fallback or station.relay_fallback or "") or None
 
 
 @page()
@@ -754,13 +782,35 @@ def approvals(p: Page) -> Response:
 
 
 def _what_airs(station: Station, entry: Any) -> dict[str, Any]:
-    from broadcaster.station.announcements import announcement_or_recording
-    from broadcaster.station.schedules import what_airs
+    """An announcement's text or recording; for a relay, its source with its addresses, each
+    slot from start to end, and what plays while the source is gone."""
+    if entry.relay is None:
+        return {**_announcement_shown(station, entry.announcement), "relay": None}
+    source = station.relay_sources[entry.relay]
+    fallback = _fallback_of(station, entry)
+    slots = []
+    for start in entry.rule.times:
+        ends = datetime.combine(date.min, start) + timedelta(seconds=entry.duration_s)
+        slots.append(f"{start:%H:%M}-{ends:%H:%M}")
+    return {
+        "relay": entry.relay,
+        "urls": list(source.urls),
+        "line_in": source.line_in,
+        "problem": "",
+        "slots": slots,
+        "length": _length_text(entry.duration_s),
+        "fallback": fallback,
+        "fallback_is_the_stations": fallback is not None and not entry.fallback,
+        "fallback_after": _length_text(station.relay_fallback_after_s),
+        "shown": _announcement_shown(station, fallback) if fallback else None,
+    }
 
-    if entry.relay is not None:
-        return {"text": what_airs(entry), "title": "", "recording": "", "problem": ""}
+
+def _announcement_shown(station: Station, announcement_id: str) -> dict[str, str]:
+    from broadcaster.station.announcements import announcement_or_recording
+
     try:
-        announcement = announcement_or_recording(station, entry.announcement)
+        announcement = announcement_or_recording(station, announcement_id)
     except LoaError as error:
         return {"text": "", "title": "", "recording": "", "problem": error.message}
     recording = Path(announcement.recording).name if announcement.recording else ""
@@ -770,6 +820,17 @@ def _what_airs(station: Station, entry: Any) -> dict[str, Any]:
         "recording": recording,
         "problem": "",
     }
+
+
+def _length_text(seconds: float) -> str:
+    """A length as officers write durations: 45s, 30m, 1h, 1h30."""
+    whole = round(seconds)
+    hours, minutes, rest = whole // 3600, whole // 60 % 60, whole % 60
+    if rest or not whole:
+        return f"{whole // 60}m{rest:02d}s" if whole >= 60 else f"{whole}s"
+    if not hours:
+        return f"{minutes}m"
+    return f"{hours}h{minutes:02d}" if minutes else f"{hours}h"
 
 
 @page()
