@@ -97,6 +97,8 @@ SLOW = {
     # a real headless Chromium per module
     "tests/web/test_browser_pages.py",
     "tests/test_browser_rig.py",
+    "tests/web/test_entry_relay.py::test_the_relay_pages_pass_every_check_on_a_phone_and_the_pc",
+    "tests/web/test_entry_relay.py::test_the_kind_shows_its_own_fields_and_a_relay_is_saved_without_javascript",
     # loa started and interrupted at many moments, and the guide's every command
     "tests/test_interrupt.py::test_ctrl_c_while_loa_starts_always_says_stopped",
     "tests/test_guide.py",
