@@ -2,6 +2,8 @@
 with the configuration a test gives (normally the one `loa province broker-config` writes),
 restarted gracefully or killed, and always stopped."""
 
+import itertools
+import os
 import shutil
 import signal
 import socket
@@ -12,10 +14,32 @@ from pathlib import Path
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
+PORTS_PER_WORKER = 2000
+FIRST_PORT = 20000
+"""Below the kernel's ephemeral ports (32768 and up), where bind(0) and clients take theirs."""
+_taken = itertools.count()
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A loopback port nobody listens on now. Under pytest-xdist each worker takes its ports from
+    a range of its own, in turn: between this probe and the server's bind, another worker's
+    server (or the kernel, for someone's bind(0)) could otherwise take the same port, and a test
+    would talk to the wrong server."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            return int(probe.getsockname()[1])
+    first = FIRST_PORT + int(worker[2:]) * PORTS_PER_WORKER
+    for _ in range(PORTS_PER_WORKER):
+        port = first + next(_taken) % PORTS_PER_WORKER
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free loopback port from {first}")
 
 
 class Mosquitto:

@@ -45,6 +45,7 @@ from broadcaster.control.protocol import (
 )
 from broadcaster.errors import DaemonError, LoaError
 from broadcaster.i18n import _
+from tests.mosquitto import free_port
 
 TOO_LONG = _("The request is too long.")
 NOT_JSON = _("The request is not valid JSON.")
@@ -205,13 +206,6 @@ def raw(station_dir: Path, unix: bool, line: bytes) -> bytes:
 
 def with_token(station_dir: Path, unix: bool, request: dict[str, Any]) -> dict[str, Any]:
     return request if unix else {**request, "token": token_details(station_dir)["token"]}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 # --- a round trip -----------------------------------------------------------------------------

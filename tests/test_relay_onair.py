@@ -260,7 +260,8 @@ def test_a_source_gone_for_a_while_is_a_dropout_of_about_its_length(
         tone.kill()
     assert row["result"] == "relayed-with-dropouts", row
     [(started, seconds, cause)] = loa_run.dropouts()
-    assert abs(datetime.fromisoformat(started).timestamp() - gone) < 1.5, (started, gone)
+    # heard gone once the buffers on the way (Icecast, ffmpeg, the live buffer) ran out
+    assert 0 <= datetime.fromisoformat(started).timestamp() - gone < 3.0, (started, gone)
     assert seconds <= back - gone + 5.0, (seconds, back - gone)
     assert "dropouts:" in row["error"] and cause, row
 
