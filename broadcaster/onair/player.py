@@ -314,7 +314,7 @@ class Player:
         """A relay's slot, from its second (connected at the pre-roll) or, after an
         interruption, from the live point, to its end; its result says whether the source was
         heard."""
-        from broadcaster.audio.outputs import OUTPUTS
+        from broadcaster.audio.outputs import OUTPUTS, PlaybackStopped
         from broadcaster.relay.probe import gains_of
         from broadcaster.relay.session import Relay, RelayError
 
@@ -339,7 +339,11 @@ class Player:
             relay.connect()
         output = self._output(station) or OUTPUTS[station.output.device]()
         start_at = air.started.timestamp() if air.started > self._now() else None
-        output.play_live(relay.chunks(item.ends.timestamp(), start_at), air.stop, start_at)
+        output.play_live(
+            relay.chunks(item.ends.timestamp(), start_at, air.stop), air.stop, start_at
+        )
+        if air.stop.is_set():  # stopped before its first chunk: nothing raised on the way
+            raise PlaybackStopped
         return Result(relay.summary().result.value), relay.url or "", ""
 
     def _relay_done(self, item: Item, again: bool, source: str, error: str) -> tuple[str, str]:

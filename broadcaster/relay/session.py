@@ -438,11 +438,14 @@ class Relay:
 
     # -- the player side --------------------------------------------------------------------
 
-    def chunks(self, until: float, start: float | None = None) -> Iterator[Chunk]:
+    def chunks(
+        self, until: float, start: float | None = None, stop: threading.Event | None = None
+    ) -> Iterator[Chunk]:
         """The live audio from `start` (a time.time() value; default now) to `until`, in 100 ms
         chunks handed out at the pace of the clock, faded out over the last 2 s. Gaps are
         silence, then the fallback once the source has been gone `fallback_after_s`. Call it
-        again after a pre-emption: it resumes at the live point."""
+        again after a pre-emption: it resumes at the live point. It ends early when `stop` is
+        set, also while it waits for its start (a relay stopped in its pre-roll)."""
         begin = time.time() if start is None else start
         total = round((until - begin) * self.rate)
         done = 0
@@ -451,7 +454,7 @@ class Relay:
         while done < total and not self._closing.is_set():
             at = begin + done / self.rate
             early = at - LEAD_S - time.time()
-            if early > 0 and self._closing.wait(early):
+            if early > 0 and self._held(early, stop):
                 return
             behind = time.time() - at
             if behind > RESYNC_S:  # the output fell behind: rejoin the clock
@@ -462,6 +465,14 @@ class Relay:
             done += frames
             window[1] = begin + done / self.rate
             yield chunk
+
+    def _held(self, seconds: float, stop: threading.Event | None) -> bool:
+        """Wait `seconds` for a chunk's time; True if the relay closed or `stop` was set."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self._closing.wait(min(left, TICK_S)) or (stop is not None and stop.is_set()):
+                return True
+        return self._closing.is_set() or (stop is not None and stop.is_set())
 
     def _take(self, frames: int) -> Chunk:
         length = frames / self.rate
