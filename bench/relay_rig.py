@@ -25,6 +25,7 @@ import os
 import shutil
 import tempfile
 import time
+import wave
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -102,11 +103,20 @@ def one_slot(capture: StreamCapture, at: float, seconds: float) -> dict[str, flo
     }
 
 
+def save(path: Path, samples: np.ndarray) -> None:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes(np.round(samples * 32767).astype("<i2").tobytes())
+    print(f"the first slot, from 2 s before its second: {path}")
+
+
 def next_slot() -> datetime:
     return (datetime.now(ZONE) + timedelta(seconds=FIRST_AFTER_S + 1)).replace(microsecond=0)
 
 
-def measure(runs: int, cycles: int) -> None:
+def measure(runs: int, cycles: int, wav: Path | None = None) -> None:
     folder = Path(tempfile.mkdtemp(prefix="loa-relay-rig-"))
     (folder / "pulse").mkdir()
     rig = PulseRig(folder / "pulse")
@@ -129,6 +139,8 @@ def measure(runs: int, cycles: int) -> None:
                     schedule_relay(station, f"r{number:02d}", at, DURATION_S)
                     _sleep_until(at.timestamp() + DURATION_S + TAIL_S)
                     slots.append(one_slot(capture, at.timestamp(), DURATION_S))
+                    if wav is not None and number == 0:
+                        save(wav, capture.samples(capture.index_at(at.timestamp() - 2.0)))
                     capture.trim(capture.received - RATE)
                 at = next_slot()
                 length = round(cycles * CYCLE_S + 15)
@@ -237,8 +249,9 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=10, help="scheduled relays to time")
     parser.add_argument("--cycles", type=int, default=3, help="source outages in the last relay")
+    parser.add_argument("--wav", type=Path, help="keep what the sink played in the first slot")
     options = parser.parse_args()
-    measure(options.runs, options.cycles)
+    measure(options.runs, options.cycles, options.wav)
 
 
 if __name__ == "__main__":

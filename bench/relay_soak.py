@@ -27,8 +27,8 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -39,7 +39,15 @@ import numpy as np
 
 from bench.capture import StreamCapture
 from bench.daemon import kb_to_mb, status
-from bench.stations import loa_command, loa_env, machine, make_station, start_daemon, stop_daemon
+from bench.stations import (
+    ROOT,
+    loa_command,
+    loa_env,
+    machine,
+    make_station,
+    start_daemon,
+    stop_daemon,
+)
 from broadcaster.onair.asrun import LOG_FILE
 from broadcaster.onair.daemon import PREROLL_S
 from broadcaster.relay.session import FADE_S
@@ -62,7 +70,7 @@ SILENT = 10 ** (-50 / 20)
 """A 10 ms frame quieter than -50 dBFS is a gap: the source's tone is never that quiet."""
 BEEP_RATIO = 0.5
 """A beep: the beep's frequency carries over half the frame's amplitude (~1.0 inside a beep)."""
-PROCESS_EVERY_S = 20.0
+PROCESS_EVERY_S = 5.0
 MARGIN = RATE // 5
 """A scan stops this short of the newest sample, so no beep is cut at its end."""
 CONTEXT = RATE // 10
@@ -75,33 +83,35 @@ SETTLE_S = 60.0
 
 
 class PacedTone:
-    """The beeping tone, written to ffmpeg at the pace of the wall clock, pushed to a mount."""
+    """The beeping tone, written at the pace of the wall clock by a process of its own (so that
+    this one's analysis never holds it up) into ffmpeg, which pushes it to a mount."""
 
     def __init__(self, icecast: Icecast, mount: str = MOUNT) -> None:
         self.icecast = icecast
         self.mount = mount
-        self.process: subprocess.Popen[bytes] | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.processes: list[subprocess.Popen[bytes]] = []
 
     def start(self, timeout: float = 10.0) -> float:
         """Starts the source; returns time.time() when its mount answered."""
         target = f"icecast://source:{SOURCE_PASSWORD}@127.0.0.1:{self.icecast.port}/{self.mount}"
-        self.process = subprocess.Popen(
+        pump = subprocess.Popen(
+            [sys.executable, "-c", "from bench.relay_soak import pump; pump()"],
+            stdout=subprocess.PIPE,
+            cwd=ROOT,
+        )
+        encoder = subprocess.Popen(
             [
                 *("ffmpeg", "-hide_banner", "-loglevel", "error"),
                 *("-f", "s16le", "-ar", str(RATE), "-ac", "1", "-i", "pipe:0"),
                 *("-c:a", "libmp3lame", "-b:a", "64k", "-content_type", "audio/mpeg"),
                 *("-f", "mp3", target),
             ],
-            stdin=subprocess.PIPE,
+            stdin=pump.stdout,
             stderr=subprocess.DEVNULL,
         )
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._pump, args=(self.process, self._stop), daemon=True
-        )
-        self._thread.start()
+        assert pump.stdout is not None
+        pump.stdout.close()  # the encoder holds the pipe now: its death ends the pump
+        self.processes = [pump, encoder]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.icecast.mount_is_up(self.mount):
@@ -109,34 +119,31 @@ class PacedTone:
             time.sleep(0.02)
         raise RuntimeError(f"the mount /{self.mount} did not come up")
 
-    @staticmethod
-    def _pump(process: subprocess.Popen[bytes], stop: threading.Event) -> None:
-        assert process.stdin is not None
-        piece = round(PACE_S * RATE)
-        index = math.floor(time.time() * RATE)
-        while not stop.is_set():
-            upto = index + piece
-            wait = upto / RATE - time.time()
-            if wait > 0 and stop.wait(wait):
-                break
-            try:
-                process.stdin.write(tone(index, upto).tobytes())
-                process.stdin.flush()
-            except (BrokenPipeError, ValueError, OSError):
-                break
-            index = upto
-
     def kill(self) -> float:
         """Kills the source; returns time.time() when it was killed."""
-        self._stop.set()
         killed = time.time()
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        if self._thread is not None:
-            self._thread.join(2)
-        self.process = None
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+        self.processes = []
         return killed
+
+
+def pump() -> None:
+    """The source's audio on stdout, each PACE_S piece written once its time has come."""
+    out = sys.stdout.buffer
+    piece = round(PACE_S * RATE)
+    index = math.floor(time.time() * RATE)
+    while True:
+        upto = index + piece
+        time.sleep(max(0.0, upto / RATE - time.time()))
+        try:
+            out.write(tone(index, upto).tobytes())
+            out.flush()
+        except (BrokenPipeError, OSError):
+            return
+        index = upto
 
 
 def tone(first: int, upto: int) -> np.ndarray:
@@ -229,18 +236,32 @@ class Scanner:
                 heard._silent_since = None
 
 
-def latencies(heard: Heard) -> list[tuple[int, float]]:
-    """(the source's second S, heard - S) of every beep and marker, S fixed by the last marker
-    heard (or the next one, before the first)."""
+def latencies(heard: Heard) -> list[tuple[int, float, float]]:
+    """(the source's second S, heard, heard - S) of every beep and marker.
+
+    A marker heard at h is the multiple of MARK_EVERY just before h; one confirmed by the next
+    or the last marker (the same latency within JUMP_S) sets the latency, and each beep is the
+    second nearest to h less the latency of the beep before it: so a click taken for a marker
+    is ignored, and a latency that moves is followed."""
     marks = sorted(heard.markers)
-    if not marks:
+    of_mark = [at - MARK_EVERY * math.floor(at / MARK_EVERY) for at in marks]
+    confirmed = {
+        at: latency
+        for n, (at, latency) in enumerate(zip(marks, of_mark, strict=True))
+        if any(
+            0 <= m < len(marks) and m != n and abs(of_mark[m] - latency) < JUMP_S
+            for m in (n - 1, n + 1)
+        )
+    }
+    if not confirmed:
         return []
-    marker_latency = [at - MARK_EVERY * math.floor(at / MARK_EVERY) for at in marks]
+    current = float(np.median(list(confirmed.values())))
     result = []
-    for at in sorted(heard.beeps + marks):
-        nearest = max(0, int(np.searchsorted(marks, at, side="right")) - 1)
-        second = round(at - marker_latency[nearest])
-        result.append((second, at - second))
+    for at in sorted(heard.beeps + list(confirmed)):
+        current = confirmed.get(at, current)
+        second = round(at - current)
+        current = at - second
+        result.append((second, at, current))
     return result
 
 
@@ -341,7 +362,7 @@ def schedule_relay(station: Path, entry: str, at: datetime, seconds: int) -> Non
     )
 
 
-def run(hours: float, bucket_minutes: float) -> None:
+def run(hours: float, bucket_minutes: float, csv: Path | None = None) -> None:
     folder = Path(tempfile.mkdtemp(prefix="loa-relay-soak-"))
     (folder / "pulse").mkdir()
     rig = PulseRig(folder / "pulse")
@@ -410,6 +431,14 @@ def run(hours: float, bucket_minutes: float) -> None:
         rig.stop()
         shutil.rmtree(folder, ignore_errors=True)
     report(scanner.heard, slot, usage, rows, bucket_minutes)
+    if csv is not None:
+        csv.write_text(
+            "second,heard,latency_ms\n"
+            + "".join(f"{s},{at:.4f},{lat * 1000:.1f}\n" for s, at, lat in latencies(scanner.heard))
+            + "".join(f"gap,{at:.4f},{length * 1000:.0f}\n" for at, length in scanner.heard.gaps),
+            encoding="utf-8",
+        )
+        print(f"every beep's latency and every gap: {csv}")
     print(f"after `loa run` stopped at the end (exit code {code}): {left_after_stop}")
     print(f"after `loa run` stopped (SIGTERM) during a relay: {stopped}")
     print(f"after `loa run` killed (-9) during a relay: {killed}")
@@ -494,7 +523,7 @@ def report(
     bucket_minutes: float,
 ) -> None:
     first, last = slot[0] + 1, slot[1] - FADE_S - 1
-    measured = [(s, lat) for s, lat in latencies(heard) if first <= s + lat <= last]
+    measured = [(s, lat) for s, at, lat in latencies(heard) if first <= at <= last]
     seconds = [s for s, _ in measured]
     heard_seconds = set(seconds)
     if measured:
@@ -533,14 +562,14 @@ def report(
             f"{values[0]:.0f} ms, last {values[-1]:.0f} ms"
         )
         jumps = [
-            (walls[n], values[n] - values[n - 1])
+            (walls[n] + values[n] / 1000, values[n] - values[n - 1])
             for n in range(1, len(values))
             if abs(values[n] - values[n - 1]) > JUMP_S * 1000
         ]
         print(
             f"beeps heard {len(heard_seconds)} of {len(expected)} seconds relayed: {missing} "
             f"missing, {repeated} heard twice; latency jumps over {JUMP_S * 1000:.0f} ms: "
-            f"{len(jumps)}"
+            f"{len(jumps)} (heard at)"
             + (
                 " ("
                 + ", ".join(
