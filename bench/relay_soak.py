@@ -58,6 +58,10 @@ ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 MOUNT = "vov1"
 CARRIER_HZ = 1000
 BEEP_HZ = 4000
+"""Odd seconds."""
+EVEN_HZ = 3200
+"""Even seconds (but the markers'): with the odd ones, a latency that steps by under a second
+either way is followed, the beep lost in the step counted."""
 MARKER_HZ = 2500
 MARK_EVERY = 10
 BEEP_S = 0.04
@@ -152,7 +156,8 @@ def tone(first: int, upto: int) -> np.ndarray:
     within = index % RATE
     second = index // RATE
     beep = within < BEEP_S * RATE
-    hz = np.where(beep, np.where(second % MARK_EVERY == 0, MARKER_HZ, BEEP_HZ), CARRIER_HZ)
+    kind = np.where(second % 2 == 1, BEEP_HZ, EVEN_HZ)
+    hz = np.where(beep, np.where(second % MARK_EVERY == 0, MARKER_HZ, kind), CARRIER_HZ)
     wave = AMPLITUDE * np.sin(2 * np.pi * hz * within / RATE)
     return np.round(wave * 32767).astype("<i2")
 
@@ -187,9 +192,11 @@ def onsets(samples: np.ndarray, hz: float) -> np.ndarray:
 
 @dataclass
 class Heard:
-    """What the scans found: beeps and markers (wall time heard) and silent gaps."""
+    """What the scans found: beeps of odd and even seconds and markers (wall time heard), and
+    silent gaps."""
 
     beeps: list[float] = field(default_factory=list)
+    evens: list[float] = field(default_factory=list)
     markers: list[float] = field(default_factory=list)
     gaps: list[tuple[float, float]] = field(default_factory=list)
     """(wall time it began, seconds) of each silence of at least one 10 ms frame."""
@@ -214,7 +221,12 @@ class Scanner:
         begin = max(capture.first_kept, self.scanned - CONTEXT)
         samples = capture.samples(begin, capture.received)
         offset = self.scanned - begin
-        for hz, found in ((BEEP_HZ, self.heard.beeps), (MARKER_HZ, self.heard.markers)):
+        heard = self.heard
+        for hz, found in (
+            (BEEP_HZ, heard.beeps),
+            (EVEN_HZ, heard.evens),
+            (MARKER_HZ, heard.markers),
+        ):
             for index in onsets(samples, hz):
                 if offset <= index < upto - begin:
                     found.append(capture.wall_at(begin + index))
@@ -236,13 +248,14 @@ class Scanner:
                 heard._silent_since = None
 
 
-def latencies(heard: Heard) -> list[tuple[int, float, float]]:
+def latencies(heard: Heard, guess: float | None = None) -> list[tuple[int, float, float]]:
     """(the source's second S, heard, heard - S) of every beep and marker.
 
     A marker heard at h is the multiple of MARK_EVERY just before h; one confirmed by the next
-    or the last marker (the same latency within JUMP_S) sets the latency, and each beep is the
-    second nearest to h less the latency of the beep before it: so a click taken for a marker
-    is ignored, and a latency that moves is followed."""
+    or the last marker (the same latency within JUMP_S) sets the latency. Every other beep is
+    the second of its kind (odd, even) nearest to h less the latency before it: so a click
+    taken for a marker is ignored, and a latency that steps by under a second is followed.
+    Without a confirmed marker, `guess` (within a second of the truth) starts the count."""
     marks = sorted(heard.markers)
     of_mark = [at - MARK_EVERY * math.floor(at / MARK_EVERY) for at in marks]
     confirmed = {
@@ -253,13 +266,21 @@ def latencies(heard: Heard) -> list[tuple[int, float, float]]:
             for m in (n - 1, n + 1)
         )
     }
-    if not confirmed:
+    if confirmed:
+        current = float(np.median(list(confirmed.values())))
+    elif guess is not None:
+        current = guess
+    else:
         return []
-    current = float(np.median(list(confirmed.values())))
+    events = [(at, 1) for at in heard.beeps] + [(at, 0) for at in heard.evens]
+    events += [(at, -1) for at in confirmed]
     result = []
-    for at in sorted(heard.beeps + list(confirmed)):
-        current = confirmed.get(at, current)
-        second = round(at - current)
+    for at, parity in sorted(events):
+        if parity < 0:
+            current = confirmed[at]
+            second = round(at - current)
+        else:
+            second = 2 * round((at - current - parity) / 2) + parity
         current = at - second
         result.append((second, at, current))
     return result
@@ -404,8 +425,8 @@ def run(hours: float, bucket_minutes: float, csv: Path | None = None) -> None:
                     if wall - last_report >= 600:
                         last_report = wall
                         print(
-                            f"  {(wall - began) / 3600:.2f} h: {len(scanner.heard.beeps)} beeps "
-                            f"heard, RSS {usage.rss[-1][1]:.0f} MB, load "
+                            f"  {(wall - began) / 3600:.2f} h: {len(scanner.heard.beeps) * 2} "
+                            f"beeps heard, RSS {usage.rss[-1][1]:.0f} MB, load "
                             f"{os.getloadavg()[0]:.2f}",
                             flush=True,
                         )
