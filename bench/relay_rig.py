@@ -103,18 +103,23 @@ def one_slot(capture: StreamCapture, at: float, seconds: float) -> dict[str, flo
     )
     latency = latencies(heard, guess=LATENCY_GUESS_S)
     steps = np.diff([lat for _s, _at, lat in latency]) if len(latency) > 1 else np.zeros(1)
-    seconds = [s for s, _at, _lat in latency]
+    heard_seconds = [s for s, _at, _lat in latency]
     return {
         "latency": latency[0][2] * 1000 if latency else float("nan"),
         "moved": float(np.sum(steps)) * 1000,
         "jump": float(steps[np.argmax(np.abs(steps))]) * 1000,
-        "lost": float(seconds[-1] - seconds[0] + 1 - len(set(seconds))) if seconds else 0.0,
+        "lost": _lost(heard_seconds),
         "start": (capture.wall_at(base + first) - at) * 1000,
         "end": (capture.wall_at(base + last) - (at + seconds)) * 1000,
         "fade_half": (capture.wall_at(base + fade_half) - (at + seconds)) * 1000,
         "gaps": len(inside),
         "gap_ms": sum(end - begin for begin, end in inside) / RATE * 1000,
     }
+
+
+def _lost(seconds: list[int]) -> float:
+    """Seconds between the first and last beep heard whose beep was not heard."""
+    return float(seconds[-1] - seconds[0] + 1 - len(set(seconds))) if seconds else 0.0
 
 
 def save(path: Path, samples: np.ndarray) -> None:
