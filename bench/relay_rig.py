@@ -230,8 +230,9 @@ def report(
             values = np.array([slot[key] for slot in heard])
             magnitude = np.abs(values)
             p50, p95 = np.percentile(magnitude, [50, 95])
+            unit = "" if key == "lost" else " ms"
             print(
-                f"| {label} | {p50:.1f} ms | {p95:.1f} ms | {magnitude.max():.1f} ms | "
+                f"| {label} | {p50:.1f}{unit} | {p95:.1f}{unit} | {magnitude.max():.1f}{unit} | "
                 f"{' '.join(f'{value:+.0f}' for value in values)} |"
             )
         print(
