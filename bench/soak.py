@@ -2,6 +2,10 @@
 
     .venv/bin/python -m bench.soak --hours N [--spacing S] [--adhoc-every S]
                                    [--emergency-share F] [--bucket-minutes M] [--seed N]
+    .venv/bin/python -m bench.soak --relay --hours N [--bucket-minutes M] [--latency-csv PATH]
+
+With --relay, the soak is of one relay of N hours instead (bench/relay_soak.py: latency from the
+source to the sink over time, gaps, RSS and CPU, no ffmpeg left behind).
 
 Not run in CI. The daemon (output `simpleaudio` into the rig's private null sink, online voice
 pointed at the test suite's local Edge endpoint, so never the Internet) gets a generated
@@ -396,7 +400,14 @@ def main() -> None:
     parser.add_argument("--emergency-share", type=float, default=0.25)
     parser.add_argument("--bucket-minutes", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--relay", action="store_true", help="soak one relay (bench/relay_soak)")
+    parser.add_argument("--latency-csv", type=Path, help="with --relay: every beep's latency")
     options = parser.parse_args()
+    if options.relay:
+        from bench import relay_soak
+
+        relay_soak.run(options.hours, options.bucket_minutes, options.latency_csv)
+        return
     if 86400 % options.spacing or options.spacing < 20:
         parser.error("--spacing must divide a day (86400 s) and be at least 20 s")
     if options.hours * 3600 < FIRST_AFTER_S + options.spacing:
