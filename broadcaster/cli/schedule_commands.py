@@ -366,6 +366,7 @@ def week_calendar(
     (! emergency, + priority) or a relay (~vov1 30m); a time with several items gets several
     rows. 75 columns."""
     from broadcaster.station.schedules import WEEKDAY_NAMES
+    from broadcaster.station.station_file import length_text
 
     cells: dict[tuple[int, str], list[str]] = defaultdict(list)
     for item in items:
@@ -405,17 +406,6 @@ def week_calendar(
     if any(item.entry.relay is not None for item in items):
         lines.append(_("~ relay of a source (relay_sources: in station.yaml), and how long"))
     return lines[:-1] if lines[-1] == "" else lines
-
-
-def length_text(seconds: float) -> str:
-    """A relay's length as officers write durations: 45s, 30m, 1h, 1h30."""
-    whole = round(seconds)
-    hours, minutes, rest = whole // 3600, whole // 60 % 60, whole % 60
-    if rest or not whole:
-        return f"{whole // 60}m{rest:02d}s" if whole >= 60 else f"{whole}s"
-    if not hours:
-        return f"{minutes}m"
-    return f"{hours}h{minutes:02d}" if minutes else f"{hours}h"
 
 
 def _relay_json(item: "Upcoming") -> dict[str, object]:
@@ -491,6 +481,8 @@ def _details(entry: "Entry") -> str:
 
 def _relay_text(entry: "Entry") -> str:
     """relays vov1 for 30m (06:00-06:30), fallback bluezone"""
+    from broadcaster.station.station_file import length_text
+
     text = _("relays {source} for {length}").format(
         source=entry.relay, length=length_text(entry.duration_s)
     )

@@ -203,6 +203,18 @@ def duration_seconds(value: object) -> int | None:
     return int(found[1]) * _UNIT_S[found[2]] if found and not isinstance(value, bool) else None
 
 
+def length_text(seconds: float) -> str:
+    """A length as officers write durations (the reverse of `duration_seconds`): 45s, 30m, 1h,
+    1h30."""
+    whole = round(seconds)
+    hours, minutes, rest = whole // 3600, whole // 60 % 60, whole % 60
+    if rest or not whole:
+        return f"{whole // 60}m{rest:02d}s" if whole >= 60 else f"{whole}s"
+    if not hours:
+        return f"{minutes}m"
+    return f"{hours}h{minutes:02d}" if minutes else f"{hours}h"
+
+
 Check = Callable[[Any], str | None]
 """Returns None when a value is acceptable, else what is expected, for the message."""
 

@@ -784,6 +784,8 @@ def approvals(p: Page) -> Response:
 def _what_airs(station: Station, entry: Any) -> dict[str, Any]:
     """An announcement's text or recording; for a relay, its source with its addresses, each
     slot from start to end, and what plays while the source is gone."""
+    from broadcaster.station.station_file import length_text
+
     if entry.relay is None:
         return {**_announcement_shown(station, entry.announcement), "relay": None}
     source = station.relay_sources[entry.relay]
@@ -798,10 +800,10 @@ def _what_airs(station: Station, entry: Any) -> dict[str, Any]:
         "line_in": source.line_in,
         "problem": "",
         "slots": slots,
-        "length": _length_text(entry.duration_s),
+        "length": length_text(entry.duration_s),
         "fallback": fallback,
         "fallback_is_the_stations": fallback is not None and not entry.fallback,
-        "fallback_after": _length_text(station.relay_fallback_after_s),
+        "fallback_after": length_text(station.relay_fallback_after_s),
         "shown": _announcement_shown(station, fallback) if fallback else None,
     }
 
@@ -820,17 +822,6 @@ def _announcement_shown(station: Station, announcement_id: str) -> dict[str, str
         "recording": recording,
         "problem": "",
     }
-
-
-def _length_text(seconds: float) -> str:
-    """A length as officers write durations: 45s, 30m, 1h, 1h30."""
-    whole = round(seconds)
-    hours, minutes, rest = whole // 3600, whole // 60 % 60, whole % 60
-    if rest or not whole:
-        return f"{whole // 60}m{rest:02d}s" if whole >= 60 else f"{whole}s"
-    if not hours:
-        return f"{minutes}m"
-    return f"{hours}h{minutes:02d}" if minutes else f"{hours}h"
 
 
 @page()
