@@ -24,6 +24,10 @@ from tests.relay.rig import OUTPUT, icecast, listen, server, wait_for
 __all__ = ["icecast", "server"]
 
 ROOT = Path(__file__).resolve().parents[2]
+OUTAGE_S = 1.0
+"""The outages these tests make last seconds; a shorter silence is the source's jitter beyond the
+live buffer's cushion, which a loaded machine (two test workers) causes now and then (a known
+defect, in issue 15's note), not the outage being measured."""
 
 pytestmark = pytest.mark.usefixtures("english")  # the tests read its messages
 
@@ -93,7 +97,7 @@ def test_a_killed_source_is_one_dropout_as_long_as_the_gap_heard(
         back.append(time.time())
 
     heard = listen(relay, 16.0, {3.0: source.kill, 6.0: restart})
-    silences = heard.silences()
+    silences = heard.silences(OUTAGE_S)
     assert len(silences) == 1
     gap_start, gap = silences[0]
     summary = relay.summary()
@@ -125,7 +129,7 @@ def test_a_hung_source_is_a_stall_within_5_s_and_plays_again_when_it_resumes(
     assert detected[0] is not None and detected[0] - stopped[0] <= STALL_S + 1.0
     [dropout] = relay.summary().dropouts
     assert dropout.cause == "stall"
-    [(gap_start, gap)] = heard.silences()
+    [(gap_start, gap)] = heard.silences(OUTAGE_S)
     assert dropout.start == pytest.approx(gap_start, abs=0.5)
     assert dropout.seconds == pytest.approx(gap, abs=0.5)
 
