@@ -73,7 +73,7 @@ class LoaRun:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        until(lambda: self.loa("status").returncode == 0, "the station to answer")
+        until(lambda: "(process" in self.loa("status").stdout, "the station to answer")
         return self
 
     def loa(self, *arguments: str) -> subprocess.CompletedProcess[str]:
