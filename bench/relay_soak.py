@@ -51,7 +51,7 @@ from bench.stations import (
 from broadcaster.onair.asrun import LOG_FILE
 from broadcaster.onair.daemon import PREROLL_S
 from broadcaster.relay.session import FADE_S
-from tests.icecast import SOURCE_PASSWORD, Icecast
+from tests.icecast import SOURCE_PASSWORD, Icecast, ffmpeg_readers
 from tests.pulse_rig import RATE, PulseRig
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -322,20 +322,6 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def readers_of(url: str) -> list[int]:
-    """Every ffmpeg reading `url`, whoever started it."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                command = (proc / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if command and command[0].endswith(b"ffmpeg") and url.encode() in command:
-                found.append(int(proc.name))
-    return found
-
-
 def kind_of(name: str) -> str:
     return "ffmpeg" if "ffmpeg" in name else "live writer" if "python" in name else name
 
@@ -479,7 +465,7 @@ def _left(url: str, children: dict[int, str], wait_s: float = 3.0) -> str:
     are killed then, so that the bench leaves nothing behind)."""
     time.sleep(wait_s)
     alive = [pid for pid in children if cpu_seconds(pid) is not None]
-    readers = readers_of(url)
+    readers = ffmpeg_readers(url)
     for pid in set(alive) | set(readers):
         with contextlib.suppress(OSError):
             os.kill(pid, 9)
@@ -506,7 +492,7 @@ def cut_relay(station: Path, env: dict[str, str], folder: Path, url: str, kill: 
         if said.returncode != 0:
             return f"`loa relay now` failed: {said.stderr.strip()}"
         deadline = time.monotonic() + 30
-        while not readers_of(url) and time.monotonic() < deadline:
+        while not ffmpeg_readers(url) and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(2)
         children = descendants(daemon.pid)

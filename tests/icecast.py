@@ -146,3 +146,17 @@ class ToneSource:
             self.process.kill()
             self.process.wait()
         self.process = None
+
+
+def ffmpeg_readers(url: str) -> list[int]:
+    """Every ffmpeg reading `url`, whoever started it: a relay's child, or one left behind."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                command = (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if command and command[0].endswith(b"ffmpeg") and url.encode() in command:
+                found.append(int(proc.name))
+    return found

@@ -18,7 +18,7 @@ import pytest
 
 from broadcaster.onair.asrun import LOG_FILE
 from tests.conftest import ROOT, copy_example_station
-from tests.icecast import Icecast, ToneSource
+from tests.icecast import Icecast, ToneSource, ffmpeg_readers
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 WAIT_S = 60.0
@@ -147,27 +147,13 @@ def interrupted(loa_run: LoaRun) -> dict[str, Any] | None:
     return row if row is not None and row["result"] == "interrupted" else None
 
 
-def ffmpeg_children(url: str) -> list[int]:
-    """The ffmpeg processes reading `url`, whoever started them."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                command = (proc / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if command and command[0].endswith(b"ffmpeg") and url.encode() in command:
-                found.append(int(proc.name))
-    return found
-
-
 def test_a_scheduled_relay_airs_its_slot_and_its_row_says_so(
     loa_run: LoaRun, tone: ToneSource, icecast: Icecast
 ) -> None:
     loa_run.start()
     at = (datetime.now(HANOI) + timedelta(seconds=14)).replace(microsecond=0)
     schedule_relay(loa_run.station, at, 6)
-    until(lambda: ffmpeg_children(icecast.url(MOUNT)), "the relay connected ahead of its slot")
+    until(lambda: ffmpeg_readers(icecast.url(MOUNT)), "the relay connected ahead of its slot")
     assert datetime.now(HANOI) < at, "connected before the slot"
     row = until(lambda: relay_row(loa_run), "the relay's final row")
     assert row["entry_id"] == "thoi-su" and row["result"] == "relayed", row
@@ -176,7 +162,7 @@ def test_a_scheduled_relay_airs_its_slot_and_its_row_says_so(
     assert abs((started - at).total_seconds()) < 0.5, (started, at)
     assert 5.5 < (ended - at).total_seconds() < 8.0, (ended, at)
     assert "min on the air" in row["error"] and row["source"] == icecast.url(MOUNT)
-    until(lambda: not ffmpeg_children(icecast.url(MOUNT)), "the relay's ffmpeg to end")
+    until(lambda: not ffmpeg_readers(icecast.url(MOUNT)), "the relay's ffmpeg to end")
     shown = loa_run.loa("log").stdout
     assert "relayed" in shown and "thoi-su" in shown
 
@@ -212,7 +198,7 @@ def test_a_relay_stopped_in_its_pre_roll_is_interrupted_at_once(
     loa_run.start()
     at = (datetime.now(HANOI) + timedelta(seconds=14)).replace(microsecond=0)
     schedule_relay(loa_run.station, at, 30)
-    until(lambda: ffmpeg_children(icecast.url(MOUNT)), "the relay connected ahead of its slot")
+    until(lambda: ffmpeg_readers(icecast.url(MOUNT)), "the relay connected ahead of its slot")
     asked = time.monotonic()
     assert loa_run.loa("stop").returncode == 0
     row = until(lambda: interrupted(loa_run), "the relay's row")
@@ -225,12 +211,12 @@ def test_loa_stop_ends_a_relay_and_it_does_not_come_back(
 ) -> None:
     loa_run.start()
     assert loa_run.loa("relay", "now", MOUNT, "--for", "60s").returncode == 0
-    until(lambda: ffmpeg_children(icecast.url(MOUNT)), "the relay's ffmpeg")
+    until(lambda: ffmpeg_readers(icecast.url(MOUNT)), "the relay's ffmpeg")
     time.sleep(2)
     assert loa_run.loa("stop").returncode == 0
     row = until(lambda: interrupted(loa_run), "the relay's row")
     assert "stopped by the officer" in row["error"]
-    until(lambda: not ffmpeg_children(icecast.url(MOUNT)), "the relay's ffmpeg to end")
+    until(lambda: not ffmpeg_readers(icecast.url(MOUNT)), "the relay's ffmpeg to end")
     time.sleep(2)
     assert relay_row(loa_run, final=False)["result"] == "interrupted"
 
@@ -242,14 +228,14 @@ def test_a_relay_cut_by_kill_9_comes_back_after_the_restart_without_an_orphan(
     at = (datetime.now(HANOI) + timedelta(seconds=12)).replace(microsecond=0)
     schedule_relay(loa_run.station, at, 40)
     until(lambda: relay_row(loa_run, final=False), "the relay on the air")
-    until(lambda: ffmpeg_children(icecast.url(MOUNT)), "the relay's ffmpeg")
+    until(lambda: ffmpeg_readers(icecast.url(MOUNT)), "the relay's ffmpeg")
     until(lambda: datetime.now(HANOI) > at + timedelta(seconds=2), "the slot begun")
     loa_run.kill()
-    until(lambda: not ffmpeg_children(icecast.url(MOUNT)), "no ffmpeg outliving loa run")
+    until(lambda: not ffmpeg_readers(icecast.url(MOUNT)), "no ffmpeg outliving loa run")
     loa_run.start()
     until(lambda: "back live" in loa_run.log_text(), "the relay back after the restart")
     until(lambda: relay_row(loa_run, final=False)["result"] == "playing", "the row reopened")
-    until(lambda: ffmpeg_children(icecast.url(MOUNT)), "the relay's ffmpeg again")
+    until(lambda: ffmpeg_readers(icecast.url(MOUNT)), "the relay's ffmpeg again")
     loa_run.stop()
     rows = [r for r in loa_run.rows() if r["entry_id"] == "thoi-su"]
     assert len(rows) == 1 and rows[0]["result"] == "interrupted", rows

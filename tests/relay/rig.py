@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from broadcaster.core.settings import OutputSettings
+from broadcaster.core.settings import OutputSettings, RelaySource
 from broadcaster.relay.session import CHUNK_S, Relay
 from tests.hls import StreamServer
 from tests.icecast import Icecast
@@ -37,6 +37,22 @@ def server(tmp_path: Path) -> Iterator[StreamServer]:
     (tmp_path / "web").mkdir(exist_ok=True)
     yield running
     running.stop()
+
+
+@pytest.fixture
+def relays() -> Iterator[list[Relay]]:
+    """The relays a test made, closed after it (no ffmpeg outlives the test)."""
+    made: list[Relay] = []
+    yield made
+    for relay in made:
+        relay.close()
+
+
+def make_relay(relays: list[Relay], *urls: str, **options: object) -> Relay:
+    relay = Relay(RelaySource("vov1", tuple(urls)), OUTPUT, **options)  # type: ignore[arg-type]
+    relays.append(relay)
+    relay.connect()
+    return relay
 
 
 @dataclass

@@ -3,7 +3,6 @@ playlist that freezes, a slow server, bytes that are not audio, a sample-rate ch
 
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,29 +13,14 @@ from broadcaster.relay.probe import try_source
 from broadcaster.relay.session import FIRST_AUDIO_S, STALL_S, Relay, RelayResult
 from tests.hls import Segmenter, StreamServer
 from tests.icecast import BEEPING_TONE
-from tests.relay.rig import OUTPUT, listen, server, wait_for
+from tests.relay.rig import OUTPUT, listen, make_relay, relays, server, wait_for
 
-__all__ = ["server"]
+__all__ = ["relays", "server"]
 
 MP3_BYTES_PER_S = 8000
 """64 kbit/s."""
 
 pytestmark = pytest.mark.usefixtures("english")  # the tests read its messages
-
-
-@pytest.fixture
-def relays() -> Iterator[list[Relay]]:
-    made: list[Relay] = []
-    yield made
-    for relay in made:
-        relay.close()
-
-
-def make_relay(relays: list[Relay], *urls: str) -> Relay:
-    relay = Relay(RelaySource("vov1", tuple(urls)), OUTPUT)
-    relays.append(relay)
-    relay.connect()
-    return relay
 
 
 def tone_mp3(path: Path, seconds: float, rate: int) -> Path:

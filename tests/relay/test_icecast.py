@@ -19,9 +19,9 @@ from broadcaster.relay.probe import check_sources, try_source
 from broadcaster.relay.session import FADE_S, STALL_S, Relay, RelayResult
 from tests.hls import StreamServer
 from tests.icecast import Icecast, ToneSource
-from tests.relay.rig import OUTPUT, icecast, listen, server, wait_for
+from tests.relay.rig import OUTPUT, icecast, listen, make_relay, relays, server, wait_for
 
-__all__ = ["icecast", "server"]
+__all__ = ["icecast", "relays", "server"]
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTAGE_S = 1.0
@@ -33,26 +33,11 @@ pytestmark = pytest.mark.usefixtures("english")  # the tests read its messages
 
 
 @pytest.fixture
-def relays() -> Iterator[list[Relay]]:
-    made: list[Relay] = []
-    yield made
-    for relay in made:
-        relay.close()
-
-
-@pytest.fixture
 def sources() -> Iterator[list[ToneSource]]:
     made: list[ToneSource] = []
     yield made
     for source in made:
         source.kill()
-
-
-def make_relay(relays: list[Relay], *urls: str, **options: object) -> Relay:
-    relay = Relay(RelaySource("vov1", tuple(urls)), OUTPUT, **options)  # type: ignore[arg-type]
-    relays.append(relay)
-    relay.connect()
-    return relay
 
 
 @pytest.mark.parametrize("codec", ["mp3", "aac"])
