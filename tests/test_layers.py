@@ -22,8 +22,19 @@ ALLOWED: dict[str, set[str]] = {
     "broadcast": {"core", "station", "speech", "audio", *SHARED},
     "relay": {"core", "audio", *SHARED},
     "onair": {"core", "station", "speech", "audio", "broadcast", "control", "relay", *SHARED},
-    "system": {"core", "station", "speech", "audio", "broadcast", "control", "relay", *SHARED},
+    "system": {
+        "core",
+        "station",
+        "speech",
+        "audio",
+        "broadcast",
+        "control",
+        "relay",
+        "monitor",
+        *SHARED,
+    },
     "province": {"core", "station", "audio", "broadcast", "control", "onair", *SHARED},
+    "monitor": {"core", "station", "audio", "control", "onair", *SHARED},
     "web": {
         "core",
         "station",
@@ -35,6 +46,7 @@ ALLOWED: dict[str, set[str]] = {
         "system",
         "province",
         "relay",
+        "monitor",
         *SHARED,
     },
     "cli": {
@@ -49,6 +61,7 @@ ALLOWED: dict[str, set[str]] = {
         "province",
         "web",
         "relay",
+        "monitor",
         *SHARED,
     },
     "launch": {"cli", *SHARED},
@@ -60,8 +73,8 @@ ALLOWED: dict[str, set[str]] = {
     "i18n": set(),
     "__init__": set(),
 }
-"""Layer → the layers it may import. Later subsystems (province/, web/, relay/, monitor/) get a row
-when they arrive: control, onair's events and the station's read models, never cli/."""
+"""Layer → the layers it may import. A new subsystem gets a row when it arrives: control, onair's
+events and the station's read models, never cli/."""
 
 
 def layer_of(path: Path) -> str:

@@ -113,6 +113,17 @@ class Result(StrEnum):
     """A relay whose source was gone for a while (silence or the fallback meanwhile)."""
 
 
+class Heard(StrEnum):
+    """What the on-air monitor heard of an as-run row's sound (monitor/): the row says what Loa
+    sent, this says whether the loudspeakers' side played it."""
+
+    YES = "yes"
+    PARTLY = "partly"
+    NO = "no"
+    UNKNOWN = "unknown"
+    """No monitor, or it could not listen (device gone, not started): the reason says which."""
+
+
 AIRED = (Result.PLAYED, Result.PLAYED_FALLBACK, Result.RELAYED, Result.RELAYED_WITH_DROPOUTS)
 """The results that mean the program (or the relay's slot) went out to the end."""
 

@@ -108,6 +108,27 @@ class RelaySource:
     """The capture device (a PulseAudio source or an ALSA device) when the source is the line-in."""
 
 
+MONITOR_DEAD_AIR_S = 10.0
+MONITOR_KEEP_DAYS = 30
+MONITOR_DISK_MB = 2000
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    """The on-air monitor (`monitor:` in station.yaml): an input that hears what the loudspeakers
+    play (the amplifier's monitor or line output into the sound card, or a microphone near a
+    loudspeaker), so that the as-run log can say what was heard, not only what was sent."""
+
+    device: str
+    """A PulseAudio source or an ALSA capture device."""
+    dead_air_s: float = MONITOR_DEAD_AIR_S
+    """Nothing heard for this long while an item plays: the dead-air alarm."""
+    keep_days: int = MONITOR_KEEP_DAYS
+    """Days of the daily audio log kept, within disk_mb."""
+    disk_mb: int = MONITOR_DISK_MB
+    """The audio log's cap on disk; the oldest days go first."""
+
+
 @dataclass(frozen=True)
 class Station:
     """A station directory and the settings read from its `station.yaml`."""
@@ -138,6 +159,8 @@ class Station:
     relay_fallback: str | None = None
     """The announcement a relay plays while its source is gone, unless its entry names one."""
     relay_fallback_after_s: float = RELAY_FALLBACK_AFTER_S
+    monitor: MonitorSettings | None = None
+    """The on-air monitor; None (the default): the as-run log says what was sent, heard unknown."""
 
     @property
     def announcements_dir(self) -> Path:

@@ -1,0 +1,1 @@
+"""The on-air monitor: what the loudspeakers played, checked against what Loa sent."""
