@@ -15,11 +15,16 @@ from collections.abc import Callable
 
 CAPACITY_S = 30.0
 """Enough for an HLS stream's bursts (segments of up to 10 s arrive at once) with room to spare."""
-CUSHION_S = 0.25
-"""What the player keeps in hand against network jitter once the level settles."""
+CUSHION_S = 0.5
+"""What the player keeps in hand once the level settles: a writer (ffmpeg, or Loa's reader
+thread) held up by a busy PC for up to this long is not heard."""
 SLACK_S = 0.5
 """Audio waiting longer than the cushion plus this, all through a window, is dropped."""
 WINDOW_S = 10.0
+STEADY_WINDOW_S = 2.0
+"""The window before a relay's slot, for a stream that comes at the pace of the clock (Icecast,
+the line-in): the burst of a new connection is trimmed before the first sample is heard, not
+seconds into the slot. HLS keeps the long window: its segments come in bursts."""
 
 
 class LiveBuffer:
@@ -94,16 +99,18 @@ class LiveBuffer:
             self.dropped += moved
             self._note_level()
 
-    def settle(self) -> None:
+    def settle(
+        self, cushion_s: float = CUSHION_S, window_s: float = WINDOW_S, slack_s: float = SLACK_S
+    ) -> None:
         """Drop what has waited all through the window beyond the cushion and slack."""
         with self._lock:
             self._note_level()
             now = self.clock()
-            if not self._levels or now - self._levels[0][0] < WINDOW_S * 0.9:
+            if not self._levels or now - self._levels[0][0] < window_s * 0.9:
                 return
-            lowest = min(level for _at, level in self._levels)
-            excess = lowest - self._frames(CUSHION_S)
-            if excess > self._frames(SLACK_S):
+            lowest = min(level for at, level in self._levels if at >= now - window_s)
+            excess = lowest - self._frames(cushion_s)
+            if excess > self._frames(slack_s):
                 excess = self._frame_floor(excess)
                 self.read_at += excess
                 self.dropped += excess

@@ -34,13 +34,14 @@ from broadcaster.relay.child import (
     sniff,
 )
 from broadcaster.relay.level import GainStore, Leveller
-from broadcaster.relay.live import CUSHION_S, LiveBuffer
+from broadcaster.relay.live import CUSHION_S, STEADY_WINDOW_S, LiveBuffer
 
 CHUNK_S = 0.1
-LEAD_S = 0.2
-"""A chunk is handed out this long before its time, so the output is never starved. Less than
-the live output's LIVE_AHEAD_S: the output bridges a late chunk with silence, while reading the
-live buffer 0.5 s early ate its cushion under load (a dropout heard in two pieces)."""
+LEAD_S = 0.3
+"""A chunk is handed out this long before its time, so that the output is never starved while
+the player's thread waits for a busy PC. While nobody plays, the buffer keeps this much more
+than the cushion: the player reads this much ahead once it starts."""
+IDLE_KEEP_S = CUSHION_S + LEAD_S
 FADE_S = 2.0
 """The relay's end: faded out over this, whatever the stream does."""
 STALL_S = 5.0
@@ -196,8 +197,12 @@ class Relay:
         self._audible_until = 0.0
         self._run_had_audio = False
         self._longest_burst = 0.0
+        self._steady = False
+        """Whether the stream in use comes at the pace of the clock (not HLS's bursts)."""
         self._outage: tuple[float, Cause, str] | None = None
         self._consumed_clock = time.monotonic()
+        self._played_until = 0.0
+        """time.monotonic() until which the player has taken audio; long past: nobody plays."""
         self._silent_run = 0.0
         self._looped: _Looped | None = None
         self._seconds = {"air": 0.0, "fallback": 0.0, "silent": 0.0}
@@ -235,6 +240,8 @@ class Relay:
                 )
         self.connected_at = time.time()
         self._consumed_clock = time.monotonic()
+        self._played_until = 0.0
+        """time.monotonic() until which the player has taken audio; long past: nobody plays."""
         self._supervisor = threading.Thread(
             target=self._supervise, args=(ffmpeg,), name=f"relay-{self.source.name}", daemon=True
         )
@@ -277,6 +284,7 @@ class Relay:
             return sniffed.cause, sniffed.reason
         if self._closing.is_set():
             return None, ""
+        self._steady = url is None or sniffed.format_name is not None  # line-in, Icecast
         command = ffmpeg_command(
             ffmpeg, url, self.source.line_in, self.rate, self.channels, sniffed.format_name
         )
@@ -329,15 +337,20 @@ class Relay:
             self._tick()
 
     def _tick(self) -> None:
-        """Keep the live point: when nobody reads, the player's position follows the clock."""
+        """Keep the live point: when nobody reads, the player's position follows the clock, and
+        a steady stream's connection burst is trimmed to what the player will keep in hand."""
         now = time.monotonic()
         with self._lock:
-            if now > self._consumed_clock + IDLE_S:
+            idle = now > self._consumed_clock + IDLE_S
+            if idle:
                 elapsed = int((now - self._consumed_clock) * self.bytes_per_second)
-                keep = int(CUSHION_S * self.bytes_per_second)  # as a player would keep in hand
+                keep = int(IDLE_KEEP_S * self.bytes_per_second)
                 self.buffer.skip(min(elapsed, self.buffer.level() - keep))
                 self._consumed_clock = now
-        self.buffer.settle()
+        if idle and self._steady:
+            self.buffer.settle(IDLE_KEEP_S, STEADY_WINDOW_S, slack_s=CHUNK_S)
+        else:
+            self.buffer.settle()
 
     def _on_pcm(self, data: bytes) -> None:
         """From the reader thread: ffmpeg's PCM, levelled, into the live buffer."""
@@ -346,7 +359,10 @@ class Relay:
         with self._lock:
             if self._outage is not None:
                 start, cause, where = self._outage
-                self.dropouts.append(Dropout(start, max(0.0, wall - start), cause.value, where))
+                back = wall
+                if now <= self._played_until + IDLE_S:  # heard once what is ahead has played
+                    back += self.buffer.level_s() + LEAD_S
+                self.dropouts.append(Dropout(start, max(0.0, back - start), cause.value, where))
                 self._outage = None
             elif self._run_had_audio:
                 gap = now - self._last_pcm
@@ -477,7 +493,7 @@ class Relay:
     def _take(self, frames: int) -> Chunk:
         length = frames / self.rate
         with self._lock:
-            self._consumed_clock = time.monotonic() + LEAD_S + length
+            self._consumed_clock = self._played_until = time.monotonic() + LEAD_S + length
         data, real = self.buffer.read(frames * self.frame_bytes)
         if real:
             self._silent_run = 0.0
