@@ -3,7 +3,14 @@ HLS's bursts, never make the latency grow; a pause resumes at the live point."""
 
 import pytest
 
-from broadcaster.relay.live import CAPACITY_S, CUSHION_S, SLACK_S, LiveBuffer
+from broadcaster.relay.live import (
+    CAPACITY_S,
+    CUSHION_S,
+    SLACK_S,
+    STEADY_WINDOW_S,
+    WINDOW_S,
+    LiveBuffer,
+)
 
 RATE = 8000
 FRAME = 2
@@ -90,3 +97,21 @@ def test_skipping_for_a_pause_goes_no_further_than_the_live_edge_and_pads_with_s
     data, real = buffer.read(100)
     assert (real, data) == (0, bytes(100))
     assert buffer.filled == 100
+
+
+def test_a_steady_streams_connection_burst_is_trimmed_within_the_short_window():
+    """Before a slot, a stream at the pace of the clock is watched for STEADY_WINDOW_S, not
+    WINDOW_S: the connection's burst is gone before the first sample is heard."""
+    clock = Clock()
+    buffer = LiveBuffer(PER_SECOND, FRAME, clock)
+    buffer.write(b"\x01\x00" * int(RATE * 1.5))  # the server's burst on connecting
+    trimmed_at = None
+    for step in range(int(WINDOW_S / STEP_S)):
+        clock.now += STEP_S
+        buffer.write(b"\x01\x00" * int(RATE * STEP_S))
+        buffer.skip(int(RATE * STEP_S) * FRAME)  # nobody plays: the position follows the clock
+        buffer.settle(cushion_s=0.8, window_s=STEADY_WINDOW_S, slack_s=STEP_S)
+        if trimmed_at is None and buffer.level_s() <= 0.8 + STEP_S:
+            trimmed_at = step * STEP_S
+    assert trimmed_at is not None and trimmed_at <= STEADY_WINDOW_S
+    assert buffer.level_s() == pytest.approx(0.8, abs=STEP_S)
