@@ -74,6 +74,7 @@ class StationMonitor(Listener):
         self._to_judge: deque[Occurrence] = deque()
         self._busy = False
         self._closing = False
+        self._closed = False
         self._worker = threading.Thread(target=self._work, name="loa-monitor", daemon=True)
 
     # Start and stop -----------------------------------------------------------------------------
@@ -91,8 +92,11 @@ class StationMonitor(Listener):
 
     def close(self) -> None:
         """After the daemon's shutdown: judge what is left (for a while), stop listening, end
-        the alarms that last, let go of the as-run log."""
+        the alarms that last, let go of the as-run log; once."""
         with self._cond:
+            if self._closed:
+                return
+            self._closed = True
             self._cond.wait_for(
                 lambda: not (self._to_judge or self._alarms or self._busy), CLOSE_WAIT_S
             )
