@@ -159,7 +159,12 @@ class StationMonitor(Listener):
             return inner
         from broadcaster.audio.outputs import OUTPUTS
 
-        return self._wrap_output(inner or OUTPUTS[station.output.device](), monitor)
+        output = inner or OUTPUTS[station.output.device]()
+        try:
+            return self._wrap_output(output, monitor)
+        except Exception:  # the monitor's fault: the air goes on, unmonitored
+            log.exception(_("The on-air monitor cannot follow the output; the air goes on."))
+            return output
 
     def status(self) -> MonitorStatus:
         """For the status reply: the device, why it does not listen, the alarms that last."""
