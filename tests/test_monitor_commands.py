@@ -248,3 +248,26 @@ def test_loa_run_with_a_monitor_device_that_is_not_there_stays_on_the_air(
     assert daemon.returncode == 0, err
     assert "Traceback" not in err
     assert "khong-co-thiet-bi-nay" in err, "loa run says the monitor does not listen"
+
+
+def test_doctor_warns_of_a_monitor_device_that_is_not_there(station: Path) -> None:
+    """Needs the monitor's engine (monitor/probe.py): skipped on a branch without it."""
+    pytest.importorskip("broadcaster.monitor.probe")
+    from broadcaster.system.doctor import WARNING, check_monitor
+
+    config = station / "station.yaml"
+    config.write_text(config.read_text() + "\nmonitor:\n  device: khong-co-thiet-bi-nay\n")
+    result = check_monitor(load_station(station))
+    assert result.status == WARNING
+    assert result.detail.startswith("khong-co-thiet-bi-nay: ")
+    assert "monitor:" in result.fix
+
+
+def test_doctor_says_when_there_is_no_monitor(station: Path, english: None) -> None:
+    from broadcaster.system.doctor import OK, check_monitor
+
+    result = check_monitor(load_station(station))
+    assert (result.status, result.detail) == (
+        OK,
+        "none in station.yaml (the as-run log says what was sent).",
+    )

@@ -319,19 +319,21 @@ def check_monitor(station: Station) -> Result:
     reply = send(station.directory, {"command": "status"})
     monitor = reply.get("monitor") if reply is not None else None
     if isinstance(monitor, dict):
-        from broadcaster.onair.asrun import NOT_TROUBLE, alarm_label
+        from broadcaster.core.models import AlarmKind
 
-        alarms = [a for a in monitor.get("alarms", []) if a.get("kind") not in NOT_TROUBLE]
-        if monitor.get("problem") or alarms:
-            found = [monitor["problem"]] if monitor.get("problem") else []
-            found += [
-                _("{alarm} since {since}: {detail}").format(
-                    alarm=alarm_label(a.get("kind", "")),
-                    since=_when(str(a.get("started", ""))),
-                    detail=a.get("detail", ""),
-                )
-                for a in alarms
-            ]
+        alarms = [
+            alarm
+            for alarm in monitor.get("alarms", [])
+            if alarm.get("kind") != AlarmKind.UNEXPECTED_SOUND  # an entry of the log
+        ]
+        found = [monitor["problem"]] if monitor.get("problem") else []
+        found += [
+            _("{detail} (since {since})").format(
+                detail=alarm.get("detail", ""), since=_when(str(alarm.get("started", "")))
+            )
+            for alarm in alarms
+        ]
+        if found:
             return Result(
                 WARNING,
                 detail + " " + "; ".join(found),
