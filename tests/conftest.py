@@ -43,6 +43,7 @@ SLOW = {
     # simulated days, the real-time daemon on the rig
     "tests/test_soak.py",
     "tests/test_daemon_rig.py",
+    "tests/test_monitor_commands.py::test_loa_run_with_a_monitor_device_that_is_not_there_stays_on_the_air",
     # fuzzers with many examples
     "tests/test_fuzz_control.py::test_answer_replies_ok_or_why_not_and_never_raises",
     "tests/test_fuzz_schedules.py::test_valid_entries_load_with_the_fields_written",

@@ -348,6 +348,10 @@ def test_report_counts_played_and_fallback_over_total_per_entry(log: AsRunLog) -
 # --- CSV --------------------------------------------------------------------------------------
 
 
+NOT_JUDGED = ["", "", "", "", ""]
+"""heard, heard_db, heard_delay_ms, heard_reason, audio_log of a row without a monitor."""
+
+
 def test_csv_round_trips_with_vietnamese_text_and_empty_nones(
     log: AsRunLog, tmp_path: Path
 ) -> None:
@@ -373,6 +377,7 @@ def test_csv_round_trips_with_vietnamese_text_and_empty_nones(
         "played",
         "edge",
         "",
+        *NOT_JUDGED,
     ]
     assert parsed[2] == [
         "mua-bao",
@@ -384,6 +389,7 @@ def test_csv_round_trips_with_vietnamese_text_and_empty_nones(
         "failed",
         "",
         'Giọng "Hoài My" lỗi, thử lại\ndòng hai',
+        *NOT_JUDGED,
     ]
     assert len(parsed) == 3
 

@@ -27,7 +27,7 @@ from tests.pulse_rig import RATE, PulseRig
 from tests.schedule_station import run, write_schedule
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
-CHECKED = 12
+CHECKED = 13
 """Lines of a report: the station settings, then every check."""
 Capture = pytest.CaptureFixture[str]
 

@@ -90,6 +90,7 @@ COMMANDS = {
     "web": "broadcaster.cli.web_commands:web",
     "user": "broadcaster.cli.web_commands:user",
     "relay": "broadcaster.cli.relay_commands:relay",
+    "monitor": "broadcaster.cli.monitor_commands:monitor",
 }
 """The commands of their own modules, imported when used: a command pays only for itself."""
 

@@ -4,6 +4,7 @@ report."""
 import signal
 import sys
 import textwrap
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from types import FrameType
@@ -19,7 +20,11 @@ from broadcaster.errors import DaemonError, EditRefusedError, LoaError
 from broadcaster.i18n import _
 
 if TYPE_CHECKING:
+    from broadcaster.core.models import Alarm
+    from broadcaster.core.settings import MonitorSettings
+    from broadcaster.monitor.station import StationMonitor
     from broadcaster.onair.asrun import AsRunLog, ItemReport, Row
+    from broadcaster.onair.daemon import Daemon
 
 LOG_DIR = "logs"
 LOG_BYTES = 1_000_000
@@ -43,11 +48,17 @@ def run(session: Session) -> None:
 
     station = session.station()
     _log_to(station.directory / LOG_DIR, ZoneInfo(station.timezone))
-    daemon = Daemon(station.directory)
+    monitors: list[StationMonitor] = []
+    daemon = Daemon(
+        station.directory,
+        output=lambda now_station: monitors[0].output_for(now_station) if monitors else None,
+    )
     daemon.player.sound_problem = probe_sound(station)  # before anything plays
     daemon.start()
     if daemon.player.sound_problem:
         logging.getLogger("loa").warning("%s", daemon.player.sound_problem)
+    if station.monitor is not None:  # after the station is on the air: it never waits on it
+        monitors += _start_monitor(station, station.monitor, daemon)
     from broadcaster.system.service_unit import service_name
 
     click.echo(
@@ -79,6 +90,8 @@ def run(session: Session) -> None:
         if link is not None:  # the link first: it hands the station requests
             link.stop()
         daemon.shutdown()
+        for monitor in monitors:  # after the air: the last rows are judged
+            monitor.close()
 
     signal.signal(signal.SIGTERM, stop)
     try:
@@ -87,6 +100,27 @@ def run(session: Session) -> None:
         if link is not None:
             link.stop()
         daemon.shutdown()
+        for monitor in monitors:
+            monitor.close()
+
+
+def _start_monitor(
+    station: Station, settings: "MonitorSettings", daemon: "Daemon"
+) -> list["StationMonitor"]:
+    """The on-air monitor, opened in the background: the status says whether it listens; none
+    when it cannot even start (the as-run log refuses it), and the air goes on."""
+    import logging
+
+    from broadcaster.monitor.station import StationMonitor
+
+    try:
+        monitor = StationMonitor(station, settings)
+        monitor.start(daemon.events, daemon.now)
+    except LoaError as error:
+        logging.getLogger("loa").warning(_("The on-air monitor is off: %s"), error.message)
+        return []
+    daemon.monitor_status = monitor.status
+    return [monitor]
 
 
 @command(
@@ -145,6 +179,7 @@ def status(session: Session) -> None:
             f"{result_label(row.result)}"
             f" — {row.error}".rstrip(" —")
         )
+    _show_not_heard(station.directory, now)
     # The running station counts its speech at each cache round: asking it costs nothing,
     # counting here would load every speech engine (without it, nothing is rendered ahead).
     ready = reply.get("speech_ready") if reply is not None else None
@@ -155,6 +190,53 @@ def status(session: Session) -> None:
                 cached=cached, needed=needed
             )
             + (" " + _("Run 'loa cache warm' while online.") if cached < needed else "")
+        )
+
+
+def _show_not_heard(directory: Path, now: datetime) -> None:
+    """What aired in the last 24 hours that the on-air monitor did not hear (whole)."""
+    from broadcaster.core.models import Heard
+    from broadcaster.onair.asrun import aired_at, entry_label, heard_label, hearing_note
+
+    rows = [
+        row
+        for row in _rows(directory, now - timedelta(hours=24))
+        if row.heard in (Heard.NO, Heard.PARTLY)
+    ]
+    if rows:
+        click.echo(_("Aired but not heard by the monitor in the last 24 hours:"))
+    for row in rows:
+        click.echo(
+            f"  {_when(aired_at(row))[:16]}  {entry_label(row.entry_id, row.priority)}: "
+            f"{heard_label(row.heard)}"
+            f" — {hearing_note(row)}".rstrip(" —")
+        )
+
+
+def _show_monitor(monitor: dict[str, Any]) -> None:
+    """The on-air monitor of the running station: whether it listens, the alarms that last."""
+    from broadcaster.onair.asrun import NOT_TROUBLE, alarm_label
+
+    if monitor.get("problem"):
+        click.echo(
+            _("On-air monitor ({device}): NOT listening: {problem}").format(
+                device=monitor["device"], problem=monitor["problem"]
+            )
+        )
+    else:
+        click.echo(_("On-air monitor ({device}): listening.").format(device=monitor["device"]))
+    for alarm in monitor.get("alarms", []):
+        text = (
+            _("Monitor: {alarm} since {since}: {detail}")
+            if alarm["kind"] in NOT_TROUBLE
+            else _("Monitor ALARM: {alarm} since {since}: {detail}")
+        )
+        click.echo(
+            text.format(
+                alarm=alarm_label(alarm["kind"]),
+                since=_when(alarm["started"]),
+                detail=alarm["detail"],
+            )
         )
 
 
@@ -247,10 +329,15 @@ def log_(
 
         write_csv(rows, sys.stdout, raw)
         return
-    if not rows:
+    alarms = _alarms(
+        station.directory,
+        in_zone(since, zone) if since else None,
+        in_zone(until, zone) if until else None,
+    )
+    if not rows and not alarms:
         click.echo(_("Nothing in the as-run log for this time."))
         return
-    for line in log_table(rows):
+    for line in log_table(rows, alarms=alarms):
         click.echo(line)
 
 
@@ -282,30 +369,54 @@ def report(session: Session, month: date | None) -> None:
 
 
 def report_table(items: list["ItemReport"]) -> list[str]:
-    """The monthly report under headings, ad-hoc items named by what they said, with totals."""
-    widths = (22, 40, 6, 6)
+    """The monthly report under headings, ad-hoc items named by what they said, with totals;
+    with an on-air monitor, what was heard (whole, partly, not at all) beside what aired."""
+    monitored = any(item.judged for item in items)
+    widths: tuple[int, ...] = (22, 40, 6, 6)
+    if monitored:
+        widths = (20, 23, 6, 6, 6, 6, 6)
 
     def line(texts: tuple[str, ...]) -> str:
         cells = [fit_cell(texts[0], widths[0]), fit_cell(texts[1], widths[1])]
         cells += [text.rjust(width) for text, width in zip(texts[2:], widths[2:], strict=True)]
         return "  " + " ".join(cells).rstrip()
 
-    from broadcaster.onair.asrun import aired_label, entry_label
+    from broadcaster.onair.asrun import ItemReport, aired_label, entry_label
 
-    lines = [line((_("ENTRY"), _("ANNOUNCEMENT"), _("AIRED"), _("TOTAL")))]
+    def counts(item: "ItemReport") -> tuple[str, ...]:
+        heard = (str(item.heard), str(item.partly), str(item.not_heard))
+        return (str(item.played), *(heard if monitored else ()), str(item.total))
+
+    heard_headings = (_("HEARD"), _("PARTLY"), _("NOT")) if monitored else ()
+    lines = [line((_("ENTRY"), _("ANNOUNCEMENT"), _("AIRED"), *heard_headings, _("TOTAL")))]
     for item in items:
         lines.append(
             line(
                 (
                     entry_label(item.entry_id, item.priority),
                     aired_label(item.announcement),
-                    str(item.played),
-                    str(item.total),
+                    *counts(item),
                 )
             )
         )
-    played, total = sum(i.played for i in items), sum(i.total for i in items)
-    lines.append(line((_("Total"), "", str(played), str(total))))
+    all_items = ItemReport(
+        "",
+        "",
+        played=sum(i.played for i in items),
+        total=sum(i.total for i in items),
+        heard=sum(i.heard for i in items),
+        partly=sum(i.partly for i in items),
+        not_heard=sum(i.not_heard for i in items),
+    )
+    lines.append(line((_("Total"), "", *counts(all_items))))
+    if monitored:
+        lines.append(
+            "  "
+            + _(
+                "HEARD, PARTLY, NOT: what the on-air monitor heard of what aired; rows aired "
+                "without the monitor are not counted there."
+            )
+        )
     return lines
 
 
@@ -319,6 +430,8 @@ def _show_running(reply: dict[str, Any]) -> None:
     )
     if reply.get("sound"):
         click.echo(_("Warning: {reason}").format(reason=reply["sound"]))
+    if reply.get("monitor"):
+        _show_monitor(reply["monitor"])
     if reply["reload_error"]:
         click.echo(
             _("The last edit was not taken (the last good schedule is on air): {error}").format(
@@ -411,42 +524,86 @@ def _rows(directory: Path, since: datetime | None, until: datetime | None = None
         log.close()
 
 
-def log_table(rows: list["Row"], width: int = TABLE_WIDTH) -> list[str]:
+def _alarms(
+    directory: Path, since: datetime | None, until: datetime | None = None
+) -> list["Alarm"]:
+    """The on-air monitor's alarms; none (and no new file) where nothing ever aired."""
+    from broadcaster.onair.asrun import LOG_FILE
+
+    if not (directory / LOG_FILE).exists():
+        return []
+    log = _log(directory)
+    try:
+        return log.alarms(since, until)
+    finally:
+        log.close()
+
+
+def log_table(
+    rows: list["Row"], width: int = TABLE_WIDTH, alarms: Sequence["Alarm"] = ()
+) -> list[str]:
     """The as-run log for a terminal of `width` columns: one line per occurrence; below it what
-    an ad-hoc item aired (its text, or its announcement) and the reason, wrapped."""
+    an ad-hoc item aired (its text, or its announcement) and the reason, wrapped. With an
+    on-air monitor, a HEARD column and its alarms (an unexpected sound too) in time order."""
+    from broadcaster.core.models import Alarm, Heard
     from broadcaster.onair.asrun import (
         ADHOC_IDS,
         aired_at,
         aired_label,
+        alarm_label,
         entry_label,
+        heard_label,
+        hearing_note,
         result_label,
     )
 
-    headers = (_("AIRED AT"), _("ENTRY"), _("RESULT"), _("VOICE"))
+    show_heard = bool(alarms) or any(row.heard for row in rows)
+    headers: tuple[str, ...] = (_("AIRED AT"), _("ENTRY"), _("RESULT"), _("VOICE"))
     widths = [14, 24, 22, 10]
+    if show_heard:
+        headers += (_("HEARD"),)
+        widths = [14, 22, 18, 9, 12]
 
     def line(texts: tuple[str, ...]) -> str:
         return " ".join(fit_cell(t, size) for t, size in zip(texts, widths, strict=True)).rstrip()
 
     lines = [line(headers)]
     indent = " " * (widths[0] + 1)
-    for row in rows:
-        lines.append(
-            line(
-                (
-                    f"{datetime.fromisoformat(aired_at(row)):%d/%m/%y %H:%M}",
-                    entry_label(row.entry_id, row.priority),
-                    result_label(row.result),
-                    row.source,
-                )
-            )
-        )
-        notes = [f"«{aired_label(row.announcement)}»"] if row.entry_id in ADHOC_IDS else []
-        notes += [row.error] if row.error else []
+
+    def notes_below(notes: list[str]) -> None:
         for note in notes:
             lines.extend(
                 textwrap.wrap(note, width, initial_indent=indent, subsequent_indent=indent)
             )
+
+    items: list[tuple[datetime, Row | Alarm]] = [
+        (datetime.fromisoformat(aired_at(row)), row) for row in rows
+    ]
+    items += [(alarm.started, alarm) for alarm in alarms]
+    for moment, item in sorted(items, key=lambda pair: pair[0].timestamp()):
+        if isinstance(item, Alarm):
+            cells = (f"{moment:%d/%m/%y %H:%M}", _("(monitor)"), alarm_label(item.kind), "")
+            lines.append(line((*cells, "")))
+            ended = (
+                " " + _("(until {time})").format(time=f"{item.ended:%H:%M:%S}")
+                if item.ended
+                else ""
+            )
+            notes_below([item.detail + ended])
+            continue
+        row = item
+        cells = (
+            f"{moment:%d/%m/%y %H:%M}",
+            entry_label(row.entry_id, row.priority),
+            result_label(row.result),
+            row.source,
+        )
+        lines.append(line((*cells, heard_label(row.heard)) if show_heard else cells))
+        notes = [f"«{aired_label(row.announcement)}»"] if row.entry_id in ADHOC_IDS else []
+        notes += [row.error] if row.error else []
+        if row.heard and row.heard != Heard.YES and hearing_note(row):
+            notes.append(_("Monitor: {note}").format(note=hearing_note(row)))
+        notes_below(notes)
     return lines
 
 

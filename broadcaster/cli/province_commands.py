@@ -708,6 +708,10 @@ class CampaignLine:
     played: int
     missed: int
     failed: int
+    heard: int = 0
+    """Aired rows the station's on-air monitor heard, whole or partly."""
+    not_heard: int = 0
+    """Aired rows the monitor did not hear at all (the amplifier off, a cable pulled)."""
 
     @property
     def unreported(self) -> int:
@@ -724,7 +728,7 @@ def _month_bounds(month: date, province: "Province") -> tuple[datetime, datetime
 def campaign_lines(
     store: "Store", province: "Province", start: datetime, end: datetime, only: str | None
 ) -> Iterator[CampaignLine]:
-    from broadcaster.core.models import AIRED, Result
+    from broadcaster.core.models import AIRED, Heard, Result
     from broadcaster.province.landing import campaign_of
     from broadcaster.province.operator import expected, reached
     from broadcaster.province.store import iso, target_from_key
@@ -749,6 +753,8 @@ def campaign_lines(
                 sum(r.result in AIRED for r in mine),
                 sum(r.result in (Result.MISSED, Result.SKIPPED_QUIET) for r in mine),
                 sum(r.result in (Result.FAILED, Result.INTERRUPTED) for r in mine),
+                sum(r.heard in (Heard.YES, Heard.PARTLY) for r in mine),
+                sum(r.heard == Heard.NO for r in mine),
             )
     for emergency in store.emergencies():  # once at each station it reached
         sent = datetime.fromisoformat(emergency.sent)
@@ -764,6 +770,8 @@ def campaign_lines(
                 sum(r.result in AIRED for r in mine),
                 sum(r.result in (Result.MISSED, Result.EXPIRED) for r in mine),
                 sum(r.result in (Result.FAILED, Result.INTERRUPTED) for r in mine),
+                sum(r.heard in (Heard.YES, Heard.PARTLY) for r in mine),
+                sum(r.heard == Heard.NO for r in mine),
             )
 
 
@@ -811,13 +819,25 @@ def report(
         _("Missed"),
         _("Failed"),
         _("Not reported"),
+        _("Heard"),
+        _("Not heard"),
     )
     if as_csv:
         _write_csv(
             sys.stdout,
             headers,
             [
-                (x.campaign, x.station, x.expected, x.played, x.missed, x.failed, x.unreported)
+                (
+                    x.campaign,
+                    x.station,
+                    x.expected,
+                    x.played,
+                    x.missed,
+                    x.failed,
+                    x.unreported,
+                    x.heard,
+                    x.not_heard,
+                )
                 for x in lines
             ],
         )
@@ -826,7 +846,7 @@ def report(
     if not lines:
         click.echo(_("No campaign was due or aired in this month."))
         return
-    widths = (24, 22, 8, 8, 8, 8, 12)
+    widths = (24, 22, 8, 8, 8, 8, 12, 8, 10)
 
     def row(cells: tuple[Any, ...]) -> str:
         texts = [fit_cell(str(cells[0]), widths[0]), fit_cell(str(cells[1]), widths[1])]
@@ -835,9 +855,8 @@ def report(
 
     click.echo(row(tuple(h.upper() for h in headers)))
     for x in lines:
-        click.echo(
-            row((x.campaign, x.station, x.expected, x.played, x.missed, x.failed, x.unreported))
-        )
+        cells = (x.campaign, x.station, x.expected, x.played, x.missed, x.failed, x.unreported)
+        click.echo(row((*cells, x.heard, x.not_heard)))
     click.echo("")
     for campaign_id in dict.fromkeys(x.campaign for x in lines):
         mine = [x for x in lines if x.campaign == campaign_id]
@@ -867,7 +886,7 @@ def report(
 def log_(
     session: ProvinceSession, month: date | None, station_id: str | None, as_csv: bool
 ) -> None:
-    from broadcaster.onair.asrun import result_label
+    from broadcaster.onair.asrun import heard_label, result_label
     from broadcaster.province.store import iso
 
     province, store = _refreshed_store(session)
@@ -887,6 +906,7 @@ def log_(
             _("Started"),
             _("Ended"),
             _("Error"),
+            _("Heard"),
         )
         _write_csv(
             sys.stdout,
@@ -903,6 +923,7 @@ def log_(
                     _local(r.started, province, "%d/%m/%Y %H:%M:%S"),
                     _local(r.ended, province, "%d/%m/%Y %H:%M:%S"),
                     r.error,
+                    heard_label(r.heard),
                 )
                 for r in rows
             ],
@@ -915,7 +936,9 @@ def log_(
     for r in rows:
         cells = (_local(r.scheduled, province), r.station, r.entry_id, result_label(r.result))
         text = " ".join(fit_cell(c, w) for c, w in zip(cells, widths, strict=True)).rstrip()
-        click.echo(f"{text} {r.error}".rstrip())
+        heard = f"[{heard_label(r.heard)}]" if r.heard else ""
+        tail = " ".join(part for part in (heard, r.error) if part)
+        click.echo(f"{text} {tail}".rstrip())
 
 
 def _write_csv(out: TextIO, headers: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:

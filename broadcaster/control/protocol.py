@@ -144,6 +144,25 @@ class Upcoming:
 
 
 @dataclass(frozen=True)
+class MonitorAlarm:
+    kind: str
+    """An AlarmKind: dead-air, off-air, unexpected-sound, too-loud, device, audio-log."""
+    started: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class MonitorStatus:
+    """The on-air monitor of a running station."""
+
+    device: str
+    problem: str | None
+    """Why it does not listen (starting, device missing or gone); None: it listens."""
+    alarms: tuple[MonitorAlarm, ...] = ()
+    """The alarms that last now."""
+
+
+@dataclass(frozen=True)
 class StatusReply:
     pid: int
     since: str
@@ -158,6 +177,8 @@ class StatusReply:
     speech_ready: tuple[int, int] | None = None
     """Online speech of the next 48 hours already rendered, of how many (at the last cache
     round); None before the first round."""
+    monitor: MonitorStatus | None = None
+    """The on-air monitor; None: the station has none."""
 
 
 @dataclass(frozen=True)
@@ -195,6 +216,8 @@ def encode_reply(reply: Reply) -> dict[str, Any]:
         content["next"] = list(content["next"])
         if reply.speech_ready is not None:
             content["speech_ready"] = list(reply.speech_ready)
+        if reply.monitor is not None:
+            content["monitor"]["alarms"] = list(content["monitor"]["alarms"])
     return {"ok": not isinstance(reply, Refused), "version": VERSION, **content}
 
 
@@ -341,6 +364,21 @@ def _parse_status(message: dict[str, Any]) -> StatusReply:
         entries=entries,
         sound=_optional_text(message.get("sound")),
         speech_ready=_pair(message.get("speech_ready")),
+        monitor=_monitor(message.get("monitor")),
+    )
+
+
+def _monitor(value: Any) -> MonitorStatus | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("alarms", []), list):
+        raise ValueError
+    return MonitorStatus(
+        device=_text(value["device"]),
+        problem=_optional_text(value.get("problem")),
+        alarms=tuple(
+            MonitorAlarm(**_texts(alarm, MonitorAlarm)) for alarm in value.get("alarms", [])
+        ),
     )
 
 

@@ -108,6 +108,9 @@ class RelaySource:
     """The capture device (a PulseAudio source or an ALSA device) when the source is the line-in."""
 
 
+MONITOR_DIR = ".loa/monitor"
+"""The daily audio log of the on-air monitor, in the station directory (not a folder officers
+edit: a day is a few tens of MB, kept `monitor.keep_days` within `monitor.disk_mb`)."""
 MONITOR_DEAD_AIR_S = 10.0
 MONITOR_KEEP_DAYS = 30
 MONITOR_DISK_MB = 2000
@@ -174,3 +177,8 @@ class Station:
     @property
     def cache_dir(self) -> Path:
         return self.directory / "audio_cache"
+
+    @property
+    def monitor_dir(self) -> Path:
+        """The on-air monitor's daily audio log (and nothing else)."""
+        return self.directory / MONITOR_DIR

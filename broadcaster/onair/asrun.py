@@ -4,6 +4,11 @@ A row is unique per (entry id, scheduled time) and is written *before* the first
 crash or a power cut an occurrence that started is never played a second time: its row says
 `playing` and is closed as `interrupted` at the next start. WAL with full sync keeps the log
 whole through `kill -9` and power cuts.
+
+With an on-air monitor, a row also says what was *heard* of it, once judged (a few seconds after
+its end): `yes`, `partly`, `no`, or `unknown` with the reason (the monitor could not listen). An
+empty `heard` means nobody judged the row: no monitor, or the row did not air. The monitor's
+alarms (dead air, off the air, unexpected sound …) have a table of their own.
 """
 
 import csv
@@ -14,7 +19,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from broadcaster.core.models import AIRED, Occurrence, Priority, Result
+from broadcaster.core.models import (
+    AIRED,
+    Alarm,
+    AlarmKind,
+    Heard,
+    Hearing,
+    Occurrence,
+    Priority,
+    Result,
+)
 from broadcaster.core.playout import relayed_source
 from broadcaster.database import Database
 from broadcaster.i18n import _
@@ -35,6 +49,11 @@ CREATE TABLE IF NOT EXISTS asrun (
     result TEXT NOT NULL,
     source TEXT NOT NULL DEFAULT '',
     error TEXT NOT NULL DEFAULT '',
+    heard TEXT NOT NULL DEFAULT '',
+    heard_db REAL,
+    heard_delay_ms INTEGER,
+    heard_reason TEXT NOT NULL DEFAULT '',
+    audio_log TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (entry_id, scheduled)
 );
 CREATE INDEX IF NOT EXISTS asrun_by_time ON asrun (scheduled_ts);
@@ -48,7 +67,25 @@ CREATE TABLE IF NOT EXISTS relay_dropouts (
     url TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS relay_dropouts_by_row ON relay_dropouts (entry_id, scheduled);
+CREATE TABLE IF NOT EXISTS monitor_alarms (
+    kind TEXT NOT NULL,
+    started TEXT NOT NULL,
+    started_ts REAL NOT NULL,
+    ended TEXT,
+    detail TEXT NOT NULL,
+    PRIMARY KEY (kind, started)
+);
+CREATE INDEX IF NOT EXISTS monitor_alarms_by_time ON monitor_alarms (started_ts);
 """
+ADDED_COLUMNS = {
+    "heard": "TEXT NOT NULL DEFAULT ''",
+    "heard_db": "REAL",
+    "heard_delay_ms": "INTEGER",
+    "heard_reason": "TEXT NOT NULL DEFAULT ''",
+    "audio_log": "TEXT NOT NULL DEFAULT ''",
+}
+"""Columns added after the first release: a log written by an older Loa gets them at opening
+(its rows: not judged)."""
 COLUMNS = (
     "entry_id",
     "scheduled",
@@ -59,6 +96,11 @@ COLUMNS = (
     "result",
     "source",
     "error",
+    "heard",
+    "heard_db",
+    "heard_delay_ms",
+    "heard_reason",
+    "audio_log",
 )
 
 
@@ -73,6 +115,13 @@ class Row:
     result: str
     source: str
     error: str
+    heard: str = ""
+    """yes, partly, no, unknown (the reason says why); empty: not judged (no monitor)."""
+    heard_db: float | None = None
+    heard_delay_ms: int | None = None
+    heard_reason: str = ""
+    audio_log: str = ""
+    """Where the row's sound is in the daily audio log, `FILE@SECONDS`."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +161,15 @@ class ItemReport:
     played: int
     total: int
     priority: str = Priority.NORMAL
+    heard: int = 0
+    """Rows the monitor heard whole."""
+    partly: int = 0
+    not_heard: int = 0
+    """Rows that aired (as sent) and that the monitor did not hear at all."""
+
+    @property
+    def judged(self) -> int:
+        return self.heard + self.partly + self.not_heard
 
 
 class AsRunLog:
@@ -120,6 +178,7 @@ class AsRunLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._database = Database(path, _SCHEMA, _cannot_write, _damaged)
+        self._add_missing_columns()
 
     @classmethod
     def for_station(cls, directory: Path) -> "AsRunLog":
@@ -172,6 +231,71 @@ class AsRunLog:
                     for d in dropouts
                 ],
             )
+
+    def hear(self, occurrence: Occurrence, hearing: Hearing) -> bool:
+        """The monitor's verdict on a row's sound, once judged; False if the row is gone."""
+        with self._database.write() as db:
+            return (
+                db.execute(
+                    "UPDATE asrun SET heard = ?, heard_db = ?, heard_delay_ms = ?, "
+                    "heard_reason = ?, audio_log = ? WHERE entry_id = ? AND scheduled = ?",
+                    (
+                        str(hearing.heard),
+                        hearing.loudness_db,
+                        hearing.delay_ms,
+                        hearing.reason,
+                        hearing.audio_log,
+                        *_key(occurrence),
+                    ),
+                ).rowcount
+                == 1
+            )
+
+    def record_alarm(self, alarm: Alarm) -> None:
+        """An alarm as it starts, and again when it ends (the same kind and start)."""
+        with self._database.write() as db:
+            db.execute(
+                "INSERT INTO monitor_alarms (kind, started, started_ts, ended, detail) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, started) DO UPDATE SET "
+                "ended = excluded.ended, detail = excluded.detail",
+                (
+                    str(alarm.kind),
+                    alarm.started.isoformat(),
+                    alarm.started.timestamp(),
+                    alarm.ended.isoformat() if alarm.ended else None,
+                    alarm.detail,
+                ),
+            )
+
+    def alarms(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        active_only: bool = False,
+        limit: int = -1,
+    ) -> list[Alarm]:
+        """The monitor's alarms that started in [since, until), oldest first (`limit` keeps the
+        newest); `active_only`: those that last now."""
+        bounds = (
+            since.timestamp() if since else float("-inf"),
+            until.timestamp() if until else float("inf"),
+        )
+        lasting = " AND ended IS NULL" if active_only else ""
+        with self._database.read() as db:
+            found = db.execute(
+                "SELECT kind, started, ended, detail FROM (SELECT * FROM monitor_alarms WHERE "
+                f"started_ts >= ? AND started_ts < ?{lasting} ORDER BY started_ts DESC LIMIT ?) "
+                "ORDER BY started_ts, kind",
+                (*bounds, limit),
+            ).fetchall()
+        return [_alarm(*row) for row in found]
+
+    def close_alarms(self, ended: datetime) -> int:
+        """At start-up and shutdown: alarms left lasting by a monitor that is gone end now."""
+        with self._database.write() as db:
+            return db.execute(
+                "UPDATE monitor_alarms SET ended = ? WHERE ended IS NULL", (ended.isoformat(),)
+            ).rowcount
 
     def dropouts(self, entry_id: str, scheduled: str) -> list[Dropout]:
         with self._database.read() as db:
@@ -314,12 +438,20 @@ class AsRunLog:
         played = ", ".join(f"'{result}'" for result in PLAYED)
         with self._database.read() as db:
             found = db.execute(
-                f"SELECT entry_id, announcement, SUM(result IN ({played})), COUNT(*), priority "
-                "FROM asrun WHERE scheduled_ts >= ? AND scheduled_ts < ? "
+                f"SELECT entry_id, announcement, SUM(result IN ({played})), COUNT(*), priority, "
+                "SUM(heard = ?), SUM(heard = ?), SUM(heard = ?) FROM asrun "
+                "WHERE scheduled_ts >= ? AND scheduled_ts < ? "
                 "GROUP BY entry_id, announcement, priority ORDER BY entry_id, announcement",
-                (since.timestamp(), until.timestamp()),
+                (Heard.YES, Heard.PARTLY, Heard.NO, since.timestamp(), until.timestamp()),
             ).fetchall()
         return [ItemReport(*row) for row in found]
+
+    def _add_missing_columns(self) -> None:
+        with self._database.write() as db:
+            have = {column[1] for column in db.execute("PRAGMA table_info(asrun)")}
+            for name, kind in ADDED_COLUMNS.items():
+                if name not in have:
+                    db.execute(f"ALTER TABLE asrun ADD COLUMN {name} {kind}")
 
     def _insert(
         self,
@@ -346,6 +478,15 @@ class AsRunLog:
             ).rowcount
             == 1
         )
+
+
+def _alarm(kind: str, started: str, ended: str | None, detail: str) -> Alarm:
+    return Alarm(
+        AlarmKind(kind),
+        datetime.fromisoformat(started),
+        datetime.fromisoformat(ended) if ended else None,
+        detail,
+    )
 
 
 def _cannot_write(path: Path, reason: str) -> str:
@@ -378,6 +519,44 @@ def result_label(result: str) -> str:
         Result.PLAYING: _("on air"),
     }
     return labels.get(result, result)
+
+
+def heard_label(heard: str) -> str:
+    """What the monitor heard of a row, in the officer's words; empty when not judged."""
+    labels: dict[str, str] = {
+        Heard.YES: _("heard"),
+        Heard.PARTLY: _("partly heard"),
+        Heard.NO: _("NOT heard"),
+        Heard.UNKNOWN: _("not known"),
+    }
+    return labels.get(heard, heard)
+
+
+def hearing_note(row: Row) -> str:
+    """A judged row's measures and reason, for the log: "-23 dB, 180 ms; 4 s not heard"."""
+    measures = []
+    if row.heard_db is not None:
+        measures.append(_("{db:.0f} dB").format(db=row.heard_db))
+    if row.heard_delay_ms is not None:
+        measures.append(_("delay {ms} ms").format(ms=row.heard_delay_ms))
+    return "; ".join(part for part in (", ".join(measures), row.heard_reason) if part)
+
+
+def alarm_label(kind: str) -> str:
+    """A kind of monitor alarm in the officer's words."""
+    labels: dict[str, str] = {
+        AlarmKind.DEAD_AIR: _("dead air"),
+        AlarmKind.OFF_AIR: _("off the air"),
+        AlarmKind.UNEXPECTED_SOUND: _("unexpected sound"),
+        AlarmKind.TOO_LOUD: _("too loud"),
+        AlarmKind.DEVICE: _("monitor device"),
+        AlarmKind.AUDIO_LOG: _("audio log"),
+    }
+    return labels.get(kind, kind)
+
+
+NOT_TROUBLE = (AlarmKind.UNEXPECTED_SOUND,)
+"""Alarms that are entries of the log, not problems: someone spoke at the microphone."""
 
 
 def aired_label(announcement: str) -> str:
@@ -441,6 +620,7 @@ def write_csv(rows: list[Row], out: TextIO, raw: bool = False, heading: bool = T
                 _("Announcement or text"),
                 _("Priority"),
                 _("Result"),
+                _("Heard"),
                 _("Ended"),
                 _("Voice"),
                 _("Reason"),
@@ -454,6 +634,7 @@ def write_csv(rows: list[Row], out: TextIO, raw: bool = False, heading: bool = T
                 aired_label(row.announcement),
                 priority_label(row.priority),
                 result_label(row.result),
+                heard_label(row.heard),
                 _clock(row.ended),
                 row.source,
                 row.error,

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from broadcaster.control.channel import ControlServer
-from broadcaster.control.protocol import Reply, Request, encode_reply
+from broadcaster.control.protocol import MonitorStatus, Reply, Request, encode_reply
 from broadcaster.core.playout import PlayoutQueue
 from broadcaster.core.settings import WARM_HOURS, Station
 from broadcaster.errors import LoaError
@@ -76,6 +76,8 @@ class Daemon:
         )
         self.speech_ready: tuple[int, int] | None = None
         """Online speech of the next 48 hours rendered, of how many: counted by `warm`."""
+        self.monitor_status: Callable[[], MonitorStatus | None] = lambda: None
+        """The on-air monitor's state for the status reply, set by whoever runs one."""
         self.desk = ControlDesk(
             directory,
             lambda: self._station,
@@ -84,6 +86,7 @@ class Daemon:
             self.player,
             self.watcher,
             lambda: self.speech_ready,
+            lambda: self.monitor_status(),
         )
         self._saved_beat: float | None = None
         self._tickers: list[Ticker] = []

@@ -11,6 +11,7 @@ from typing import Any
 
 from broadcaster.control.protocol import (
     Broadcast,
+    MonitorStatus,
     OnAir,
     ProtocolError,
     Queued,
@@ -55,8 +56,10 @@ class ControlDesk:
         player: Player,
         watcher: Watcher,
         speech_ready: Callable[[], tuple[int, int] | None] = lambda: None,
+        monitor: Callable[[], MonitorStatus | None] = lambda: None,
     ) -> None:
         self.directory = directory
+        self._monitor = monitor
         self._speech_ready = speech_ready
         self._station = station
         self._now = now
@@ -132,6 +135,7 @@ class ControlDesk:
             entries=len(self.planner.entries),
             sound=self.player.sound_problem,
             speech_ready=self._speech_ready(),
+            monitor=self._monitor(),
         )
 
 

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 
-from broadcaster.core.models import Occurrence, Result
+from broadcaster.core.models import Alarm, Hearing, Occurrence, Result
 from broadcaster.i18n import _
 
 log = logging.getLogger("loa")
@@ -39,6 +39,14 @@ class Listener:
 
     def clock_jumped(self, seconds: int) -> None:
         """The wall clock moved by `seconds` more than time passed (set by hand, or sleep)."""
+
+    def heard(self, occurrence: Occurrence, hearing: Hearing) -> None:
+        """The on-air monitor judged what was heard of an occurrence that aired (a few seconds
+        after it finished); its as-run row says so now."""
+
+    def monitor_alarm(self, alarm: Alarm) -> None:
+        """The on-air monitor raised an alarm (dead air, off the air, unexpected sound …), or
+        one ended (`alarm.ended` is set); the as-run log has it already."""
 
 
 Event = Callable[[Listener], None]

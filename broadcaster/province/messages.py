@@ -154,6 +154,17 @@ class AsRun:
     result: str
     error: str = ""
     campaign: str | None = None
+    heard: str = ""
+    """What the station's on-air monitor heard: yes, partly, no, unknown; empty when not judged
+    (no monitor). Sent only when judged, so that a province of an older Loa takes the rows of
+    stations without a monitor; a row judged after it was sent is sent again."""
+    heard_db: float | None = None
+    heard_delay_ms: int | None = None
+    heard_reason: str = ""
+
+
+HEARD_VALUES = ("yes", "partly", "no", "unknown")
+HEARD_FIELDS = ("heard", "heard_db", "heard_delay_ms", "heard_reason")
 
 
 @dataclass(frozen=True)
@@ -194,6 +205,9 @@ def encode(message: Message) -> bytes:
         body[name] = _encode_content(value) if isinstance(value, Content) else value
     if isinstance(message, Heartbeat):
         body["errors"] = list(message.errors)
+    if isinstance(message, AsRun) and not message.heard:
+        for name in HEARD_FIELDS:
+            del body[name]
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -277,6 +291,17 @@ class _Fields:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise BadMessage(f"{name} is not a whole number from {low} to {high}")
         return int(value)
+
+    def number(self, name: str, low: float, high: float) -> float | None:
+        """An optional finite number within [low, high]."""
+        value = self._get(name, False)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise BadMessage(f"{name} is not a number")
+        if not (math.isfinite(value) and low <= value <= high):
+            raise BadMessage(f"{name} is not a number from {low} to {high}")
+        return float(value)
 
     def flag(self, name: str) -> bool:
         value = self._get(name, True)
@@ -452,7 +477,22 @@ def _asrun(fields: _Fields) -> AsRun:
         result=fields.text("result", 30) or "",
         error=fields.text("error", 2000, required=False) or "",
         campaign=fields.text("campaign", 64, required=False),
+        **_heard(fields),
     )
+
+
+def _heard(fields: _Fields) -> dict[str, Any]:
+    """The on-air monitor's verdict on an as-run row; absent from older stations' rows."""
+    heard = fields.text("heard", 20, required=False) or ""
+    if heard and heard not in HEARD_VALUES:
+        raise BadMessage(f"heard {heard!r} is not one of {HEARD_VALUES}")
+    delay = fields.number("heard_delay_ms", 0, 600_000)
+    return {
+        "heard": heard,
+        "heard_db": fields.number("heard_db", -200, 50),
+        "heard_delay_ms": None if delay is None else int(delay),
+        "heard_reason": fields.text("heard_reason", 2000, required=False) or "",
+    }
 
 
 def _ack(fields: _Fields) -> Ack:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from broadcaster import __version__
 from broadcaster.control.protocol import Refused, Reply, Status, StatusReply
-from broadcaster.core.models import Occurrence, Priority, Result
+from broadcaster.core.models import Hearing, Occurrence, Priority, Result
 from broadcaster.database import Database
 from broadcaster.errors import LoaError
 from broadcaster.i18n import _
@@ -102,6 +102,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     result TEXT NOT NULL,
     ended TEXT,
     payload BLOB NOT NULL,
+    heard TEXT NOT NULL DEFAULT '',
     UNIQUE (entry_id, scheduled)
 );
 CREATE TABLE IF NOT EXISTS reported (
@@ -110,13 +111,15 @@ CREATE TABLE IF NOT EXISTS reported (
     scheduled_ts REAL NOT NULL,
     result TEXT NOT NULL,
     ended TEXT,
+    heard TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (entry_id, scheduled)
 );
 CREATE INDEX IF NOT EXISTS reported_by_time ON reported (scheduled_ts);
 """
-Version = tuple[str, str | None]
-"""What identifies one state of an as-run row: its result and its end (a row interrupted, then
-played again, is reported again)."""
+Version = tuple[str, str | None, str]
+"""What identifies one state of an as-run row: its result, its end (a row interrupted, then
+played again, is reported again) and what the on-air monitor heard of it (judged after it was
+sent, it is sent again: the province keeps the last)."""
 
 
 class Outbox:
@@ -126,6 +129,12 @@ class Outbox:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._database = Database(path, _SCHEMA, _cannot_write, _damaged)
+        with self._database.write() as db:  # an outbox of a Loa before the monitor
+            for table in ("outbox", "reported"):
+                if "heard" not in {
+                    column[1] for column in db.execute(f"PRAGMA table_info({table})")
+                }:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN heard TEXT NOT NULL DEFAULT ''")
 
     def close(self) -> None:
         self._database.close()
@@ -141,7 +150,7 @@ class Outbox:
                 payload = messages.encode(as_run_message(row, _emergency_of(db, row)))
                 cursor = db.execute(
                     "INSERT OR REPLACE INTO outbox (entry_id, scheduled, scheduled_ts, result, "
-                    "ended, payload) VALUES (?, ?, ?, ?, ?, ?)",
+                    "ended, payload, heard) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
                         row.entry_id,
                         row.scheduled,
@@ -149,6 +158,7 @@ class Outbox:
                         row.result,
                         row.ended,
                         payload,
+                        row.heard,
                     ),
                 )
                 assert cursor.lastrowid is not None
@@ -169,7 +179,8 @@ class Outbox:
         """The broker has the row: it leaves the outbox and its key is remembered."""
         with self._database.write() as db:
             found = db.execute(
-                "SELECT entry_id, scheduled, scheduled_ts, result, ended FROM outbox WHERE id = ?",
+                "SELECT entry_id, scheduled, scheduled_ts, result, ended, heard FROM outbox "
+                "WHERE id = ?",
                 (row_id,),
             ).fetchone()
             if found is None:
@@ -177,7 +188,7 @@ class Outbox:
             db.execute("DELETE FROM outbox WHERE id = ?", (row_id,))
             db.execute(
                 "INSERT OR REPLACE INTO reported (entry_id, scheduled, scheduled_ts, result, "
-                "ended) VALUES (?, ?, ?, ?, ?)",
+                "ended, heard) VALUES (?, ?, ?, ?, ?, ?)",
                 found,
             )
         return True
@@ -187,13 +198,14 @@ class Outbox:
         with self._database.read() as db:
             known: dict[tuple[str, str], set[Version]] = {}
             for table in ("reported", "outbox"):
-                query = f"SELECT entry_id, scheduled, result, ended FROM {table}"
-                for entry_id, scheduled, result, ended in db.execute(query):
-                    known.setdefault((entry_id, scheduled), set()).add((result, ended))
+                query = f"SELECT entry_id, scheduled, result, ended, heard FROM {table}"
+                for entry_id, scheduled, result, ended, heard in db.execute(query):
+                    known.setdefault((entry_id, scheduled), set()).add((result, ended, heard))
         return [
             row
             for row in rows
-            if (row.result, row.ended) not in known.get((row.entry_id, row.scheduled), ())
+            if (row.result, row.ended, row.heard)
+            not in known.get((row.entry_id, row.scheduled), ())
         ]
 
     def forget_before(self, moment: datetime) -> None:
@@ -229,6 +241,10 @@ def as_run_message(row: Row, bulletin: str | None = None) -> messages.AsRun:
         result=row.result[:30],
         error=row.error[:2000],
         campaign=campaign_of(row.entry_id) or bulletin,
+        heard=row.heard[:20],
+        heard_db=row.heard_db,
+        heard_delay_ms=row.heard_delay_ms,
+        heard_reason=row.heard_reason[:2000],
     )
 
 
@@ -347,6 +363,7 @@ class Reporter(Listener):
             on_air = status.playing.id if status.playing is not None else None
             queue = len(status.queue)
             errors += [problem for problem in (status.reload_error, status.sound) if problem]
+            errors += monitor_problems(status)
         else:
             on_air, queue = None, 0
             if isinstance(status, Refused):
@@ -401,6 +418,19 @@ class Reporter(Listener):
             self._problems["outbox"] = failure.message
         payload = messages.encode(as_run_message(row))
         self._call_publish(topics.asrun(self.station_id), payload, 1, False)
+
+    @_quietly
+    def heard(self, occurrence: Occurrence, hearing: Hearing) -> None:
+        """The on-air monitor judged a row after it was reported: its new state goes out too."""
+        if self._asrun is None or self.outbox is None:
+            return  # the reconciliation sends it once the log and the outbox work
+        row = self._asrun.row(occurrence.entry_id, occurrence.scheduled.isoformat())
+        if row is None or row.result == PLAYING:
+            return  # the reconciliation sends it once the log or the outbox works
+        try:
+            self._send(self.outbox.put([row]))
+        except LoaError as failure:
+            self._problems["outbox"] = failure.message
 
     # Inside -------------------------------------------------------------------------------------
 
@@ -492,6 +522,33 @@ class Reporter(Listener):
             log.error("%s", error)
             self._problems[name] = error.message
             return None
+
+
+def monitor_problems(status: StatusReply) -> list[str]:
+    """The on-air monitor's troubles for the heartbeat's errors: why it does not listen, and the
+    alarms that last (an unexpected sound is an entry of the log, not a problem)."""
+    from broadcaster.onair.asrun import NOT_TROUBLE, alarm_label
+
+    monitor = status.monitor
+    if monitor is None:
+        return []
+    found = (
+        [
+            _("On-air monitor ({device}): NOT listening: {problem}").format(
+                device=monitor.device, problem=monitor.problem
+            )
+        ]
+        if monitor.problem
+        else []
+    )
+    for alarm in monitor.alarms:
+        if alarm.kind not in NOT_TROUBLE:
+            found.append(
+                _("Monitor ALARM: {alarm} since {since}: {detail}").format(
+                    alarm=alarm_label(alarm.kind), since=alarm.started, detail=alarm.detail
+                )
+            )
+    return found
 
 
 def _utc(moment: datetime) -> str:

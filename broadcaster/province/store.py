@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS asrun (
     station TEXT NOT NULL, entry_id TEXT NOT NULL, scheduled TEXT NOT NULL,
     announcement TEXT NOT NULL, priority TEXT NOT NULL, started TEXT, ended TEXT,
     result TEXT NOT NULL, error TEXT NOT NULL, campaign TEXT, received TEXT NOT NULL,
+    heard TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (station, entry_id, scheduled)
 );
 CREATE TABLE IF NOT EXISTS acks (
@@ -126,20 +127,24 @@ class AsRunRow:
     error: str
     campaign: str | None
     received: str
+    heard: str = ""
+    """What the station's on-air monitor heard: yes, partly, no, unknown; empty: not judged."""
 
 
 FINAL_OVER_PLAYING = f"""
-    INSERT INTO asrun VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    INSERT INTO asrun (station, entry_id, scheduled, announcement, priority, started, ended,
+        result, error, campaign, received, heard) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (station, entry_id, scheduled) DO UPDATE SET
         announcement = excluded.announcement, priority = excluded.priority,
         started = COALESCE(excluded.started, asrun.started),
         ended = COALESCE(excluded.ended, asrun.ended),
         result = excluded.result, error = excluded.error,
-        campaign = COALESCE(excluded.campaign, asrun.campaign), received = excluded.received
+        campaign = COALESCE(excluded.campaign, asrun.campaign), received = excluded.received,
+        heard = CASE WHEN excluded.heard != '' THEN excluded.heard ELSE asrun.heard END
     WHERE asrun.result = '{Result.PLAYING}' OR excluded.result != '{Result.PLAYING}'
 """
-"""A row once per (station, entry, scheduled): a redelivery changes nothing, and a final result
-is never overwritten by `playing` arriving late."""
+"""A row once per (station, entry, scheduled): a redelivery changes nothing, a final result is
+never overwritten by `playing` arriving late, and a verdict of the monitor by none."""
 
 
 class Store:
@@ -150,6 +155,9 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
+            columns = {column[1] for column in self.db.execute("PRAGMA table_info(asrun)")}
+            if "heard" not in columns:  # a province database of a Loa before the monitor
+                self.db.execute("ALTER TABLE asrun ADD COLUMN heard TEXT NOT NULL DEFAULT ''")
         except sqlite3.OperationalError as error:
             raise DiskError(
                 _("Cannot open the province database {file}: {reason}.").format(
@@ -405,6 +413,7 @@ class Store:
                         row.error,
                         row.campaign,
                         received,
+                        row.heard,
                     ),
                 )
             ]

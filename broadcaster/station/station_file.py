@@ -14,10 +14,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from broadcaster.core.models import AUDIO_SUFFIXES, JINGLE_NAMES, MusicBed
 from broadcaster.core.settings import (
     DEFAULT_QUIET_HOURS,
+    MONITOR_DEAD_AIR_S,
+    MONITOR_DISK_MB,
+    MONITOR_KEEP_DAYS,
     OUTPUT_DEVICES,
     PROVINCE_ACCEPT,
     RELAY_FALLBACK_AFTER_S,
     SAMPLE_RATES,
+    MonitorSettings,
     OutputSettings,
     ProvinceSettings,
     RelaySource,
@@ -48,6 +52,9 @@ DURATION = re.compile(r"(\d{1,9})\s*(s|m|h)?")
 _UNIT_S = {None: 1, "s": 1, "m": 60, "h": 3600}
 FALLBACK_AFTER_S = (5, 3600)
 """Bounds of `relay.fallback_after`: a shorter outage is a reconnect, a longer one is silence."""
+DEAD_AIR_S = (3, 600)
+"""Bounds of `monitor.dead_air`: shorter is a pause between sentences, longer is no alarm."""
+MONITOR_KEYS = ("device", "dead_air", "keep_days", "disk_mb")
 
 
 def find_station(explicit: Path | None, environ: Mapping[str, str], cwd: Path) -> Path:
@@ -104,6 +111,7 @@ def load_station(directory: Path, environ: Mapping[str, str] = os.environ) -> St
             "province",
             "relay_sources",
             "relay",
+            "monitor",
         ),
     )
     reader.only_keys(speech, tuple(SpeechSettings.__dataclass_fields__))
@@ -194,6 +202,7 @@ def load_station(directory: Path, environ: Mapping[str, str] = os.environ) -> St
                 duration_seconds,
             )
         ),
+        monitor=_monitor(reader, reader.section(root, "monitor"), key_line(root, "monitor")),
     )
 
 
@@ -545,3 +554,34 @@ def _relay_fallback(reader: "_Reader", relay: YamlMap, directory: Path) -> str |
             ).format(id=_shown(value), known=", ".join(known) or "-"),
         )
     return name
+
+
+def _monitor(reader: "_Reader", section: YamlMap, line: int) -> MonitorSettings | None:
+    """The `monitor:` block (at `line`); absent or empty, the station has no on-air monitor."""
+    if not section:
+        return None
+    reader.only_keys(section, MONITOR_KEYS)
+    device = section.get("device")
+    if not isinstance(device, str) or not device.strip() or _one_line_text(device):
+        raise reader.fail(
+            key_line(section, "device") if "device" in section else line,
+            _(
+                "the monitor block needs the capture device that hears the loudspeakers after "
+                "'device:', e.g. device: alsa_input.usb-0d8c_USB_Sound_Device-00.analog-stereo "
+                "('loa doctor' lists the sound card's inputs)."
+            ),
+        )
+    return MonitorSettings(
+        device=device.strip(),
+        dead_air_s=float(
+            reader.value(
+                section,
+                "dead_air",
+                MONITOR_DEAD_AIR_S,
+                _duration(*DEAD_AIR_S),
+                duration_seconds,
+            )
+        ),
+        keep_days=reader.value(section, "keep_days", MONITOR_KEEP_DAYS, _whole_number(1, 3650)),
+        disk_mb=reader.value(section, "disk_mb", MONITOR_DISK_MB, _whole_number(50, 1_000_000)),
+    )

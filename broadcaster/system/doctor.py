@@ -294,6 +294,54 @@ def check_relay_sources(station: Station) -> Result:
     return Result(WARNING, detail, fixes)
 
 
+def check_monitor(station: Station) -> Result:
+    """The on-air monitor's capture device, and what the running station's monitor says now:
+    a warning, not a failure, for the air goes on without it."""
+    from broadcaster.monitor.station import audio_log_usage, check_device
+
+    if station.monitor is None:
+        return Result(OK, _("none in station.yaml (the as-run log says what was sent)."))
+    device = station.monitor.device
+    problem = check_device(device)
+    if problem is not None:
+        return Result(
+            WARNING,
+            _("{device}: {problem}").format(device=device, problem=problem),
+            _(
+                "plug in the sound card that hears the loudspeakers, or correct 'device:' under "
+                "'monitor:' in station.yaml; the air goes on meanwhile, with heard unknown."
+            ),
+        )
+    days, size = audio_log_usage(station)
+    detail = _("{device} can capture; audio log: {days} days, {mb} MB.").format(
+        device=device, days=days, mb=format_decimal(size / MEGABYTE, 0)
+    )
+    reply = send(station.directory, {"command": "status"})
+    monitor = reply.get("monitor") if reply is not None else None
+    if isinstance(monitor, dict):
+        from broadcaster.core.models import AlarmKind
+
+        alarms = [
+            alarm
+            for alarm in monitor.get("alarms", [])
+            if alarm.get("kind") != AlarmKind.UNEXPECTED_SOUND  # an entry of the log
+        ]
+        found = [monitor["problem"]] if monitor.get("problem") else []
+        found += [
+            _("{detail} (since {since})").format(
+                detail=alarm.get("detail", ""), since=_when(str(alarm.get("started", "")))
+            )
+            for alarm in alarms
+        ]
+        if found:
+            return Result(
+                WARNING,
+                detail + " " + "; ".join(found),
+                _("check the amplifier, its power and the cables to the loudspeakers."),
+            )
+    return Result(OK, detail)
+
+
 def check_online_voice(station: Station) -> Result:
     """A real, tiny synthesis against the configured endpoint."""
     voice = station.speech.voice
@@ -448,6 +496,7 @@ CHECKS: tuple[Check, ...] = (
     Check("ffmpeg", lambda: "ffmpeg", check_ffmpeg),
     Check("online", lambda: _("Online voice"), check_online_voice, ONLINE_TIMEOUT_S + 2),
     Check("relay", lambda: _("Relay sources"), check_relay_sources, RELAY_TIMEOUT_S),
+    Check("monitor", lambda: _("On-air monitor"), check_monitor),
     Check("writable", lambda: _("Station folder"), check_writable),
     Check("disk", lambda: _("Free disk space"), check_disk),
     Check("schedules", lambda: _("Schedules"), check_schedules, SCHEDULE_TIMEOUT_S),

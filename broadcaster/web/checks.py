@@ -22,7 +22,7 @@ from typing import Any
 
 from broadcaster.i18n import _
 
-SLOW_CHECKS = ("dependencies", "espeak", "ffmpeg", "online", "relay")
+SLOW_CHECKS = ("dependencies", "espeak", "ffmpeg", "online", "relay", "monitor")
 REFRESH_S = 600.0
 """Results older than this are taken again in the background when the page is opened."""
 CHILD_MARGIN_S = 30.0

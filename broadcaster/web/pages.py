@@ -201,7 +201,16 @@ async def _until_on_air(station_dir: Path, shows: Callable[[Any], bool]) -> None
 
 
 def _labels() -> dict[str, Any]:
-    from broadcaster.onair.asrun import aired_label, entry_label, priority_label, result_label
+    from broadcaster.onair.asrun import (
+        NOT_TROUBLE,
+        aired_label,
+        alarm_label,
+        entry_label,
+        heard_label,
+        hearing_note,
+        priority_label,
+        result_label,
+    )
     from broadcaster.station.schedules import what_airs
 
     return {
@@ -210,6 +219,10 @@ def _labels() -> dict[str, Any]:
         "result": result_label,
         "aired": aired_label,
         "airs": what_airs,
+        "heard": heard_label,
+        "hearing": hearing_note,
+        "alarm": alarm_label,
+        "not_trouble": NOT_TROUBLE,
     }
 
 
@@ -1040,6 +1053,7 @@ def log(p: Page) -> Response:
     return p.render(
         "log.html",
         rows=rows,
+        monitored=any(row.heard for row in rows),
         since=params.get("since", ""),
         until=params.get("until", ""),
         result=wanted.result,

@@ -28,7 +28,8 @@ def test_the_bundled_example_is_commented_out_and_reads_when_uncommented(tmp_pat
     bundled = (ROOT / "station.yaml").read_text(encoding="utf-8")
     assert "# province:" in bundled
     start = bundled.index("# province:")
-    block = "\n".join(line[2:] for line in bundled[start:].splitlines())
+    end = bundled.find("\n\n", start)  # the blocks after it (monitor:) stay commented
+    block = "\n".join(line[2:] for line in bundled[start : end if end > 0 else None].splitlines())
     (tmp_path / "province-ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
     province = load_station(settings_with(tmp_path, block)).province
     assert province == ProvinceSettings(

@@ -154,7 +154,7 @@ def test_the_csv_has_every_matching_row_once_oldest_first_in_parts(
     )
     table = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
     heading, rows = table[0], table[1:]
-    assert len(heading) == 8 and "bluezone" not in heading
+    assert len(heading) == 9 and "bluezone" not in heading
     expected = sorted(occurrences, key=lambda o: (o.scheduled, o.entry_id))
     assert [(row[0], row[1]) for row in rows] == [
         (f"{o.scheduled:%d/%m/%Y %H:%M:%S}", o.entry_id) for o in expected
@@ -209,14 +209,14 @@ def test_the_doctor_page_shows_the_slow_checks_last_results_and_takes_them_again
     assert 'id="doctor-again"' in first.text
     console = client.app.state.console  # type: ignore[attr-defined]
     taken = console.slow_checks.results(datetime.now(HANOI))
-    assert len(taken.results) == 5 and all(result.what for result in taken.results)
+    assert len(taken.results) == 6 and all(result.what for result in taken.results)
     assert client.get("/doctor").status_code == 200
     assert console.slow_checks.results(datetime.now(HANOI)) is taken, "kept, not taken again"
     again = client.get("/doctor", params={"fresh": "1"})
     assert again.status_code == 200
     assert console.slow_checks.results(datetime.now(HANOI)) is not taken, "taken again"
     rows = re.findall(r'<th scope="row">', again.text)
-    assert len(rows) == 10, "every check but the sound, in loa doctor's order"
+    assert len(rows) == 11, "every check but the sound, in loa doctor's order"
 
 
 def test_a_page_handler_runs_in_the_thread_pool_and_the_emergency_one_on_the_loop() -> None:
