@@ -20,8 +20,8 @@ first sample a loudspeaker plays.
    the year's CSV: a page that held the event loop would delay every other request.
 2. `loa web` start: launch of the installed `loa` program to the port accepting a connection,
    5 times (the last one serves the pages); its VmRSS once logged in, after each page and after
-   the downloads (goal: ≤ 80 MB), and its peak, VmHWM: a login's scrypt holds 32 MiB for the
-   tenth of a second it takes, on top of what the pages hold.
+   the downloads (goal: ≤ 80 MB), and its peak, VmHWM: a login's scrypt holds 16 MiB for the
+   quarter of a second it takes, on top of what the pages hold.
 3. Emergency button: a `loa run` whose output is `simpleaudio`, i.e. ALSA's default, routed to
    the test rig's private PulseAudio null sink (tests/pulse_rig.py), offline voice `vi`, no quiet
    hours; `loa web` beside it and an officer logged in. Each trial writes a new text, POSTs the
@@ -81,7 +81,7 @@ from bench.stations import (
 )
 from broadcaster.core.models import Occurrence, Priority, Result
 from broadcaster.onair.asrun import LOG_FILE, AsRunLog
-from broadcaster.web.auth import SCRYPT_N, SCRYPT_R, Accounts, Role
+from broadcaster.web.auth import SCRYPT_N, SCRYPT_P, SCRYPT_R, Accounts, Role
 from tests.mosquitto import free_port
 from tests.pulse_rig import PulseRig
 
@@ -651,8 +651,9 @@ def table(
     found.append(
         (
             "`loa web` peak (VmHWM) over the run",
-            f"{rss['hwm']:.1f} MB: each login's scrypt (N=2^15, r=8) holds {SCRYPT_MB} MiB while "
-            "a password is checked, on top of what the pages hold",
+            f"{rss['hwm']:.1f} MB: each login's scrypt (N=2^{SCRYPT_N.bit_length() - 1}, "
+            f"r={SCRYPT_R}, p={SCRYPT_P}) holds {SCRYPT_MB} MiB while a password is checked, "
+            "on top of what the pages hold",
         )
     )
     cases = (

@@ -24,13 +24,17 @@ from broadcaster.errors import LoaError
 from broadcaster.i18n import _
 
 DB_FILE = "web.db"
-SCRYPT_N = 2**15
+SCRYPT_N = 2**14
 SCRYPT_R = 8
-SCRYPT_P = 1
+SCRYPT_P = 5
+"""OWASP's equivalent of N=2**17, r=8, p=1 that holds 16 MiB instead of 128 (the p passes run
+one after the other): the web console stays small on the station's PC."""
 SCRYPT_MAXMEM = 256 * 2**20
 """OpenSSL refuses more than 32 MiB unless told: N=2**17, r=8 needs 128 MiB."""
-ALLOWED_N = range(15, 18)
-"""N from 2**15 to 2**17: a stored hash with another N is refused rather than trusted."""
+ALLOWED_N = range(14, 18)
+ALLOWED_P = range(1, 11)
+"""N from 2**14 to 2**17 and p up to 10 (older hashes: N=2**15, p=1): a stored hash with other
+parameters is refused rather than trusted."""
 SESSION_IDLE_S = 8 * 3600
 SESSION_TOUCH_S = 60.0
 """A session's last use is written at most this often: its idle time is counted to the
@@ -129,7 +133,12 @@ def password_matches(password: str, stored: str) -> bool:
         cost, block, parallel = int(n), int(r), int(p)
     except ValueError:
         return False
-    if kind != "scrypt" or cost.bit_length() - 1 not in ALLOWED_N or (block, parallel) != (8, 1):
+    if (
+        kind != "scrypt"
+        or cost.bit_length() - 1 not in ALLOWED_N
+        or block != SCRYPT_R
+        or parallel not in ALLOWED_P
+    ):
         return False
     found = hashlib.scrypt(
         password.encode(),

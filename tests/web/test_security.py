@@ -34,8 +34,21 @@ def test_passwords_are_stored_as_scrypt(console_station: Path) -> None:
     (stored,) = db.execute("SELECT password FROM users WHERE name = 'an'").fetchone()
     db.close()
     kind, n, r, p, _salt, _hash = stored.split("$")
-    assert (kind, r, p) == ("scrypt", "8", "1") and 2**15 <= int(n) <= 2**17
+    assert (kind, n, r, p) == ("scrypt", "16384", "8", "5")  # OWASP's 16 MiB equivalent
     assert password_matches(PASSWORD, stored) and not password_matches("sai-mật-khẩu", stored)
+
+
+def test_hashes_of_the_earlier_parameters_still_match_and_others_are_refused() -> None:
+    import hashlib
+
+    def stored(n: int, r: int, p: int) -> str:
+        salt = b"0123456789abcdef"
+        digest = hashlib.scrypt(PASSWORD.encode(), salt=salt, n=n, r=r, p=p, maxmem=2**28)
+        return f"scrypt${n}${r}${p}${salt.hex()}${digest.hex()}"
+
+    assert password_matches(PASSWORD, stored(2**15, 8, 1))  # written by the first console
+    assert not password_matches(PASSWORD, stored(2**10, 8, 1))  # too cheap to trust
+    assert not password_matches(PASSWORD, stored(2**14, 4, 5))
 
 
 def test_the_session_cookie_is_http_only_and_strict(console_station: Path) -> None:
