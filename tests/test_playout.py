@@ -21,6 +21,7 @@ from broadcaster.core.playout import (
     interrupts,
     may_retry,
     quiet_window,
+    relay_end,
     verdict,
 )
 
@@ -58,6 +59,31 @@ def item(
 
 
 # --- quiet hours ------------------------------------------------------------------------------
+
+
+def evening_relay(starts: datetime, ends: datetime, priority: str = "normal") -> Item:
+    return Item(Occurrence("vov1-toi", starts, "relay vov1", priority), relay="vov1", ends=ends)
+
+
+def test_a_relay_into_the_quiet_hours_ends_where_they_begin() -> None:
+    assert relay_end(evening_relay(at(20, 30), at(21, 30)), at(20, 30), NIGHT) == at(21)
+    assert relay_end(evening_relay(at(20, 30), at(21, 30)), at(20, 59, 59), NIGHT) == at(21)
+
+
+def test_a_relay_that_ends_before_the_quiet_hours_keeps_its_end() -> None:
+    assert relay_end(evening_relay(at(19), at(20, 30)), at(19), NIGHT) == at(20, 30)
+    assert relay_end(evening_relay(at(11), at(12, 30)), at(11), NO_QUIET) == at(12, 30)
+
+
+def test_the_quiet_hours_of_the_next_day_count_for_a_relay_past_midnight() -> None:
+    evening = evening_relay(at(22), at(13, day=3))
+    assert relay_end(evening, at(22), NOON) == at(12, day=3)
+
+
+def test_an_emergency_relay_passes_the_quiet_hours() -> None:
+    assert relay_end(evening_relay(at(20, 30), at(21, 30), "emergency"), at(20, 30), NIGHT) == at(
+        21, 30
+    )
 
 
 def test_quiet_window_parses_both_ends() -> None:

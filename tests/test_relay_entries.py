@@ -473,7 +473,7 @@ def test_check_counts_a_relay_by_its_duration(run_loa: RunLoa, example_station: 
     )
     assert (
         f"{path}:9: warning: 'vov1-toi' at 20:45 runs into the quiet hours (21:00-06:00, "
-        "station.yaml) until about 21:15." in out
+        "station.yaml): the relay ends at 21:00." in out
     )
     assert (
         f"{path}:13: warning: 'vov1-dai' relays tinh for 60 minutes, longer than the 45 of "

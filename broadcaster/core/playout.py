@@ -120,6 +120,19 @@ def verdict(item: Item, now: datetime, quiet_hours: QuietHours | str) -> Verdict
     return Verdict(PLAY, late_s)
 
 
+def relay_end(item: Item, now: datetime, quiet_hours: QuietHours | str) -> datetime:
+    """Where a relay that plays at `now` ends: at its slot's end, or where the quiet hours begin
+    if that comes first (a relay is an item like any other; an emergency's passes them)."""
+    assert item.ends is not None
+    window = quiet_window(quiet_hours)
+    if window is None or item.priority == Priority.EMERGENCY:
+        return item.ends
+    quiet = now.replace(hour=window[0].hour, minute=window[0].minute, second=0, microsecond=0)
+    if quiet <= now:
+        quiet += timedelta(days=1)
+    return min(item.ends, quiet)
+
+
 def interrupts(item: Item, current: Item) -> bool:
     """Whether `item`, falling due, takes the air from `current`."""
     if current.priority == Priority.EMERGENCY:

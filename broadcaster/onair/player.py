@@ -19,6 +19,7 @@ from broadcaster.core.playout import (
     PlayoutQueue,
     interrupts,
     may_retry,
+    relay_end,
     verdict,
 )
 from broadcaster.core.settings import Station
@@ -339,12 +340,17 @@ class Player:
             relay.connect()
         output = self._output(station) or OUTPUTS[station.output.device]()
         start_at = air.started.timestamp() if air.started > self._now() else None
-        output.play_live(
-            relay.chunks(item.ends.timestamp(), start_at, air.stop), air.stop, start_at
-        )
+        ends = relay_end(item, max(air.started, self._now()), station.quiet_hours)
+        output.play_live(relay.chunks(ends.timestamp(), start_at, air.stop), air.stop, start_at)
         if air.stop.is_set():  # stopped before its first chunk: nothing raised on the way
             raise PlaybackStopped
-        return Result(relay.summary().result.value), relay.url or "", ""
+        cut = ends < item.ends
+        said = _("Ended where the quiet hours begin ({quiet}).") if cut else ""
+        return (
+            Result(relay.summary().result.value),
+            relay.url or "",
+            said.format(quiet=station.quiet_hours),
+        )
 
     def _relay_done(self, item: Item, again: bool, source: str, error: str) -> tuple[str, str]:
         """After a stretch of a relay: its dropouts kept, said in the row's reason with the

@@ -238,6 +238,11 @@ class Plan:
                         "'{id}' at {time} falls in the quiet hours ({quiet}, station.yaml): only "
                         "emergencies air then, so it will be held back."
                     )
+                elif quiet.contains(end) and entry.relay is not None:
+                    message = _(
+                        "'{id}' at {time} runs into the quiet hours ({quiet}, station.yaml): "
+                        "the relay ends at {quiet_start}."
+                    )
                 elif quiet.contains(end):
                     message = _(
                         "'{id}' at {time} runs into the quiet hours ({quiet}, station.yaml) "
@@ -254,6 +259,7 @@ class Plan:
                             time=clock_text(start),
                             quiet=quiet,
                             end=f"{end:%H:%M}",
+                            quiet_start=f"{quiet.start:%H:%M}",
                         ),
                         warning=True,
                     )
