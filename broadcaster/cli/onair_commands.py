@@ -562,7 +562,7 @@ def log_table(
     widths = [14, 24, 22, 10]
     if show_heard:
         headers += (_("HEARD"),)
-        widths = [14, 22, 18, 9, 12]
+        widths = [14, 21, 18, 9, 13]  # "nghe một phần" whole
 
     def line(texts: tuple[str, ...]) -> str:
         return " ".join(fit_cell(t, size) for t, size in zip(texts, widths, strict=True)).rstrip()
