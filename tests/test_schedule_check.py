@@ -360,3 +360,37 @@ def test_what_is_found_does_not_depend_on_how_many_days_are_examined_at_once(
     text = "\n".join(found[0])
     assert "'sang-som' starts at 00:01 on 01/12/2026 while 'khuya'" in text
     assert "sessions.minutes" in text and "sessions.per_day" in text
+
+
+def test_wav_lengths_come_from_the_standard_library_and_agree_with_the_decoder(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    import miniaudio
+
+    from broadcaster.audio.chimes import JINGLES_DIR
+    from broadcaster.audio.wavfile import wav_seconds
+
+    for jingle in sorted(JINGLES_DIR.glob("*.wav")):
+        seconds = wav_seconds(jingle)
+        assert seconds == pytest.approx(miniaudio.get_file_info(str(jingle)).duration, abs=1e-3)
+    floats = tmp_path / "float.wav"  # IEEE float: not for the standard library, the decoder tells
+    floats.write_bytes(float_wav())
+    assert wav_seconds(floats) is None
+    code = "import sys, broadcaster.station.schedule_check as c, broadcaster.audio.chimes as j;"
+    code += "[c._seconds(p, 3600) for p in j.JINGLES_DIR.glob('*.wav')];"
+    code += "print('numpy' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"  # the web console's week page stays small
+
+
+def float_wav() -> bytes:
+    import struct
+
+    frames = struct.pack("<4f", 0.0, 0.5, -0.5, 0.0)
+    fmt = struct.pack("<HHIIHH", 3, 1, 8000, 32000, 4, 32)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    body += b"data" + struct.pack("<I", len(frames)) + frames
+    return b"RIFF" + struct.pack("<I", len(body)) + body

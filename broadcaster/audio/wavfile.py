@@ -1,4 +1,5 @@
-"""Writing PCM as a WAV file, whole or not at all (standard library only, for the chimes too)."""
+"""Writing PCM as a WAV file, whole or not at all, and a WAV file's length (standard library
+only: for the chimes, and for measuring without loading numpy, which miniaudio brings)."""
 
 import wave
 from collections.abc import Iterable
@@ -17,3 +18,13 @@ def write_wav(
         wav.setframerate(rate)
         for block in blocks:
             wav.writeframes(block)
+
+
+def wav_seconds(path: Path) -> float | None:
+    """How long a PCM WAV file plays, from its header and size; None for anything the standard
+    library cannot read (another codec, not a WAV): a decoder must tell."""
+    try:
+        with wave.open(str(path), "rb") as wav:
+            return wav.getnframes() / wav.getframerate()
+    except (wave.Error, EOFError, ZeroDivisionError):
+        return None

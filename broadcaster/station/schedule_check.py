@@ -90,7 +90,16 @@ def measure(station: Station, announcement_ids: Iterable[str]) -> Timing:
 
 def _seconds(path: Path, longest_s: float) -> float:
     """How long an audio file plays; unreadable or overlong files are refused as a broadcast
-    would refuse them."""
+    would refuse them. A PCM WAV (the chimes, levelled uploads) is read by the standard library:
+    the web console's week page then never loads numpy."""
+    from broadcaster.audio.wavfile import wav_seconds
+
+    try:
+        seconds = wav_seconds(path) if path.suffix.lower() == ".wav" else None
+    except OSError:
+        seconds = None  # the decoders below say why, in the broadcast's own words
+    if seconds is not None and seconds <= longest_s:
+        return seconds
     import miniaudio
     from pydub.utils import mediainfo
 
