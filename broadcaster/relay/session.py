@@ -119,14 +119,29 @@ class _Looped:
         self.pieces: Iterator[Chunk] = iter(())
         self.held = AudioSegment.empty()
         self.failed = False
+        self._lock = threading.Lock()
+
+    def prime(self) -> None:
+        """Render the start ahead, on a thread of its own (speech takes a moment): the fallback
+        then begins on time instead of a second late."""
+        with self._lock:
+            self._fill(1)  # its first piece: what takes long is starting the speech
 
     def take(self, milliseconds: int) -> Chunk | None:
+        with self._lock:
+            self._fill(milliseconds)
+            if len(self.held) < milliseconds:
+                return None
+            chunk, self.held = self.held[:milliseconds], self.held[milliseconds:]
+            return chunk
+
+    def _fill(self, milliseconds: int) -> None:
         restarts = 0
         while len(self.held) < milliseconds and not self.failed:
             piece = next(self.pieces, None)
             if piece is None:
                 restarts += 1
-                if restarts > 2:  # a fallback with nothing in it
+                if restarts > 2:  # started again and again with nothing in it
                     self.failed = True
                     break
                 try:
@@ -134,15 +149,12 @@ class _Looped:
                 except LoaError:
                     self.failed = True
                 continue
+            restarts = 0
             self.held += (
                 piece.set_frame_rate(self.output.sample_rate)
                 .set_channels(self.output.channels)
                 .set_sample_width(2)
             )
-        if len(self.held) < milliseconds:
-            return None
-        chunk, self.held = self.held[:milliseconds], self.held[milliseconds:]
-        return chunk
 
 
 class Relay:
@@ -502,9 +514,11 @@ class Relay:
             self._seconds["silent"] += (len(data) - real) / self.bytes_per_second
             return self._segment(data)
         self._silent_run += length
-        if self.fallback is not None and self._silent_run >= self.fallback_after_s:
-            if self._looped is None:
-                self._looped = _Looped(self.fallback, self.output)
+        half_way = self._silent_run >= self.fallback_after_s / 2
+        if self.fallback is not None and half_way and self._looped is None:
+            self._looped = _Looped(self.fallback, self.output)  # rendered ahead, on its own thread
+            threading.Thread(target=self._looped.prime, name="loa-fallback", daemon=True).start()
+        if self._looped is not None and self._silent_run >= self.fallback_after_s:
             piece = self._looped.take(round(length * 1000))
             if piece is not None and len(piece.raw_data) >= len(data):
                 self._seconds["fallback"] += length

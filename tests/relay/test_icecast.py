@@ -19,7 +19,7 @@ from broadcaster.relay.probe import check_sources, try_source
 from broadcaster.relay.session import FADE_S, STALL_S, Relay, RelayResult
 from tests.hls import StreamServer
 from tests.icecast import Icecast, ToneSource
-from tests.relay.rig import OUTPUT, icecast, listen, make_relay, relays, server, wait_for
+from tests.relay.rig import CHUNK_S, OUTPUT, icecast, listen, make_relay, relays, server, wait_for
 
 __all__ = ["icecast", "relays", "server"]
 
@@ -166,6 +166,30 @@ def test_after_fallback_after_the_fallback_plays_until_the_source_returns(
     back = start + 14.0 - summary.seconds_on_air
     assert heard.dominant_hz(back + 0.3, 0.3) == pytest.approx(1000, abs=10)
     assert heard.dominant_hz(back - 0.6, 0.3) == pytest.approx(440, abs=10)
+
+
+def test_a_fallback_that_takes_a_while_to_render_still_begins_on_time(
+    relays: list[Relay], server: StreamServer
+):
+    """Speech for the fallback takes a moment to render: it is rendered half way through the
+    outage, so the fallback begins at fallback_after, not that moment later."""
+
+    rendered: list[int] = []
+
+    def fallback() -> Iterator[object]:
+        if not rendered:
+            time.sleep(0.8)  # speech, the first time, as long as it takes here; then cached
+        rendered.append(1)
+        yield Sine(440).to_audio_segment(duration=700, volume=-12)
+
+    relay = make_relay(relays, server.url("gone.mp3"), fallback=fallback, fallback_after_s=2.0)
+    start = time.time()
+    late = []  # each chunk's hand-over against its due time, for the chunks with sound
+    for index, chunk in enumerate(relay.chunks(start + 4.0, start)):
+        if chunk.rms:
+            late.append(time.time() - (start + index * CHUNK_S))
+    assert len(late) == pytest.approx(20, abs=1)  # the fallback from 2 s on
+    assert max(late) < 0  # every chunk handed over before its time: none heard late
 
 
 def test_after_a_pause_the_relay_resumes_at_the_live_point(
