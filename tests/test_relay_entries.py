@@ -599,3 +599,25 @@ def test_add_writes_a_relay_entry_checked_like_any(run_loa: RunLoa, example_stat
     )  # fmt: skip
     assert both.returncode == ExitCode.USAGE
     assert "Give --announcement or --relay, not both." in both.stderr
+
+
+def test_a_relay_now_comes_back_after_a_crash_only_within_its_time() -> None:
+    from datetime import timedelta
+
+    from broadcaster.control.protocol import RelayNow
+    from broadcaster.core.settings import RelaySource, Station
+    from broadcaster.onair.adhoc import adhoc_relay, relay_now_again, relay_now_state
+
+    began = datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    station = Station(Path("."), relay_sources={"vov1": RelaySource("vov1", ("http://x/",))})
+    item = adhoc_relay(station, RelayNow("vov1", 1800), began)
+    saved = relay_now_state(item)
+    scheduled = began.isoformat()
+    again = relay_now_again(saved, scheduled, began + timedelta(minutes=10))
+    assert again is not None and again.retry
+    assert (again.occurrence, again.relay, again.ends) == (item.occurrence, "vov1", item.ends)
+    assert relay_now_again(saved, scheduled, began + timedelta(minutes=31)) is None  # over
+    other = (began + timedelta(hours=1)).isoformat()
+    assert relay_now_again(saved, other, began + timedelta(minutes=10)) is None  # not that row
+    assert relay_now_again("{broken", scheduled, began) is None
+    assert relay_now_again(None, scheduled, began) is None

@@ -241,6 +241,25 @@ def test_a_relay_cut_by_kill_9_comes_back_after_the_restart_without_an_orphan(
     assert len(rows) == 1 and rows[0]["result"] == "interrupted", rows
 
 
+def test_a_relay_now_cut_by_kill_9_comes_back_until_its_end(
+    loa_run: LoaRun, tone: ToneSource, icecast: Icecast
+) -> None:
+    loa_run.start()
+    assert loa_run.loa("relay", "now", MOUNT, "--for", "60s").returncode == 0
+    until(lambda: relay_row(loa_run, final=False), "the relay on the air")
+    until(lambda: ffmpeg_readers(icecast.url(MOUNT)), "the relay's ffmpeg")
+    time.sleep(2)
+    loa_run.kill()
+    until(lambda: not ffmpeg_readers(icecast.url(MOUNT)), "no ffmpeg outliving loa run")
+    loa_run.start()
+    until(lambda: "back live" in loa_run.log_text(), "the relay back after the restart")
+    until(lambda: relay_row(loa_run, final=False)["result"] == "playing", "the row reopened")
+    until(lambda: ffmpeg_readers(icecast.url(MOUNT)), "the relay's ffmpeg again")
+    loa_run.stop()
+    rows = [r for r in loa_run.rows() if r["announcement"] == f"relay:{MOUNT}"]
+    assert len(rows) == 1 and rows[0]["result"] == "interrupted", rows
+
+
 def test_a_source_gone_for_a_while_is_a_dropout_of_about_its_length(
     loa_run: LoaRun, icecast: Icecast
 ) -> None:

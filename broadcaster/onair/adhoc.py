@@ -1,6 +1,7 @@
 """An officer's `say` or `play` for the running station: refused now if it could not air, or
 turned into an item for the playout queue."""
 
+import json
 from datetime import datetime, timedelta
 
 from broadcaster.control.protocol import Broadcast, RelayNow, Say
@@ -91,3 +92,49 @@ def _refuse_in_quiet_hours(station: Station, emergency: bool, now: datetime) -> 
                 "one, add --emergency; otherwise broadcast it after the quiet hours."
             ).format(hours=station.quiet_hours)
         )
+
+
+RELAY_NOW_STATE = "relay-now"
+"""The as-run log's state key of the ad-hoc relay on the air: its row holds no end, and a relay
+cut off by a crash comes back live until then."""
+
+
+def relay_now_state(item: Item) -> str:
+    """What `relay_now_again` needs to bring an ad-hoc relay back after a crash."""
+    assert item.ends is not None and item.relay is not None
+    occurrence = item.occurrence
+    return json.dumps(
+        {
+            "scheduled": occurrence.scheduled.isoformat(),
+            "source": item.relay,
+            "priority": occurrence.priority,
+            "ends": item.ends.isoformat(),
+        }
+    )
+
+
+def relay_now_again(saved: str | None, scheduled: str, now: datetime) -> Item | None:
+    """The ad-hoc relay whose row (scheduled at `scheduled`) was on the air when Loa died, if
+    its time is not over; None otherwise (or if what was saved is not that relay)."""
+    try:
+        state = json.loads(saved or "null")
+        if state is None or state["scheduled"] != scheduled:
+            return None
+        ends = datetime.fromisoformat(state["ends"])
+        priority = Priority(state["priority"])
+        source = str(state["source"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    if ends <= now:
+        return None
+    return Item(
+        Occurrence(
+            RELAY, datetime.fromisoformat(scheduled), relay_occurrence_name(source), priority
+        ),
+        start_policy=StartPolicy.INTERRUPT
+        if priority == Priority.EMERGENCY
+        else StartPolicy.AFTER_CURRENT,
+        relay=source,
+        ends=ends,
+        retry=True,
+    )

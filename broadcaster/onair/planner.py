@@ -13,6 +13,7 @@ from broadcaster.core.playout import Item
 from broadcaster.core.recurrence import occurrences
 from broadcaster.core.settings import Station
 from broadcaster.i18n import _
+from broadcaster.onair.adhoc import RELAY, RELAY_NOW_STATE, relay_now_again
 from broadcaster.onair.asrun import AsRunLog
 from broadcaster.onair.events import EventBus
 from broadcaster.station.schedules import Entry, airs, announcements_of, occurrence_name
@@ -143,6 +144,10 @@ class Planner:
         found = []
         for entry_id, scheduled in cut:
             entry = relays.get(entry_id)
+            if entry_id == RELAY:  # `loa relay now`: its end was saved as it began
+                again = relay_now_again(self.asrun.get_state(RELAY_NOW_STATE), scheduled, now)
+                found += [again] if again is not None else []
+                continue
             if entry is None:
                 continue
             item = replace(scheduled_item(entry, datetime.fromisoformat(scheduled)), retry=True)

@@ -25,6 +25,7 @@ from broadcaster.core.playout import (
 from broadcaster.core.settings import Station
 from broadcaster.errors import LoaError, NoAudioDeviceError
 from broadcaster.i18n import _, format_decimal
+from broadcaster.onair.adhoc import RELAY, RELAY_NOW_STATE, relay_now_state
 from broadcaster.onair.asrun import (
     AsRunLog,
     Dropout,
@@ -338,6 +339,11 @@ class Player:
             )
             self._relays[item.occurrence] = relay
             relay.connect()
+            if item.occurrence.entry_id == RELAY:  # `loa relay now`: back after a crash too
+                try:
+                    self.asrun.set_state(RELAY_NOW_STATE, relay_now_state(item))
+                except LoaError as failure:
+                    log.error("%s", failure)
         output = self._output(station) or OUTPUTS[station.output.device]()
         start_at = air.started.timestamp() if air.started > self._now() else None
         ends = relay_end(item, max(air.started, self._now()), station.quiet_hours)
