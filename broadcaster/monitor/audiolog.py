@@ -39,7 +39,8 @@ NEW_FILE_AFTER_GAP_S = 600.0
 """A longer gap in the capture starts a new file rather than ten minutes of silence."""
 PENDING_LIMIT_S = 10.0
 """Audio the encoder may be behind by before it counts as stuck."""
-MIN_FREE_BYTES = 1_000_000
+MIN_FREE_BYTES = 100_000
+"""Room for a minute of the log: with less, it is not started."""
 OUTPUT_FORMATS = {
     ".wav": ["-f", "wav"],
     ".ogg": ["-c:a", "libopus", "-b:a", "24k", "-f", "ogg"],

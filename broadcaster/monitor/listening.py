@@ -77,7 +77,7 @@ def capture_command(device: str) -> list[str] | None:
     if parec is not None and not ALSA_DEVICE.search(device):
         return [
             *(parec, "-v", "-d", device, "--raw", "--format=s16le"),
-            *(f"--rate={RATE}", "--channels=1", "--latency-msec=100"),
+            *(f"--rate={RATE}", "--channels=1", "--latency-msec=20"),
         ]
     ffmpeg = find_program("ffmpeg")
     if ffmpeg is None:
@@ -235,6 +235,11 @@ class ListeningMonitor:
     def alarms(self) -> list[Alarm]:
         with self._lock:
             return [*self._board.lasting.values(), *self._watch.board.lasting.values()]
+
+    @property
+    def heard_until(self) -> float:
+        """The wall-clock time the capture has reached (0 before it has heard anything)."""
+        return self._heard_until
 
     def close(self) -> None:
         self._closed.set()
