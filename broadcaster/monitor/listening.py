@@ -34,7 +34,7 @@ from broadcaster.i18n import _, format_decimal
 from broadcaster.monitor.api import Monitor
 from broadcaster.monitor.audiolog import RATE, AudioLogWriter
 from broadcaster.monitor.envelope import FRAME_S, Envelope, frame_of
-from broadcaster.monitor.verdict import MAX_LAG, judge_frames
+from broadcaster.monitor.verdict import MAX_LAG, TOLERANCE_FRAMES, judge_frames
 from broadcaster.monitor.watch import Board, Watch
 from broadcaster.programs import find_program
 from broadcaster.relay.child import ALSA_DEVICE, _parent_death_signal
@@ -247,7 +247,9 @@ class ListeningMonitor:
 
     def _judge(self, begin: float, end: float) -> Hearing:
         first, last = frame_of(begin), math.ceil(end / FRAME_S)
-        needed = (last + MAX_LAG + 1) * FRAME_S
+        known = self._lag
+        waited = MAX_LAG if known is None else min(MAX_LAG, round(known) + 2 * TOLERANCE_FRAMES)
+        needed = (last + waited + 1) * FRAME_S
         deadline = time.time() + JUDGE_WAIT_S
         with self._captured:
             while self._heard_until < needed and self.problem is None:
@@ -259,7 +261,7 @@ class ListeningMonitor:
             heard = self._heard.frames(first, last + MAX_LAG)
             present_db = self._watch.present_db
             not_listening = self.problem or self._last_problem
-        hearing, found = judge_frames(sent, heard, present_db, self._lag, not_listening)
+        hearing, found = judge_frames(sent, heard, present_db, known, not_listening)
         if found is not None:
             self._lag = found
         if hearing.heard is Heard.UNKNOWN:

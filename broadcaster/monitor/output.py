@@ -1,8 +1,9 @@
 """The station's output with the monitor listening in: every chunk is handed to the monitor with
 the time it is due on the air, then goes to the real output unchanged.
 
-The due time is `start_at` (or the moment the first chunk is taken, when there is none or it has
-passed) plus the duration of the chunks before: what the outputs promise (audio/api.py). An
+The due time is `start_at` (or the moment the first chunk is taken, when there is none, or when
+a program's start has passed) plus the duration of the chunks before: what the outputs promise
+(audio/api.py). An
 output takes chunks ahead of time (the sound device renders up to a minute ahead), so when
 playback stops early the monitor is told that what was due later will not play. Nothing the
 monitor does can reach the air: its errors are logged and the chunk goes out.
@@ -33,7 +34,7 @@ class MonitoredOutput:
         start_at: float | None = None,
     ) -> None:
         try:
-            self.inner.play(self._shown(segments, start_at), stop, start_at)
+            self.inner.play(self._shown(segments, start_at, catches_up=False), stop, start_at)
         except BaseException:
             self._withdraw(time.time())
             raise
@@ -45,17 +46,22 @@ class MonitoredOutput:
         start_at: float | None = None,
     ) -> None:
         try:
-            self.inner.play_live(self._shown(chunks, start_at), stop, start_at)
+            self.inner.play_live(self._shown(chunks, start_at, catches_up=True), stop, start_at)
         except BaseException:
             self._withdraw(time.time())
             raise
 
-    def _shown(self, chunks: Iterable[Chunk], start_at: float | None) -> Iterator[Chunk]:
+    def _shown(
+        self, chunks: Iterable[Chunk], start_at: float | None, catches_up: bool
+    ) -> Iterator[Chunk]:
+        """The chunks, each shown to the monitor first. A live stream that starts late is
+        brought back to `start_at` (audio/api.py), so its due times stay on it: the monitor
+        sees a delay that shrinks, never sound heard before it was sent."""
         due: float | None = None
         for chunk in chunks:
             if due is None:
                 now = time.time()
-                due = now if start_at is None else max(start_at, now)
+                due = now if start_at is None else start_at if catches_up else max(start_at, now)
             try:
                 self.monitor.sent(chunk, due)
             except Exception:

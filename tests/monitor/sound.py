@@ -30,12 +30,16 @@ def chunks(samples: np.ndarray, chunk_s: float = CHUNK_S, rate: int = RATE) -> l
     size = round(chunk_s * rate)
     pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
     return [
-        AudioSegment(data=pcm[at : at + size].tobytes(), sample_width=2, frame_rate=rate, channels=1)
+        AudioSegment(
+            data=pcm[at : at + size].tobytes(), sample_width=2, frame_rate=rate, channels=1
+        )
         for at in range(0, len(pcm), size)
     ]
 
 
-def live(pieces: list[AudioSegment], start_at: float, lead_s: float = 0.5) -> Iterator[AudioSegment]:
+def live(
+    pieces: list[AudioSegment], start_at: float, lead_s: float = 0.5
+) -> Iterator[AudioSegment]:
     """A live source: each chunk `lead_s` before it is due, paced by the wall clock."""
     due = start_at
     for piece in pieces:
