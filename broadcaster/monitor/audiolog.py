@@ -11,6 +11,7 @@ day is about 130 MB; `keep_days` and `disk_mb` are enforced, the oldest files fi
 
 import contextlib
 import errno
+import math
 import os
 import shutil
 import subprocess
@@ -40,7 +41,8 @@ NEW_FILE_AFTER_GAP_S = 600.0
 PENDING_LIMIT_S = 10.0
 """Audio the encoder may be behind by before it counts as stuck."""
 MIN_FREE_BYTES = 100_000
-"""Room for a minute of the log: with less, it is not started."""
+"""With less room than this (a minute of the log) the log stops, before the disk is full."""
+DISK_CHECK_S = 2.0
 OUTPUT_FORMATS = {
     ".wav": ["-f", "wav"],
     ".ogg": ["-c:a", "libopus", "-b:a", "24k", "-f", "ogg"],
@@ -142,6 +144,7 @@ class AudioLogWriter:
         self._pending = bytearray()
         self._failed_at: float | None = None
         self._pruned_at = -float("inf")
+        self._checked_at = -float("inf")
         self.problem: str | None = None
 
     def write(self, pcm: bytes, start: float) -> None:
@@ -152,10 +155,15 @@ class AudioLogWriter:
             self._pruned_at = start
             keep = self.current.path if self.current else None
             prune(self.log_dir, self.keep_days, self.disk_bytes, start, keep)
+        if self.current is not None and start - self._checked_at >= DISK_CHECK_S:
+            self._checked_at = start
+            self._check_disk(start)
         if self.current is not None:
             pcm, start = self._on_the_clock(pcm, start)
         if self.current is None or self._new_day(start):
             self._open(start)
+            if self.current is not None:  # its name says the whole second: silence up to now
+                pcm = bytes(2 * round((start - self.current.start) * RATE)) + pcm
         if self.current is None or self._encoder is None:
             return
         self._pending += pcm
@@ -223,7 +231,7 @@ class AudioLogWriter:
         except OSError as error:
             self._fail(start, describe_os_error(error))
             return
-        file = LogFile(self.log_dir / file_name(start), start)
+        file = LogFile(self.log_dir / file_name(start), float(math.floor(start)))
         command = [
             *(ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y"),
             *("-f", "s16le", "-ar", str(RATE), "-ac", "1", "-i", "pipe:0"),
@@ -247,6 +255,18 @@ class AudioLogWriter:
         if self.problem is not None:
             self.problem = None
             self.on_problem(None)
+
+    def _check_disk(self, now: float) -> None:
+        """Stop before the disk is full: the as-run log and the station need it more."""
+        try:
+            free = shutil.disk_usage(self.log_dir).free
+        except OSError as error:
+            free, reason = 0, describe_os_error(error)
+        else:
+            reason = describe_os_error(OSError(errno.ENOSPC, "No space left on device"))
+        if free < MIN_FREE_BYTES:
+            self.close()
+            self._fail(now, reason)
 
     def _mark_written(self) -> None:
         assert self.current is not None
@@ -357,7 +377,9 @@ class DailyAudioLog:
             if file.start >= end or following <= begin:
                 continue
             offset = max(0.0, begin - file.start)
-            take = min(end, following) - max(begin, file.start)
+            take = min(end, following, file.start + _duration(file.path)) - max(begin, file.start)
+            if take <= 0:
+                continue
             pcm = _decode(file.path, offset, take)
             place = round((max(begin, file.start) - begin) * RATE)
             piece = pcm[: len(result) - place]
@@ -390,6 +412,23 @@ def _ffmpeg() -> str:
     if ffmpeg is None:
         raise LoaError(_("ffmpeg is not installed: run ./setup.sh"))
     return ffmpeg
+
+
+def _duration(path: Path) -> float:
+    """How long a file of the log is (its last page says: quick, even for a whole day)."""
+    ffprobe = find_program("ffprobe")
+    if ffprobe is None:
+        return float("inf")
+    probed = subprocess.run(
+        [ffprobe, "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    try:
+        return float(probed.stdout.strip())
+    except ValueError:
+        return 0.0
 
 
 def _decode(path: Path, offset: float, seconds: float) -> np.ndarray:
