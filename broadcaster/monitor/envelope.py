@@ -63,15 +63,16 @@ class Envelope:
         """Samples (mono, -1..1) whose first one is at `start`, `rate` a second."""
         if len(samples) == 0:
             return
-        times = start + np.arange(len(samples)) / rate
-        frames = np.floor(times / FRAME_S).astype(np.int64)
-        first, last = int(frames[0]), int(frames[-1])
+        position = start / FRAME_S
+        first = math.floor(position)
+        phase = round(position - first, 6)  # a start on a frame's edge stays on it
+        offsets = np.floor(phase + np.arange(len(samples)) / (rate * FRAME_S)).astype(np.int64)
+        last = first + int(offsets[-1])
         self._reach(last)
         assert self.newest is not None
         oldest = self.newest - self.capacity + 1
         if last < oldest:
             return
-        offsets = frames - first
         squares = samples.astype(np.float64) ** 2
         energy = np.bincount(offsets, weights=squares)
         count = np.bincount(offsets)

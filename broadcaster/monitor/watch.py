@@ -230,7 +230,7 @@ class Watch:
         level = 10 * math.log10(max(self._loud_sum / len(self._loud), 1e-12))
         clipping = len(self._clipped) >= CLIPPED_FRAMES
         if clipping or (full and level >= self.loud_db):
-            self._too_loud_last = frame
+            self._too_loud_last = self._clipped[-1] if clipping else frame
             detail = (
                 _("The monitor hears clipping: turn the amplifier's input or Loa's level down.")
                 if clipping
