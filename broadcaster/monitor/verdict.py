@@ -28,6 +28,9 @@ YES_SHARE = 0.9
 """At least this share of the audible sent frames heard: `yes`."""
 NO_SHARE = 0.1
 """At most this share heard: `no`; in between: `partly`."""
+HOLE_S = 5.0
+"""This long of audible sound sent and none of it heard makes `partly`, however much else was
+heard: a relay's 10 s dropout in an hour is not `yes`."""
 MIN_CORRELATION = 0.3
 """A weaker best correlation finds no delay: the one found before is used (or any within
 MAX_DELAY_S)."""
@@ -102,7 +105,7 @@ def judge_frames(
     lost_s = float((judged & ~heard_at).sum()) * FRAME_S
     loudness = _loudness_db(heard, judged, round(shift) if shift is not None else 0)
     delay_ms = round(shift * FRAME_S * 1000) if shift is not None else None
-    if share >= YES_SHARE:
+    if share >= YES_SHARE and _longest_hole_s(judged, heard_at) < HOLE_S:
         verdict, reason = Heard.YES, ""
     elif share <= NO_SHARE:
         verdict = Heard.NO
@@ -113,6 +116,17 @@ def judge_frames(
             lost=format_decimal(lost_s), sent=format_decimal(audible_s)
         )
     return Hearing(verdict, loudness, delay_ms, reason), found
+
+
+def _longest_hole_s(judged: np.ndarray, heard_at: np.ndarray) -> float:
+    """The longest stretch from one unheard audible frame to another with none heard between."""
+    index = np.flatnonzero(judged)
+    unheard = ~heard_at[index]
+    if not unheard.any():
+        return 0.0
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], unheard.astype(np.int8), [0]])))
+    starts, ends = edges[::2], edges[1::2] - 1
+    return float((index[ends] - index[starts] + 1).max()) * FRAME_S
 
 
 def _any_in_window(flags: np.ndarray, low: int, high: int, size: int) -> np.ndarray:

@@ -86,3 +86,16 @@ def test_nothing_audible_sent_is_unknown() -> None:
     quiet = np.full(100, -70.0)
     hearing, _lag = judge_frames(frames(quiet), frames(np.full(160, -20.0)), PRESENT_DB)
     assert hearing.heard is Heard.UNKNOWN and hearing.reason == "nothing audible was sent"
+
+
+def test_a_ten_second_dropout_in_a_long_relay_is_partly_however_much_else_was_heard() -> None:
+    sent = speech(24000, seed=5)  # 20 minutes
+    heard = delayed(sent, 4, -10)
+    heard[12004:12204] = -100.0
+    padded = np.concatenate([heard, np.full(MAX_LAG, -100.0)])[: len(sent) + MAX_LAG]
+    hearing, _lag = judge_frames(frames(sent), frames(padded), PRESENT_DB)
+    assert hearing.heard is Heard.PARTLY and hearing.reason.endswith("not heard")
+    heard = delayed(sent, 4, -10)
+    heard[12004:12044] = -100.0  # two seconds of the same: yes
+    padded = np.concatenate([heard, np.full(MAX_LAG, -100.0)])[: len(sent) + MAX_LAG]
+    assert judge_frames(frames(sent), frames(padded), PRESENT_DB)[0].heard is Heard.YES
