@@ -3,12 +3,13 @@
     .venv/bin/python -m bench.monitor [CPU_SECONDS] [DAYS]
 
 - CPU: the monitor listening to the test rig's sink (tests/pulse_rig.py) for CPU_SECONDS (default
-  60) while a tone comes and goes in it and the same sound is handed to `sent` in 100 ms chunks
-  at 44.1 kHz, as the station does: the capture child (parec), the audio log's encoder (ffmpeg)
-  and this process (the monitor's thread and the sending), each as % of one core. The sound
-  server's own work is not counted (it plays to the amplifier anyway).
+  60) while a tone comes and goes in it, played live through MonitoredOutput and the sound
+  device in 100 ms chunks at 44.1 kHz, as the station plays a relay: the capture child (parec),
+  the audio log's encoder (ffmpeg), the monitor's thread and `sent` in the station's thread,
+  each as % of one core. The sound server's own work is not counted (it plays anyway).
 - dead air: the same sound sent while it goes to another null sink (the amplifier unplugged),
-  with the default monitor.dead_air of 10 s: seconds from the first sound sent to the alarm.
+  with the default monitor.dead_air of 10 s: seconds from the start of the silence (the alarm's
+  `started`) to the alarm.
 - a simulated day (DAYS of them, default 1): the pure parts (envelopes → watch, verdicts) fed a
   day of frames as fast as they go: speech items, music relays, a microphone's background with
   passing noise, silence between broadcasts. Nothing goes wrong in it, so every alarm is false
@@ -17,25 +18,28 @@
 """
 
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+from pydub import AudioSegment
 
-from broadcaster.core.models import Alarm, AlarmKind, Heard
+from broadcaster.audio.outputs import SimpleaudioOutput
+from broadcaster.core.models import Alarm, AlarmKind, Heard, Hearing
 from broadcaster.core.settings import MonitorSettings
 from broadcaster.monitor.envelope import FRAME_S
 from broadcaster.monitor.listening import ListeningMonitor
+from broadcaster.monitor.output import MonitoredOutput
 from broadcaster.monitor.verdict import MAX_LAG, judge_frames
 from broadcaster.monitor.watch import Watch
 from tests.monitor.levels import frames, speech
-from tests.monitor.sound import RATE, bursts, chunks
+from tests.monitor.sound import bursts, chunks, live
 from tests.pulse_rig import SINK, PulseRig
 
 DAY = round(24 * 3600 / FRAME_S)
@@ -45,41 +49,46 @@ GAIN_DB = -20.0
 BACKGROUND_DB = -55.0
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(task: str) -> float:
+    """User + system CPU seconds of /proc/TASK (a process, or PID/task/TID for a thread)."""
+    fields = Path(f"/proc/{task}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def own_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+class TimedMonitor:
+    """The monitor, with the CPU its `sent` takes in the station's threads counted."""
+
+    def __init__(self, monitor: ListeningMonitor) -> None:
+        self.monitor = monitor
+        self.sending_s = 0.0
+
+    def sent(self, chunk: AudioSegment, heard_from: float) -> None:
+        before = time.thread_time()
+        self.monitor.sent(chunk, heard_from)
+        self.sending_s += time.thread_time() - before
+
+    def judge(self, started: datetime, ended: datetime) -> Hearing:
+        return self.monitor.judge(started, ended)
+
+    def alarms(self) -> list[Alarm]:
+        return self.monitor.alarms()
+
+    def close(self) -> None:
+        self.monitor.close()
 
 
-def play_and_send(monitor: ListeningMonitor, seconds: float, sink: str) -> None:
-    """The same sound into `sink` (through pacat, in real time) and to `sent` at its due time."""
-    sound = bursts(seconds, seed=4)
-    pcm = (sound * 32767).astype("<i2").tobytes()
-    player = subprocess.Popen(
-        [
-            *("pacat", "--playback", "-d", sink, "--raw", "--format=s16le"),
-            *(f"--rate={RATE}", "--channels=1", "--latency-msec=50"),
-        ],
-        stdin=subprocess.PIPE,
-    )
-    assert player.stdin is not None
-    start = time.time()
-    for index, piece in enumerate(chunks(sound)):
-        due = start + index * 0.1
-        if (left := due - 0.2 - time.time()) > 0:
-            time.sleep(left)
-        monitor.sent(piece, due)
-        player.stdin.write(pcm[index * 2 * 4410 : (index + 1) * 2 * 4410])
-        player.stdin.flush()
-    player.stdin.close()
-    player.wait()
+def play_and_send(monitor: ListeningMonitor, seconds: float, sink: str) -> float:
+    """Speech-like sound played live through the sound device into `sink`, through
+    MonitoredOutput as the station does; the CPU seconds `sent` took."""
+    os.environ["PULSE_SINK"] = sink
+    timed = TimedMonitor(monitor)
+    output = MonitoredOutput(SimpleaudioOutput(), timed)
+    start_at = time.time() + 1.0
+    output.play_live(live(chunks(bursts(seconds, seed=4)), start_at), start_at=start_at)
+    return timed.sending_s
 
 
-def cpu_of_monitor(seconds: float, root: Path) -> tuple[float, float, float]:
+def cpu_of_monitor(seconds: float, root: Path) -> tuple[float, float, float, float]:
     monitor = ListeningMonitor(MonitorSettings(f"{SINK}.monitor"), root / "log", lambda a: None)
     try:
         while monitor.heard_until < time.time() - 1:
@@ -89,14 +98,19 @@ def cpu_of_monitor(seconds: float, root: Path) -> tuple[float, float, float]:
         time.sleep(2)  # the audio log's encoder has started
         encoder = monitor._log._encoder
         assert encoder is not None
-        pids = (capture.process.pid, encoder.pid)
-        before = [cpu_seconds(pid) for pid in pids] + [own_cpu_seconds()]
+        thread = monitor._thread.native_id
+        assert thread is not None
+        pids = (capture.process.pid, encoder.pid, os.getpid())
+        stats = [f"{pid}" for pid in pids] + [f"{os.getpid()}/task/{thread}"]
+        before = [cpu_seconds(stat) for stat in stats]
         began = time.time()
-        play_and_send(monitor, seconds, SINK)
+        sending = play_and_send(monitor, seconds, SINK)
         elapsed = time.time() - began
-        after = [cpu_seconds(pid) for pid in pids] + [own_cpu_seconds()]
-        parec, ffmpeg, own = ((b - a) / elapsed * 100 for a, b in zip(before, after, strict=True))
-        return parec, ffmpeg, own
+        after = [cpu_seconds(stat) for stat in stats]
+        parec, ffmpeg, _process, listening = (
+            (b - a) / elapsed * 100 for a, b in zip(before, after, strict=True)
+        )
+        return parec, ffmpeg, listening, sending / elapsed * 100
     finally:
         monitor.close()
 
@@ -109,9 +123,11 @@ def dead_air_delay(root: Path) -> float | None:
         check=True,
     )
     raised = threading.Event()
+    delays: list[float] = []
 
     def on_alarm(alarm: Alarm) -> None:
         if alarm.kind is AlarmKind.DEAD_AIR and alarm.ended is None:
+            delays.append(time.time() - alarm.started.timestamp())
             raised.set()
 
     monitor = ListeningMonitor(MonitorSettings(f"{SINK}.monitor"), root / "log2", on_alarm)
@@ -119,13 +135,11 @@ def dead_air_delay(root: Path) -> float | None:
         while monitor.heard_until < time.time() - 1:
             time.sleep(0.1)
         time.sleep(2)  # the new sink has started
-        began = time.time()
         sender = threading.Thread(target=play_and_send, args=(monitor, 16.0, "unplugged"))
         sender.start()
-        found = raised.wait(16.0)
-        delay = time.time() - began if found else None
+        raised.wait(18.0)
         sender.join()
-        return delay
+        return delays[0] if delays else None
     finally:
         monitor.close()
         subprocess.run(["pactl", "unload-module", loaded.stdout.strip()], check=False)
@@ -212,15 +226,17 @@ def main() -> None:
         rig.start()
         os.environ.update(rig.env)
         try:
-            parec, ffmpeg, own = cpu_of_monitor(cpu_window, root)
+            parec, ffmpeg, listening, sending = cpu_of_monitor(cpu_window, root)
+            total = parec + ffmpeg + listening + sending
             print(
                 f"CPU of the monitor over {cpu_window:.0f} s, % of one core: capture (parec) "
-                f"{parec:.2f}, audio log (ffmpeg, Opus 12 kbit/s) {ffmpeg:.2f}, this process "
-                f"(monitor thread + sent) {own:.2f}; total {parec + ffmpeg + own:.2f}"
+                f"{parec:.2f}, audio log (ffmpeg, Opus 12 kbit/s) {ffmpeg:.2f}, the monitor's "
+                f"thread {listening:.2f}, sent() in the station's threads {sending:.2f}; "
+                f"total {total:.2f}"
             )
             delay = dead_air_delay(root)
             said = f"{delay:.1f} s" if delay is not None else "not raised"
-            print(f"dead air (monitor.dead_air 10 s) raised after: {said}")
+            print(f"dead air (monitor.dead_air 10 s) raised {said} after the silence began")
         finally:
             rig.stop()
     print(f"load average after: {os.getloadavg()[0]:.2f}", file=sys.stderr)
