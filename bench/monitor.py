@@ -6,7 +6,8 @@
   60) while a tone comes and goes in it, played live through MonitoredOutput and the sound
   device in 100 ms chunks at 44.1 kHz, as the station plays a relay: the capture child (parec),
   the audio log's encoder (ffmpeg), the monitor's thread and `sent` in the station's thread,
-  each as % of one core. The sound server's own work is not counted (it plays anyway).
+  each as % of one core. The sound server's own work is not counted (it plays anyway). And the
+  audio log's size, as MB a day.
 - dead air: the same sound sent while it goes to another null sink (the amplifier unplugged),
   with the default monitor.dead_air of 10 s: seconds from the start of the silence (the alarm's
   `started`) to the alarm.
@@ -33,6 +34,7 @@ from pydub import AudioSegment
 from broadcaster.audio.outputs import SimpleaudioOutput
 from broadcaster.core.models import Alarm, AlarmKind, Heard, Hearing
 from broadcaster.core.settings import MonitorSettings
+from broadcaster.monitor.audiolog import audio_log_usage
 from broadcaster.monitor.envelope import FRAME_S
 from broadcaster.monitor.listening import ListeningMonitor
 from broadcaster.monitor.output import MonitoredOutput
@@ -93,6 +95,7 @@ def cpu_of_monitor(seconds: float, root: Path) -> tuple[float, float, float, flo
     try:
         while monitor.heard_until < time.time() - 1:
             time.sleep(0.1)
+        log_began = monitor.heard_until
         capture = monitor._capture
         assert capture is not None
         time.sleep(2)  # the audio log's encoder has started
@@ -110,6 +113,8 @@ def cpu_of_monitor(seconds: float, root: Path) -> tuple[float, float, float, flo
         parec, ffmpeg, _process, listening = (
             (b - a) / elapsed * 100 for a, b in zip(before, after, strict=True)
         )
+        _days, size = audio_log_usage(root / "log")
+        print(f"audio log: {size / (time.time() - log_began) * 86400 / 1e6:.0f} MB a day")
         return parec, ffmpeg, listening, sending / elapsed * 100
     finally:
         monitor.close()

@@ -236,6 +236,7 @@ class AudioLogWriter:
             *(ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y"),
             *("-f", "s16le", "-ar", str(RATE), "-ac", "1", "-i", "pipe:0"),
             *("-c:a", "libopus", "-b:a", BIT_RATE, "-application", "voip"),
+            *("-compression_level", "3", "-frame_duration", "60"),  # a third of the CPU
             *("-flush_packets", "1", "-f", "ogg", str(file.path)),
         ]
         self._encoder = subprocess.Popen(
