@@ -221,7 +221,7 @@ class AudioLogWriter:
         self.close()
         ffmpeg = find_program("ffmpeg")
         if ffmpeg is None:
-            self._fail(start, _("ffmpeg is not installed: run ./setup.sh"))
+            self._fail(start, _no_ffmpeg())
             return
         prune(self.log_dir, self.keep_days, self.disk_bytes, start, None)
         try:
@@ -351,7 +351,7 @@ class DailyAudioLog:
         )
         if made.returncode != 0:
             raise OutputFileError(
-                _("Cannot write {file}: {reason}").format(
+                _("Cannot write {file}: {reason}.").format(
                     file=out, reason=made.stderr.decode("utf-8", "replace").strip()[-300:]
                 )
             )
@@ -408,10 +408,14 @@ def open_audio_log(log_dir: Path) -> DailyAudioLog:
     return DailyAudioLog(log_dir)
 
 
+def _no_ffmpeg() -> str:
+    return _("The audio log needs ffmpeg, which is not installed: sudo apt install ffmpeg")
+
+
 def _ffmpeg() -> str:
     ffmpeg = find_program("ffmpeg")
     if ffmpeg is None:
-        raise LoaError(_("ffmpeg is not installed: run ./setup.sh"))
+        raise LoaError(_no_ffmpeg())
     return ffmpeg
 
 

@@ -73,6 +73,22 @@ PAREC_CHATTER = (
 """What parec -v says when all is well."""
 
 
+def no_capture_program() -> str:
+    return _("neither parec nor ffmpeg is installed (sudo apt install pulseaudio-utils ffmpeg)")
+
+
+def device_problem(device: str, reason: str) -> str:
+    """What is wrong with the monitor input and what to do (translated)."""
+    problem = _("The monitor input {device} cannot be heard: {reason}.").format(
+        device=device, reason=reason
+    )
+    fix = _(
+        "Plug the sound card in, or set monitor: device: in station.yaml to an input that exists "
+        "(pactl list short sources, or arecord -L)."
+    )
+    return f"{problem} {fix}"
+
+
 def capture_command(device: str) -> list[str] | None:
     """The child that captures `device` as s16le mono at RATE to its stdout; None if neither
     parec nor ffmpeg is installed."""
@@ -314,7 +330,7 @@ class ListeningMonitor:
     def _start_capture(self, now: float) -> None:
         command = capture_command(self.device)
         if command is None:
-            self._device_lost(_("neither parec nor ffmpeg is installed: run ./setup.sh"))
+            self._device_lost(no_capture_program())
             return
         try:
             self._capture = Capture(command, self.device)
@@ -348,11 +364,10 @@ class ListeningMonitor:
     def _device_lost(self, reason: str) -> None:
         self._retry_at = time.time() + self.retry_s
         self._log.close()
-        message = _(
-            "The monitor input {device} cannot be heard: {reason}. Plug the sound card in, or "
-            "set monitor: device: in station.yaml to an input that exists (loa doctor lists "
-            "them); Loa tries again every {seconds} s and the broadcasts go on."
-        ).format(device=self.device, reason=reason, seconds=format_decimal(self.retry_s, 0))
+        again = _("Loa tries again every {seconds} s; the broadcasts go on.").format(
+            seconds=format_decimal(self.retry_s, 0)
+        )
+        message = f"{device_problem(self.device, reason)} {again}"
         with self._lock:
             self.problem = self._last_problem = message
             self._captured.notify_all()

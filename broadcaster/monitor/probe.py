@@ -3,7 +3,12 @@
 import time
 
 from broadcaster.i18n import _
-from broadcaster.monitor.listening import Capture, capture_command
+from broadcaster.monitor.listening import (
+    Capture,
+    capture_command,
+    device_problem,
+    no_capture_program,
+)
 
 CHECK_S = 2.0
 
@@ -13,13 +18,11 @@ def check_device(device: str) -> str | None:
     CHECK_S at most."""
     command = capture_command(device)
     if command is None:
-        return _("The monitor needs parec or ffmpeg to listen to {device}: run ./setup.sh.").format(
-            device=device
-        )
+        return device_problem(device, no_capture_program())
     try:
         capture = Capture(command, device)
     except OSError as error:
-        return _problem(device, str(error))
+        return device_problem(device, str(error))
     try:
         deadline = time.monotonic() + CHECK_S
         while time.monotonic() < deadline:
@@ -28,15 +31,7 @@ def check_device(device: str) -> str | None:
                 return None
             if data is None or capture.process.poll() is not None:
                 capture.read_stderr()
-                return _problem(device, capture.reason())
-        return _problem(device, _("it gives no sound"))
+                return device_problem(device, capture.reason())
+        return device_problem(device, _("it gives no sound"))
     finally:
         capture.kill()
-
-
-def _problem(device: str, reason: str) -> str:
-    return _(
-        "The monitor input {device} cannot be heard: {reason}. Plug the sound card in, or set "
-        "monitor: device: in station.yaml to an input that exists (pactl list short sources, "
-        "or arecord -L)."
-    ).format(device=device, reason=reason)
