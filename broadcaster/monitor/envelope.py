@@ -53,8 +53,8 @@ class Envelope:
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._energy = np.zeros(capacity)
-        self._count = np.zeros(capacity, dtype=np.int64)
+        self._energy = np.zeros(capacity, dtype=np.float32)  # 12 bytes a frame in all
+        self._count = np.zeros(capacity, dtype=np.int32)
         self._peak = np.zeros(capacity, dtype=np.float32)
         self.newest: int | None = None
         """The latest frame written (or cleared up to)."""
