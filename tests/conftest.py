@@ -114,6 +114,12 @@ SLOW = {
     "tests/relay/test_icecast.py::test_the_report_and_the_doctor_say_what_a_source_is",
     "tests/relay/test_level.py::test_quiet_and_loud_sources_come_out_at_the_target_over_five_minutes",
     "tests/relay/test_relay_command.py::test_the_report_of_a_source_and_the_file_of_what_came",
+    # the on-air monitor on the rig: seconds of sound each, and the capture catching up
+    "tests/monitor/test_listening.py::test_what_the_station_plays_is_heard_with_the_delay_the_rig_shows",
+    "tests/monitor/test_listening.py::test_sound_routed_to_another_sink_is_not_heard_and_dead_air_is_raised_in_time",
+    "tests/monitor/test_listening.py::test_noise_while_nothing_is_sent_is_unexpected_sound",
+    "tests/monitor/test_listening.py::test_a_hole_in_what_reaches_the_loudspeakers_is_partly_heard",
+    "tests/monitor/test_audiolog.py::test_a_full_disk_stops_the_log_with_an_alarm_and_the_monitor_goes_on",
 }
 """Tests (a module, or module::function for all its parameters) left out of the quick loop
 `pytest -m "not slow"`; the full suite stays the test command. A name that matches no test is

@@ -34,7 +34,7 @@ ALLOWED: dict[str, set[str]] = {
         *SHARED,
     },
     "province": {"core", "station", "audio", "broadcast", "control", "onair", *SHARED},
-    "monitor": {"core", "station", "audio", "control", "onair", *SHARED},
+    "monitor": {"core", "station", "audio", "control", "onair", "relay", *SHARED},
     "web": {
         "core",
         "station",

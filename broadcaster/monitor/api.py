@@ -11,7 +11,7 @@ without knowing the monitor.
 
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from broadcaster.audio.api import Chunk
 from broadcaster.core.models import Alarm, Hearing
@@ -40,4 +40,14 @@ class AudioLog(Protocol):
     def cut(self, at: datetime, seconds: float, out: Path) -> Path:
         """Write what was heard from `at` for `seconds` to `out` (its format by its extension);
         a LoaError says when the log has nothing there. Works without a running station."""
+        ...
+
+
+@runtime_checkable
+class Withdrawing(Protocol):
+    """A monitor that can be told that playback stopped early (MonitoredOutput tells it): the
+    chunks an output took ahead of time, due after the stop, will not be heard."""
+
+    def withdraw(self, after: float) -> None:
+        """Nothing sent for after `after` (time.time()) plays."""
         ...
