@@ -324,3 +324,17 @@ def test_the_output_is_the_station_s_own_until_the_monitor_listens(station_dir: 
     assert isinstance(waiting.status(), MonitorStatus) and waiting.status().problem
     waiting.close()
     assert Station(station_dir).monitor is None
+
+
+def test_a_relay_with_dropouts_heard_whole_is_heard_partly(rig: Rig, english: None) -> None:
+    """The loudspeakers played all that was sent, but the programme was not all there."""
+    began = rig.clock.moment - timedelta(minutes=30)
+    relay = Occurrence("thoi-su", began, "relay:vov1", Priority.NORMAL)
+    rig.daemon.asrun.begin(relay, began)
+    rig.daemon.asrun.finish(relay, Result.RELAYED_WITH_DROPOUTS, began + timedelta(minutes=15))
+    rig.station_monitor.occurrence_finished(relay, Result.RELAYED_WITH_DROPOUTS, "")
+    log = rig.judged(1)
+    (row,) = log.rows()
+    assert (row.entry_id, row.heard) == ("thoi-su", "partly")
+    assert "dropouts" in row.heard_reason
+    log.close()

@@ -12,13 +12,13 @@ to open, missing or gone never delays nor stops the air. Until it listens, the r
 unknown` with the reason. The station's output is wrapped (`output_for`) only once it listens.
 """
 
-import importlib
 import logging
 import threading
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from broadcaster.control.protocol import MonitorAlarm, MonitorStatus
 from broadcaster.core.models import AIRED, Alarm, AlarmKind, Heard, Hearing, Occurrence, Result
@@ -237,6 +237,10 @@ class StationMonitor(Listener):
             hearing = monitor.judge(
                 datetime.fromisoformat(row.started), datetime.fromisoformat(row.ended)
             )
+        if hearing.heard == Heard.YES and row.result == Result.RELAYED_WITH_DROPOUTS:
+            # the loudspeakers played what was sent, but the programme was not all there
+            reason = _("the source was gone for a while: see the relay's dropouts")
+            hearing = replace(hearing, heard=Heard.PARTLY, reason=reason)
         self._asrun.hear(occurrence, hearing)
         if hearing.heard in (Heard.NO, Heard.PARTLY):
             log.warning(
@@ -265,36 +269,33 @@ def _open_monitor(
     on_alarm: Callable[[Alarm], None],
     target_lufs: float,
 ) -> Monitor:
-    monitor: Monitor = _engine("listening").open_monitor(
-        settings, log_dir, on_alarm, target_lufs=target_lufs
-    )
-    return monitor
+    from broadcaster.monitor.listening import open_monitor  # numpy: only with a monitor
+
+    return open_monitor(settings, log_dir, on_alarm, target_lufs=target_lufs)
 
 
 def _monitored_output(inner: "AudioOutput", monitor: Monitor) -> "AudioOutput":
-    output: AudioOutput = _engine("output").MonitoredOutput(inner, monitor)
-    return output
+    from broadcaster.monitor.output import MonitoredOutput
+
+    return MonitoredOutput(inner, monitor)
 
 
 def check_device(device: str) -> str | None:
     """Why the monitor's device cannot capture (for `loa doctor`), or None."""
-    problem: str | None = _engine("probe").check_device(device)
-    return problem
+    from broadcaster.monitor.probe import check_device as probe
+
+    return probe(device)
 
 
 def open_audio_log(station: Station) -> AudioLog:
     """The station's daily audio log, read without a running station (`loa monitor listen`)."""
-    audio_log: AudioLog = _engine("audiolog").open_audio_log(station.monitor_dir)
-    return audio_log
+    from broadcaster.monitor.audiolog import open_audio_log as audio_log
+
+    return audio_log(station.monitor_dir)
 
 
 def audio_log_usage(station: Station) -> tuple[int, int]:
     """Days kept and bytes used by the daily audio log."""
-    days, size = _engine("audiolog").audio_log_usage(station.monitor_dir)
-    return int(days), int(size)
+    from broadcaster.monitor.audiolog import audio_log_usage as usage
 
-
-def _engine(module: str) -> Any:
-    """One of the monitor's engine modules (listening, output, probe, audiolog), imported when
-    first used: numpy and the capture load only on a station with a monitor."""
-    return importlib.import_module(f"broadcaster.monitor.{module}")
+    return usage(station.monitor_dir)
