@@ -105,6 +105,7 @@ SLOW = {
     "tests/test_guide.py",
     # relays of a real Icecast and of HLS in real time: sources killed, hung, frozen, restarted
     "tests/test_relay_onair.py",
+    "tests/test_monitor_onair.py",
     "tests/relay/test_http.py",
     "tests/relay/test_icecast.py::test_audio_soon_after_connecting_and_the_end_on_time_with_a_fade",
     "tests/relay/test_icecast.py::test_a_killed_source_is_one_dropout_as_long_as_the_gap_heard",

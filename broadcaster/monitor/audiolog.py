@@ -171,10 +171,11 @@ class AudioLogWriter:
         self._mark_written()
         self._flush()
 
-    def position(self, t: float) -> str:
-        """`FILE@SECONDS` of the moment `t` in what this writer wrote; empty if none."""
+    def position(self, t: float, until: float | None = None) -> str:
+        """`FILE@SECONDS` of the moment `t` in what this writer wrote, or of the first moment
+        written before `until` (a stretch that began before the log did); empty if none."""
         for file, end in reversed(self.written):
-            if file.start <= t <= end + 1.0:
+            if file.start <= t <= end + 1.0 or t < file.start <= (until or t):
                 return f"{file.path.name}@{max(0.0, t - file.start):.1f}"
         return ""
 

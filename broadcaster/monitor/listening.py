@@ -292,7 +292,8 @@ class ListeningMonitor:
         if hearing.heard is Heard.UNKNOWN:
             return hearing
         delay_s = (hearing.delay_ms or 0) / 1000
-        return replace(hearing, audio_log=self._log.position(begin + delay_s))
+        audio_log = self._log.position(begin + delay_s, end + delay_s)
+        return replace(hearing, audio_log=audio_log)
 
     # the monitor's thread
 
