@@ -1,6 +1,7 @@
 """`loa run` with the on-air monitor for real, on the PulseAudio rig: the monitor input is the
 rig's null sink's monitor. What the station plays there is heard, with the rig's delay; played
-to another sink (the amplifier unplugged), it is not heard and dead air is raised in time."""
+to another sink (the amplifier unplugged), it is not heard and dead air is raised in time; a relay
+whose source is gone for 10 s is heard partly."""
 
 import sqlite3
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 from broadcaster.control.channel import send
 from broadcaster.onair.asrun import LOG_FILE
 from tests.conftest import ROOT
+from tests.icecast import Icecast, ToneSource
 from tests.pulse_rig import SINK, PulseRig
 
 WAIT_S = 60.0
@@ -37,14 +39,25 @@ def until(condition: Callable[[], Any], what: str, timeout: float = WAIT_S) -> A
     return found
 
 
+MOUNT = "vov1"
+
+
+@pytest.fixture(scope="module")
+def icecast(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Icecast]:
+    server = Icecast(tmp_path_factory.mktemp("icecast")).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def monitored_station(station: Path) -> Path:
+def monitored_station(station: Path, icecast: Icecast) -> Path:
     config = station / "station.yaml"
     config.write_text(
         config.read_text()
         .replace("voice: vi-VN-HoaiMyNeural", "voice: vi")
         .replace('quiet_hours: "21:00-06:00"', 'quiet_hours: "00:00-00:00"')
-        + f"\nmonitor:\n  device: {SINK}.monitor\n",
+        + f"\nmonitor:\n  device: {SINK}.monitor\n"
+        + f"\nrelay_sources:\n  {MOUNT}:\n    - {icecast.url(MOUNT)}\n",
         encoding="utf-8",
     )
     (station / "announcements" / "dai.txt").write_text(LONG_TEXT, encoding="utf-8")
@@ -166,3 +179,22 @@ def test_a_broadcast_to_another_sink_is_not_heard_and_dead_air_is_raised_in_time
     ]
     assert dead, alarms(monitored_station)
     assert 0 < (dead[0] - started).total_seconds() <= DEAD_AIR_WITHIN_S
+
+
+def test_a_relay_whose_source_is_gone_for_10_s_is_heard_partly(
+    monitored_station: Path, loa_run: Callable[[str], subprocess.Popen[str]], icecast: Icecast
+) -> None:
+    tone = ToneSource(icecast, MOUNT).start()
+    try:
+        loa_run(SINK)
+        reply = send(monitored_station, {"command": "relay", "source": MOUNT, "seconds": 24})
+        assert reply is not None and reply.get("ok"), reply
+        time.sleep(5)
+        tone.kill()
+        time.sleep(10)
+        tone = ToneSource(icecast, MOUNT).start()
+        [row] = judged_rows(monitored_station, 1)
+    finally:
+        tone.kill()
+    assert row["result"] == "relayed-with-dropouts", row
+    assert row["heard"] == "partly", row
