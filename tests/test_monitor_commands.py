@@ -250,16 +250,14 @@ def test_loa_run_with_a_monitor_device_that_is_not_there_stays_on_the_air(
     assert "khong-co-thiet-bi-nay" in err, "loa run says the monitor does not listen"
 
 
-def test_doctor_warns_of_a_monitor_device_that_is_not_there(station: Path) -> None:
-    """Needs the monitor's engine (monitor/probe.py): skipped on a branch without it."""
-    pytest.importorskip("broadcaster.monitor.probe")
+def test_doctor_warns_of_a_monitor_device_that_is_not_there(station: Path, english: None) -> None:
     from broadcaster.system.doctor import WARNING, check_monitor
 
     config = station / "station.yaml"
     config.write_text(config.read_text() + "\nmonitor:\n  device: khong-co-thiet-bi-nay\n")
     result = check_monitor(load_station(station))
     assert result.status == WARNING
-    assert result.detail.startswith("khong-co-thiet-bi-nay: ")
+    assert result.detail.startswith("The monitor input khong-co-thiet-bi-nay cannot be heard")
     assert "monitor:" in result.fix
 
 

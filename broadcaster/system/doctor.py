@@ -306,7 +306,7 @@ def check_monitor(station: Station) -> Result:
     if problem is not None:
         return Result(
             WARNING,
-            _("{device}: {problem}").format(device=device, problem=problem),
+            problem,  # it names the device
             _(
                 "plug in the sound card that hears the loudspeakers, or correct 'device:' under "
                 "'monitor:' in station.yaml; the air goes on meanwhile, with heard unknown."

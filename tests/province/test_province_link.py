@@ -585,8 +585,8 @@ def test_the_collector_keeps_each_as_run_row_once(rig: ProvinceRig, tmp_path: Pa
     report = rig.loa("report", "--month", tomorrow.strftime("%Y-%m"), "--csv")
     rows = [line.split(",") for line in report.stdout.lstrip("\ufeff").strip().splitlines()]
     assert rows[0][:3] == ["Campaign", "Station", "Expected"]
-    assert ["bao", "xa-an-binh", "2", "1", "0", "0", "1"] in rows
-    assert ["bao", "xa-binh-minh", "2", "0", "0", "0", "2"] in rows
+    assert ["bao", "xa-an-binh", "2", "1", "0", "0", "1", "0", "0"] in rows  # no monitor: 0 heard
+    assert ["bao", "xa-binh-minh", "2", "0", "0", "0", "2", "0", "0"] in rows
     text = rig.loa("report", "--month", tomorrow.strftime("%Y-%m"))
     assert "bao: aired 1 times by 1 of 2 stations: xa-an-binh (1)" in text.stdout
 
