@@ -244,7 +244,7 @@ class ListeningMonitor:
             with self._lock:
                 self._sent.add(mono, chunk.frame_rate, heard_from)
         except Exception:
-            log.exception("monitor: a sent chunk could not be taken")
+            log.exception(_("The on-air monitor failed (%s); the air goes on."), "sent")
 
     def withdraw(self, after: float) -> None:
         with self._lock:
@@ -254,7 +254,7 @@ class ListeningMonitor:
         try:
             return self._judge(started.timestamp(), ended.timestamp())
         except Exception as error:
-            log.exception("monitor: judging failed")
+            log.exception(_("The on-air monitor failed (%s); the air goes on."), "judge")
             return Hearing(Heard.UNKNOWN, reason=str(error))
 
     def alarms(self) -> list[Alarm]:
@@ -303,7 +303,7 @@ class ListeningMonitor:
                 try:
                     self._listen_once()
                 except Exception:
-                    log.exception("monitor: listening failed")
+                    log.exception(_("The on-air monitor failed (%s); the air goes on."), "listen")
                     self._closed.wait(POLL_S)
         finally:
             if self._capture is not None:
@@ -438,7 +438,7 @@ class ListeningMonitor:
             try:
                 self.on_alarm(alarm)
             except Exception:
-                log.exception("monitor: the alarm listener failed")
+                log.exception(_("The on-air monitor failed (%s); the air goes on."), "alarm")
 
 
 def open_monitor(

@@ -3,10 +3,9 @@ the time it is due on the air, then goes to the real output unchanged.
 
 The due time is `start_at` (or the moment the first chunk is taken, when there is none, or when
 a program's start has passed) plus the duration of the chunks before: what the outputs promise
-(audio/api.py). An
-output takes chunks ahead of time (the sound device renders up to a minute ahead), so when
-playback stops early the monitor is told that what was due later will not play. Nothing the
-monitor does can reach the air: its errors are logged and the chunk goes out.
+(audio/api.py). An output takes chunks ahead of time (the sound device renders up to a minute
+ahead), so when playback stops early the monitor is told that what was due later will not play.
+Nothing the monitor does can reach the air: its errors are logged and the chunk goes out.
 """
 
 import logging
@@ -15,6 +14,7 @@ import time
 from collections.abc import Iterable, Iterator
 
 from broadcaster.audio.api import AudioOutput, Chunk
+from broadcaster.i18n import _
 from broadcaster.monitor.api import Monitor, Withdrawing
 
 log = logging.getLogger("loa")
@@ -65,7 +65,7 @@ class MonitoredOutput:
             try:
                 self.monitor.sent(chunk, due)
             except Exception:
-                log.exception("monitor: sent() failed")
+                log.exception(_("The on-air monitor failed (%s); the air goes on."), "sent")
             due += len(chunk) / 1000
             yield chunk
 
@@ -74,4 +74,4 @@ class MonitoredOutput:
             try:
                 self.monitor.withdraw(after)
             except Exception:
-                log.exception("monitor: withdraw() failed")
+                log.exception(_("The on-air monitor failed (%s); the air goes on."), "withdraw")
