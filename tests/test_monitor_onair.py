@@ -106,6 +106,8 @@ def loa_run(
             return status is not None and monitor.get("problem") is None
 
         until(listening, "loa run on the air with its monitor listening")
+        audio_log = monitored_station / ".loa" / "monitor"
+        until(lambda: any(audio_log.glob("*.ogg")), "the monitor's first sound captured")
         return process
 
     yield start
