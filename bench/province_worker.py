@@ -8,12 +8,16 @@ driven by one network thread. Commands come as lines on stdin, answers as JSON l
 when each emergency arrives: what the broker and the network cost without Loa.
 """
 
+import cProfile
 import json
 import logging
+import os
+import pstats
 import random
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +77,36 @@ def bare_client(
     network.add(client, (1.0, 60.0))
 
 
+def profile_threads(out: Path) -> Callable[[], None]:
+    """cProfile in every thread started from now on (a profiler sees only its own thread): for
+    `bench.province_cpu --profile`. Returns what writes their sum to `out`."""
+    profiles: list[cProfile.Profile] = []
+    run = threading.Thread.run
+
+    def profiled(thread: threading.Thread) -> None:
+        profile = cProfile.Profile(time.thread_time)  # CPU, not waits
+        profiles.append(profile)
+        profile.enable()
+        run(thread)
+
+    threading.Thread.run = profiled  # type: ignore[method-assign]
+
+    def dump() -> None:
+        found = [profile for profile in profiles if profile.getstats()]
+        if found:
+            found[0].create_stats()
+            stats = pstats.Stats(found[0])
+            for profile in found[1:]:
+                profile.create_stats()
+                stats.add(profile)
+            stats.dump_stats(out)
+
+    return dump
+
+
 def main() -> None:
+    profiled = os.environ.get("LOA_BENCH_PROFILE")
+    dump_profile = profile_threads(Path(profiled)) if profiled else None
     root, port, first, count = (
         Path(sys.argv[1]),
         int(sys.argv[2]),
@@ -165,6 +198,8 @@ def main() -> None:
             )
         elif command[0] == "quit":
             break
+    if dump_profile is not None:
+        dump_profile()
     network.stop_reconnecting()
     for link in links:
         link.stop()
