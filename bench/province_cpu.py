@@ -34,8 +34,12 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_s(pid: int) -> float:
+    return sum(user_system_s(pid))
+
+
+def user_system_s(pid: int) -> tuple[float, float]:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+    return int(fields[11]) / TICK, int(fields[12]) / TICK
 
 
 def switches(pid: int) -> tuple[int, int]:
@@ -112,7 +116,9 @@ def main() -> None:
         )
         for round_ in range(options.rounds):
             emergency_id = f"khan-cpu-{round_}"
-            before, (vol0, inv0) = cpu_s(pid), switches(pid)
+            asked = workers.ask("cpu")[0]
+            before, threads_before, (vol0, inv0) = asked["cpu"], asked["threads"], switches(pid)
+            user0, system0 = user_system_s(pid)
             began = time.monotonic()
             send_emergency(
                 province,
@@ -126,12 +132,18 @@ def main() -> None:
             )
 
             wait_for(lambda: len(started(workers, emergency_id)) >= n, 60, 0.2)  # noqa: B023
-            path = cpu_s(pid)
+            path = workers.ask("status")[0]["cpu"][emergency_id]
             latencies = sorted(t - began for t in started(workers, emergency_id))
             time.sleep(4)
-            whole = cpu_s(pid)
+            asked = workers.ask("cpu")[0]
+            whole = asked["cpu"]
+            user, system = user_system_s(pid)
+            by_thread = {
+                kind: (spent - threads_before.get(kind, 0.0)) * 1000 / n
+                for kind, spent in asked["threads"].items()
+            }
             time.sleep(4)  # played 5 s from its start: finished, reported, acknowledged
-            end = cpu_s(pid)
+            end = workers.ask("cpu")[0]["cpu"]
             vol, inv = switches(pid)
             p = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
             print(
@@ -139,6 +151,12 @@ def main() -> None:
                 f" | {(end - before) * 1000 / n:.2f} | {(vol - vol0) / n:.1f} / "
                 f"{(inv - inv0) / n:.1f} | {latencies[len(latencies) // 2] * 1000:.0f} / "
                 f"{p * 1000:.0f} / {latencies[-1] * 1000:.0f} |",
+                flush=True,
+            )
+            print(
+                f"    whole emergency: user {(user - user0) * 1000 / n:.2f}, system "
+                f"{(system - system0) * 1000 / n:.2f}; by thread, ms/station: "
+                + ", ".join(f"{kind} {ms:.2f}" for kind, ms in sorted(by_thread.items()) if ms),
                 flush=True,
             )
             time.sleep(1)

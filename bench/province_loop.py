@@ -29,6 +29,8 @@ class NetworkLoop:
         self._retry: list[tuple[float, int, Client]] = []
         self._count = itertools.count()
         self._lock = threading.Lock()
+        self._connected: dict[int, float] = {}
+        """id(client) -> when its last connection was accepted (monotonic), while it lasts."""
         self.reconnects = 0
         threading.Thread(target=self._run, name="bench-network", daemon=True).start()
 
@@ -38,10 +40,37 @@ class NetworkLoop:
         client.on_socket_close = self._closed
         client.on_socket_register_write = self._want_write
         client.on_socket_unregister_write = self._written
+        self._watch(client)
         with self._lock:
             self._clients.append(client)
             self._delays[id(client)] = (delays[0], delays[1], delays[0])
             heapq.heappush(self._retry, (time.monotonic(), next(self._count), client))
+
+    def connected_since(self) -> list[float]:
+        """When each connected client's connection was accepted."""
+        with self._lock:
+            return list(self._connected.values())
+
+    def _watch(self, client: Client) -> None:
+        """Note when the broker accepts the client and when it drops, around the link's own
+        callbacks: instead of asking thousands of links again and again."""
+        on_connect, on_disconnect = client.on_connect, client.on_disconnect
+
+        def connected(*args: Any) -> None:
+            if on_connect is not None:
+                on_connect(*args)
+            if not args[3].is_failure:
+                with self._lock:
+                    self._connected[id(client)] = time.monotonic()
+
+        def disconnected(*args: Any) -> None:
+            with self._lock:
+                self._connected.pop(id(client), None)
+            if on_disconnect is not None:
+                on_disconnect(*args)
+
+        client.on_connect = connected
+        client.on_disconnect = disconnected
 
     def _opened(self, client: Client, _userdata: Any, sock: Any) -> None:
         self._selector.register(sock, selectors.EVENT_READ, client)

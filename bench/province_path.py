@@ -119,7 +119,7 @@ def main() -> None:
         link.start(network=Unconnected())
         pairs.append((station, link))
     time.sleep(1)  # the links' own threads have started and wait
-    profiler = cProfile.Profile() if options.profile else None
+    profiler = cProfile.Profile(time.thread_time) if options.profile else None
     totals = dict.fromkeys(STEPS, 0.0)
     try:
         for round_ in range(options.rounds):
@@ -134,7 +134,8 @@ def main() -> None:
                 link._on_message(link._client, None, incoming)
                 received = time.thread_time()
                 queued = link._emergencies.get_nowait()
-                link._hand_over(str(queued))
+                assert queued is not None
+                link._hand_over(*queued)
                 handed = time.thread_time()
                 assert station.started[-1][1] == emergency_id, station.started[-1]
                 events, timers.calls = list(timers.calls), []

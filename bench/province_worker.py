@@ -104,6 +104,19 @@ def profile_threads(out: Path) -> Callable[[], None]:
     return dump
 
 
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds by kind of thread (their names less the numbers), from the kernel's count."""
+    spent: dict[str, float] = {}
+    for thread in threading.enumerate():
+        try:
+            ns = Path(f"/proc/self/task/{thread.native_id}/schedstat").read_text().split()[0]
+        except OSError:
+            continue
+        kind = thread.name.split(" ")[0].rstrip("0123456789-")
+        spent[kind] = spent.get(kind, 0.0) + int(ns) / 1e9
+    return spent
+
+
 def main() -> None:
     profiled = os.environ.get("LOA_BENCH_PROFILE")
     dump_profile = profile_threads(Path(profiled)) if profiled else None
@@ -146,40 +159,21 @@ def main() -> None:
         link.start(network=network)
         links.append(link)
         stations.append(station)
-    since: dict[str, float] = {}
-    since_lock = threading.Lock()
     mark = [time.monotonic()]
-
-    def watch() -> None:
-        """When each link is connected again after the last `mark` (50 ms resolution)."""
-        while True:
-            for link in links:
-                sid = link.settings.station_id
-                with since_lock:
-                    if link.connected and sid not in since:
-                        since[sid] = time.monotonic()
-                    elif not link.connected:
-                        since.pop(sid, None)
-            time.sleep(0.05)
-
-    threading.Thread(target=watch, daemon=True).start()
     for line in sys.stdin:
         command = line.split()
         if not command:
             continue
         if command[0] == "mark":
             mark[0] = time.monotonic()
-            with since_lock:
-                since.clear()
             print(json.dumps({"ok": True}), flush=True)
         elif command[0] == "status":
             campaign = command[1] if len(command) > 1 else ""
-            with since_lock:
-                back = sorted(t - mark[0] for t in since.values() if t >= mark[0])
+            back = sorted(t - mark[0] for t in network.connected_since() if t >= mark[0])
             landed = sum(
                 1
                 for s in stations
-                if (s.directory / "schedules" / f"tinh-{campaign}.yaml").exists()
+                if campaign and (s.directory / "schedules" / f"tinh-{campaign}.yaml").exists()
             )
             print(
                 json.dumps(
@@ -189,6 +183,10 @@ def main() -> None:
                         "started": [[t, tag] for s in stations for t, tag in s.started]
                         + [[t, tag] for t, tag in arrivals],
                         "landed": landed,
+                        "cpu": {
+                            tag: max(s.started_cpu.get(tag, 0.0) for s in stations)
+                            for tag in {tag for s in stations for tag in s.started_cpu}
+                        },
                         "reconnects": network.reconnects,
                         "on_air": sum(1 for s in stations if s.air is not None),
                         "queued": sum(len(s.queue) for s in stations),
@@ -196,6 +194,8 @@ def main() -> None:
                 ),
                 flush=True,
             )
+        elif command[0] == "cpu":
+            print(json.dumps({"cpu": time.process_time(), "threads": thread_cpu()}), flush=True)
         elif command[0] == "quit":
             break
     if dump_profile is not None:
