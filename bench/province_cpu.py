@@ -53,9 +53,7 @@ def switches(pid: int) -> tuple[int, int]:
 
 def started(workers: Workers, emergency_id: str) -> list[float]:
     """When each station's playout started this emergency (the worker's monotonic clock)."""
-    return [
-        t for answer in workers.ask("status") for t, tag in answer["started"] if tag == emergency_id
-    ]
+    return [t for answer in workers.ask(f"started {emergency_id}") for t in answer["started"]]
 
 
 def main() -> None:
@@ -132,7 +130,7 @@ def main() -> None:
             )
 
             wait_for(lambda: len(started(workers, emergency_id)) >= n, 60, 0.2)  # noqa: B023
-            path = workers.ask("status")[0]["cpu"][emergency_id]
+            path = workers.ask(f"started {emergency_id}")[0]["cpu"]
             latencies = sorted(t - began for t in started(workers, emergency_id))
             time.sleep(4)
             asked = workers.ask("cpu")[0]

@@ -180,16 +180,22 @@ def main() -> None:
                     {
                         "connected": sum(1 for link in links if link.connected) + len(online),
                         "back": back,
-                        "started": [[t, tag] for s in stations for t, tag in s.started]
-                        + [[t, tag] for t, tag in arrivals],
                         "landed": landed,
-                        "cpu": {
-                            tag: max(s.started_cpu.get(tag, 0.0) for s in stations)
-                            for tag in {tag for s in stations for tag in s.started_cpu}
-                        },
                         "reconnects": network.reconnects,
                         "on_air": sum(1 for s in stations if s.air is not None),
                         "queued": sum(len(s.queue) for s in stations),
+                    }
+                ),
+                flush=True,
+            )
+        elif command[0] == "started":  # when each station started this request id
+            tag = command[1]
+            print(
+                json.dumps(
+                    {
+                        "started": [t for s in stations for t, of in s.started if of == tag]
+                        + [t for t, of in arrivals if of == tag],
+                        "cpu": max((s.started_cpu.get(tag, 0.0) for s in stations), default=0.0),
                     }
                 ),
                 flush=True,

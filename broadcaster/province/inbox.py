@@ -5,7 +5,7 @@ campaigns (once per id and version), each target's desired state, the emergencie
 One SQLite file beside the as-run log, WAL with full sync like it: a bulletin acknowledged to the
 broker survives `kill -9` and a power cut, and a duplicate delivery (QoS 1 redelivers) is
 recognised by its id. One note is not synced to the disk at its commit — that an emergency
-aired — because the as-run log, synced before its first sound, says it again (`Inbox.started`).
+aired — because the as-run log, synced before its first sound, says it again (`Inbox.aired`).
 Safe to share between the link's threads.
 """
 
@@ -297,19 +297,15 @@ class Inbox:
             ).rowcount
         return state if inserted == 1 else None
 
-    def started(self, announcement: str) -> tuple[str, str] | None:
-        """An emergency with this announcement went on the air: the oldest one waiting or
-        cancelled — (its id, its state before); one waiting is now aired. A note: its as-run
-        row, written before the first sound, is what keeps it from airing twice."""
+    def aired(self, announcement: str) -> None:
+        """The oldest waiting emergency with this announcement was on the air. A note: its
+        as-run row, synced before its first sound, is what keeps it from airing twice."""
         with self._notes.write() as db:
-            row = db.execute(
-                "SELECT id, state FROM emergencies WHERE announcement = ? "
-                "AND state IN (?, ?, ?) ORDER BY rowid LIMIT 1",
-                (announcement, RECEIVED, HANDED, CANCELLED),
-            ).fetchone()
-            if row is not None and row[1] != CANCELLED:
-                db.execute("UPDATE emergencies SET state = ? WHERE id = ?", (AIRED, row[0]))
-        return (row[0], row[1]) if row else None
+            db.execute(
+                "UPDATE emergencies SET state = ? WHERE rowid = (SELECT rowid FROM emergencies "
+                "WHERE announcement = ? AND state IN (?, ?) ORDER BY rowid LIMIT 1)",
+                (AIRED, announcement, RECEIVED, HANDED),
+            )
 
     def emergency(self, emergency_id: str) -> EmergencyRow | None:
         with self._database.read() as db:

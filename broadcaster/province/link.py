@@ -203,7 +203,11 @@ class StationLink(Listener):
         self._emergencies: queue.Queue[tuple[Emergency, float] | None] = queue.Queue()
         """Emergencies received, with their deadline (monotonic), for the emergency thread."""
         self._stops: set[str] = set()
-        """The emergencies the province cancelled, as known to this run of the link."""
+        """The emergencies the province cancelled, as known to this run of the link…"""
+        self._cancelled: set[str] = set()
+        """…and their announcements: one that starts anyway is stopped."""
+        self._on_air_now: set[str] = set()
+        """The announcements of the emergencies on the air, to note them aired at their end."""
         self._handing = threading.Lock()
         """Held while an emergency is handed over, and while a stop is taken."""
         self._reconcile = threading.Event()
@@ -509,6 +513,7 @@ class StationLink(Listener):
             row = self.inbox.emergency(stop.id)
             if row is None or row.state not in (*WAITING, AIRED):
                 return
+            self._cancelled.add(row.announcement)
             self.inbox.set_emergency(stop.id, CANCELLED)
             if self._on_air(row.announcement):
                 self.station.handle(Stop())
@@ -537,6 +542,7 @@ class StationLink(Listener):
             left = (row.received + timedelta(seconds=row.remaining_s) - now).total_seconds()
             if self.inbox.stopped(emergency.id):
                 self._stops.add(emergency.id)
+                self._cancelled.add(row.announcement or _announcement_of(emergency))
             if row.announcement and self._began_on_air(row):
                 self.inbox.set_emergency(emergency.id, AIRED)
             elif left <= 0:
@@ -646,20 +652,27 @@ class StationLink(Listener):
     # Station events -------------------------------------------------------------------------
 
     def occurrence_started(self, occurrence: Occurrence, started: datetime) -> None:
-        """An emergency of ours is heard: never handed over again; stopped if cancelled. It
-        may start before the hand-over is noted: a received one counts too."""
+        """An emergency is heard: stopped if the province cancelled it meanwhile (nothing is
+        read or written here: the start of every station's air is what the province waits
+        for). Its as-run row, synced before this first sound, is what keeps it from being
+        handed over again after a crash; the inbox notes it aired at its end."""
         if occurrence.priority != Priority.EMERGENCY or self._stopping.is_set():
             return
-        found = self.inbox.started(occurrence.announcement)
-        if found is not None and found[1] == CANCELLED:
+        if occurrence.announcement in self._cancelled:
             self.station.handle(Stop())
+        else:
+            self._on_air_now.add(occurrence.announcement)
 
     def occurrence_finished(self, occurrence: Occurrence, result: Result, error: str) -> None:
-        """An emergency recording, once heard, leaves the announcements folder."""
+        """An emergency that was on the air is noted aired; its recording, once heard, leaves
+        the announcements folder."""
         name = occurrence.announcement
-        if self._stopping.is_set():
+        if self._stopping.is_set() or occurrence.priority != Priority.EMERGENCY:
             return
-        if occurrence.priority == Priority.EMERGENCY and name.startswith(PREFIX):
+        if name in self._on_air_now:
+            self._on_air_now.discard(name)
+            self.inbox.aired(name)
+        if name.startswith(PREFIX):
             path = self.directory / ANNOUNCEMENTS / name
             if path.suffix != ".yaml" and path.stem[len(PREFIX) :] not in self.inbox.landed():
                 with contextlib.suppress(OSError):
