@@ -135,7 +135,7 @@ def main() -> None:
                 received = time.thread_time()
                 queued = link._emergencies.get_nowait()
                 assert queued is not None
-                link._hand_over(*queued)
+                link._hand_over(*queued)  # (the emergency, its deadline)
                 handed = time.thread_time()
                 assert station.started[-1][1] == emergency_id, station.started[-1]
                 events, timers.calls = list(timers.calls), []

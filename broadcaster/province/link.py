@@ -893,9 +893,12 @@ def _announcement_of(emergency: Emergency) -> str:
     """What the station's as-run row of this emergency will name: its text as the station
     cleans it, or the recording's file in the announcements."""
     content = emergency.content
-    if content.recording is None:
+    if content.recording is not None:
+        return f"{local_id(emergency.id)}{content.suffix}"
+    try:
         return clean_text(content.text or "")
-    return f"{local_id(emergency.id)}{content.suffix}"
+    except LoaError:  # too long, or only invisible characters: the station refuses it
+        return content.text or ""
 
 
 def _entry_in(path: Path) -> dict[str, Any]:
