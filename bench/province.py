@@ -346,9 +346,8 @@ def emergency_round(
     def starts() -> list[float]:
         return [
             t - began
-            for answer in workers.ask("status")
-            for t, tag in answer["started"]
-            if tag == emergency_id
+            for answer in workers.ask(f"started {emergency_id}")
+            for t in answer["started"]
         ]
 
     wait_for(lambda: len(starts()) >= n, 60, 0.5)

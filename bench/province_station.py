@@ -85,6 +85,8 @@ class LightStation:
         self.air: tuple[Item, datetime] | None = None
         self.listeners: list[Listener] = []
         self.started: list[tuple[float, str]] = []
+        self.started_cpu: dict[str, float] = {}
+        """The process's CPU time when each request id started: what the path cost."""
         self.entries = len(read_schedules(self.settings).entries)
         self._requests: set[str] = set()
         self._tags: dict[Occurrence, str] = {}
@@ -161,7 +163,9 @@ class LightStation:
             )
             return
         self.asrun.begin(item.occurrence, now)
-        self.started.append((time.monotonic(), self._tags.pop(item.occurrence, "")))
+        tag = self._tags.pop(item.occurrence, "")
+        self.started.append((time.monotonic(), tag))
+        self.started_cpu[tag] = time.process_time()
         self.air = (item, now)
         playing = self._current = next(self._playing)
         occurrence = item.occurrence

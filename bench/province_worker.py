@@ -8,12 +8,16 @@ driven by one network thread. Commands come as lines on stdin, answers as JSON l
 when each emergency arrives: what the broker and the network cost without Loa.
 """
 
+import cProfile
 import json
 import logging
+import os
+import pstats
 import random
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +77,49 @@ def bare_client(
     network.add(client, (1.0, 60.0))
 
 
+def profile_threads(out: Path) -> Callable[[], None]:
+    """cProfile in every thread started from now on (a profiler sees only its own thread): for
+    `bench.province_cpu --profile`. Returns what writes their sum to `out`."""
+    profiles: list[cProfile.Profile] = []
+    run = threading.Thread.run
+
+    def profiled(thread: threading.Thread) -> None:
+        profile = cProfile.Profile(time.thread_time)  # CPU, not waits
+        profiles.append(profile)
+        profile.enable()
+        run(thread)
+
+    threading.Thread.run = profiled  # type: ignore[method-assign]
+
+    def dump() -> None:
+        found = [profile for profile in profiles if profile.getstats()]
+        if found:
+            found[0].create_stats()
+            stats = pstats.Stats(found[0])
+            for profile in found[1:]:
+                profile.create_stats()
+                stats.add(profile)
+            stats.dump_stats(out)
+
+    return dump
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds by kind of thread (their names less the numbers), from the kernel's count."""
+    spent: dict[str, float] = {}
+    for thread in threading.enumerate():
+        try:
+            ns = Path(f"/proc/self/task/{thread.native_id}/schedstat").read_text().split()[0]
+        except OSError:
+            continue
+        kind = thread.name.split(" ")[0].rstrip("0123456789-")
+        spent[kind] = spent.get(kind, 0.0) + int(ns) / 1e9
+    return spent
+
+
 def main() -> None:
+    profiled = os.environ.get("LOA_BENCH_PROFILE")
+    dump_profile = profile_threads(Path(profiled)) if profiled else None
     root, port, first, count = (
         Path(sys.argv[1]),
         int(sys.argv[2]),
@@ -113,48 +159,27 @@ def main() -> None:
         link.start(network=network)
         links.append(link)
         stations.append(station)
-    since: dict[str, float] = {}
-    since_lock = threading.Lock()
     mark = [time.monotonic()]
-
-    def watch() -> None:
-        """When each link is connected again after the last `mark` (50 ms resolution)."""
-        while True:
-            for link in links:
-                sid = link.settings.station_id
-                with since_lock:
-                    if link.connected and sid not in since:
-                        since[sid] = time.monotonic()
-                    elif not link.connected:
-                        since.pop(sid, None)
-            time.sleep(0.05)
-
-    threading.Thread(target=watch, daemon=True).start()
     for line in sys.stdin:
         command = line.split()
         if not command:
             continue
         if command[0] == "mark":
             mark[0] = time.monotonic()
-            with since_lock:
-                since.clear()
             print(json.dumps({"ok": True}), flush=True)
         elif command[0] == "status":
             campaign = command[1] if len(command) > 1 else ""
-            with since_lock:
-                back = sorted(t - mark[0] for t in since.values() if t >= mark[0])
+            back = sorted(t - mark[0] for t in network.connected_since() if t >= mark[0])
             landed = sum(
                 1
                 for s in stations
-                if (s.directory / "schedules" / f"tinh-{campaign}.yaml").exists()
+                if campaign and (s.directory / "schedules" / f"tinh-{campaign}.yaml").exists()
             )
             print(
                 json.dumps(
                     {
                         "connected": sum(1 for link in links if link.connected) + len(online),
                         "back": back,
-                        "started": [[t, tag] for s in stations for t, tag in s.started]
-                        + [[t, tag] for t, tag in arrivals],
                         "landed": landed,
                         "reconnects": network.reconnects,
                         "on_air": sum(1 for s in stations if s.air is not None),
@@ -163,8 +188,24 @@ def main() -> None:
                 ),
                 flush=True,
             )
+        elif command[0] == "started":  # when each station started this request id
+            tag = command[1]
+            print(
+                json.dumps(
+                    {
+                        "started": [t for s in stations for t, of in s.started if of == tag]
+                        + [t for t, of in arrivals if of == tag],
+                        "cpu": max((s.started_cpu.get(tag, 0.0) for s in stations), default=0.0),
+                    }
+                ),
+                flush=True,
+            )
+        elif command[0] == "cpu":
+            print(json.dumps({"cpu": time.process_time(), "threads": thread_cpu()}), flush=True)
         elif command[0] == "quit":
             break
+    if dump_profile is not None:
+        dump_profile()
     network.stop_reconnecting()
     for link in links:
         link.stop()

@@ -4,7 +4,9 @@ campaigns (once per id and version), each target's desired state, the emergencie
 
 One SQLite file beside the as-run log, WAL with full sync like it: a bulletin acknowledged to the
 broker survives `kill -9` and a power cut, and a duplicate delivery (QoS 1 redelivers) is
-recognised by its id. Safe to share between the link's threads.
+recognised by its id. One note is not synced to the disk at its commit — that an emergency
+aired — because the as-run log, synced before its first sound, says it again (`Inbox.aired`).
+Safe to share between the link's threads.
 """
 
 import json
@@ -56,8 +58,9 @@ CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 RECEIVED, HANDED, AIRED = "received", "handed", "aired"
 EXPIRED, CANCELLED, REFUSED = "expired", "cancelled", "refused"
 WAITING = (RECEIVED, HANDED)
-"""Emergency states that may still go on the air: committed, or handed to the player but not
-yet heard (a crash in between loses the player's queue, not the inbox)."""
+"""Emergency states that may still go on the air: committed, and perhaps with the player but not
+yet heard (a crash loses the player's queue, not the inbox; at the next start the as-run log says
+whether it began). HANDED is what an earlier Loa wrote once the player had it."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,11 @@ class Inbox:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._database = Database(path, _SCHEMA, _cannot_write, _damaged)
+        self._notes = Database(path, _SCHEMA, _cannot_write, _damaged)
+        """The same file without a disk sync at each commit (a `kill -9` keeps what it wrote,
+        a power cut may take its last few): for notes that the as-run log can tell again."""
+        with self._notes.read() as db:
+            db.execute("PRAGMA synchronous = NORMAL")
 
     @classmethod
     def for_station(cls, directory: Path) -> "Inbox":
@@ -104,6 +112,7 @@ class Inbox:
 
     def close(self) -> None:
         self._database.close()
+        self._notes.close()
 
     # Connections ---------------------------------------------------------------------------
 
@@ -259,6 +268,43 @@ class Inbox:
                     (emergency.id, payload, at.isoformat(), remaining_s, state),
                 ).rowcount
                 == 1
+            )
+
+    def receive_emergency(
+        self,
+        emergency: Emergency,
+        payload: bytes,
+        at: datetime,
+        remaining_s: float,
+        announcement: str,
+    ) -> str | None:
+        """Keep an emergency as received, in one transaction with the question whether the
+        province cancelled it already: its state (cancelled, expired or received), or None if
+        its id came before (a duplicate). `announcement` is what its as-run row will name."""
+        with self._database.write() as db:
+            state = (
+                CANCELLED
+                if db.execute("SELECT 1 FROM stops WHERE id = ?", (emergency.id,)).fetchone()
+                else EXPIRED
+                if remaining_s <= 0
+                else RECEIVED
+            )
+            inserted = db.execute(
+                "INSERT OR IGNORE INTO emergencies "
+                "(id, payload, received, remaining_s, state, announcement) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (emergency.id, payload, at.isoformat(), remaining_s, state, announcement),
+            ).rowcount
+        return state if inserted == 1 else None
+
+    def aired(self, announcement: str) -> None:
+        """The oldest waiting emergency with this announcement was on the air. A note: its
+        as-run row, synced before its first sound, is what keeps it from airing twice."""
+        with self._notes.write() as db:
+            db.execute(
+                "UPDATE emergencies SET state = ? WHERE rowid = (SELECT rowid FROM emergencies "
+                "WHERE announcement = ? AND state IN (?, ?) ORDER BY rowid LIMIT 1)",
+                (AIRED, announcement, RECEIVED, HANDED),
             )
 
     def emergency(self, emergency_id: str) -> EmergencyRow | None:

@@ -21,6 +21,7 @@ directory and the clock), so that a benchmark can run thousands of light station
 """
 
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -69,7 +70,6 @@ from broadcaster.province.inbox import (
     AIRED,
     CANCELLED,
     EXPIRED,
-    HANDED,
     LINK_FAILING,
     LINK_LOST,
     LINK_STOPPED,
@@ -200,14 +200,24 @@ class StationLink(Listener):
         self._monotonic = monotonic
         self.targets = topics.targets_of(settings.station_id, settings.groups)
         self._by_prefix = {target.prefix: target for target in self.targets}
-        self._deadlines: dict[str, float] = {}
-        self._emergencies: queue.Queue[str | None] = queue.Queue()
+        self._emergencies: queue.Queue[tuple[Emergency, float] | None] = queue.Queue()
+        """Emergencies received, with their deadline (monotonic), for the emergency thread."""
+        self._stops: set[str] = set()
+        """The emergencies the province cancelled, as known to this run of the link…"""
+        self._cancelled: set[str] = set()
+        """…and their announcements: one that starts anyway is stopped."""
+        self._on_air_now: set[str] = set()
+        """The announcements of the emergencies on the air, to note them aired at their end."""
+        self._handing = threading.Lock()
+        """Held while an emergency is handed over, and while a stop is taken."""
         self._reconcile = threading.Event()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._failure: tuple[str, float] | None = None
         self._driven = False
-        self._client = self._make_client(rng or random.Random())
+        rng = rng or random.Random()
+        self._client = self._make_client(rng)
+        self._beat_phase_s = rng.uniform(0.0, CHECK_EVERY_S)
         self.reporter = (
             reporter(settings.station_id, self.inbox.path, self.publish, station)
             if reporter is not None
@@ -475,36 +485,38 @@ class StationLink(Listener):
     def _receive_emergency(
         self, emergency: Emergency, payload: bytes, properties: Properties | None
     ) -> None:
+        """One transaction (the inbox row, and whether a stop came first), then to the
+        emergency thread with the message as decoded: nothing is read or decoded again."""
         arrived, now = self._monotonic(), self.station.now()
         remaining = _remaining_s(emergency, properties, now)
-        state = (
-            CANCELLED
-            if self.inbox.stopped(emergency.id)
-            else EXPIRED
-            if remaining <= 0
-            else RECEIVED
+        state = self.inbox.receive_emergency(
+            emergency, payload, now, remaining, _announcement_of(emergency)
         )
-        if not self.inbox.add_emergency(emergency, payload, now, remaining, state):
+        if state is None:
             log.info(_("Province link: emergency %s came again; it airs once."), emergency.id)
-            return
-        if state == RECEIVED:
-            self._deadlines[emergency.id] = arrived + remaining
-            self._emergencies.put(emergency.id)
+        elif state == RECEIVED:
+            self._emergencies.put((emergency, arrived + remaining))
         elif state == EXPIRED:
             self._expired(emergency.id, -remaining)
         else:
             self._ack(emergency.id, CANCELLED)
 
     def _receive_stop(self, stop: StopEmergency) -> None:
+        """Kept before anything else: an emergency still waiting for the emergency thread never
+        airs, one handed over (or on the air) is stopped. Under the hand-over's lock, so that
+        the emergency is either not yet handed over or already with the station."""
         if not self.inbox.add_stop(stop.id, self.station.now()):
             return
-        row = self.inbox.emergency(stop.id)
         log.warning(_("Province link: the province cancels emergency %s."), stop.id)
-        if row is None or row.state not in (*WAITING, AIRED):
-            return
-        self.inbox.set_emergency(stop.id, CANCELLED)
-        if row.state in (HANDED, AIRED) and self._on_air(row.announcement):
-            self.station.handle(Stop())
+        with self._handing:
+            self._stops.add(stop.id)
+            row = self.inbox.emergency(stop.id)
+            if row is None or row.state not in (*WAITING, AIRED):
+                return
+            self._cancelled.add(row.announcement)
+            self.inbox.set_emergency(stop.id, CANCELLED)
+            if self._on_air(row.announcement):
+                self.station.handle(Stop())
         self._ack(stop.id, CANCELLED)
 
     def _on_air(self, announcement: str) -> bool:
@@ -521,19 +533,25 @@ class StationLink(Listener):
 
     def _recover(self) -> None:
         """Emergencies committed but never heard (a crash, a power cut) go on the air if their
-        deadline, counted on the station's clock from their arrival, has not passed."""
+        deadline, counted on the station's clock from their arrival, has not passed — unless
+        the as-run log has them on the air already: the player may have started one before
+        the link noted it was handed over."""
         now, steady = self.station.now(), self._monotonic()
         for row in self.inbox.emergencies(WAITING):
+            emergency = row.emergency
             left = (row.received + timedelta(seconds=row.remaining_s) - now).total_seconds()
-            if row.state == HANDED and self._began_on_air(row):
-                self.inbox.set_emergency(row.emergency.id, AIRED)
+            if self.inbox.stopped(emergency.id):
+                self._stops.add(emergency.id)
+                self._cancelled.add(row.announcement or _announcement_of(emergency))
+            if row.announcement and self._began_on_air(row):
+                self.inbox.set_emergency(emergency.id, AIRED)
             elif left <= 0:
-                self.inbox.set_emergency(row.emergency.id, EXPIRED)
-                self._expired(row.emergency.id, -left)
+                self.inbox.set_emergency(emergency.id, EXPIRED)
+                self._expired(emergency.id, -left)
             else:
-                self.inbox.set_emergency(row.emergency.id, RECEIVED)
-                self._deadlines[row.emergency.id] = steady + left
-                self._emergencies.put(row.emergency.id)
+                announcement = row.announcement or _announcement_of(emergency)
+                self.inbox.set_emergency(emergency.id, RECEIVED, announcement=announcement)
+                self._emergencies.put((emergency, steady + left))
 
     def _began_on_air(self, row: EmergencyRow) -> bool:
         """Whether the as-run log has it on the air since it arrived: Loa killed between its
@@ -556,60 +574,57 @@ class StationLink(Listener):
 
     def _emergency_worker(self) -> None:
         while True:
-            emergency_id = self._emergencies.get()
-            if emergency_id is None:
+            waiting = self._emergencies.get()
+            if waiting is None:
                 return
+            emergency, deadline = waiting
             try:
-                self._hand_over(emergency_id)
+                self._hand_over(emergency, deadline)
             except Exception:
                 log.exception(
-                    _("Province link: emergency %s could not be handed over."), emergency_id
+                    _("Province link: emergency %s could not be handed over."), emergency.id
                 )
 
-    def _hand_over(self, emergency_id: str) -> None:
-        row = self.inbox.emergency(emergency_id)
-        if row is None or row.state != RECEIVED:
-            return
-        if self.inbox.stopped(emergency_id):
-            self.inbox.set_emergency(emergency_id, CANCELLED)
-            self._ack(emergency_id, CANCELLED)
-            return
-        late = self._monotonic() - self._deadlines.pop(emergency_id, 0.0)
-        if late >= 0:
-            self.inbox.set_emergency(emergency_id, EXPIRED)
-            self._expired(emergency_id, late)
-            return
-        emergency = row.emergency
-        content = emergency.content
-        try:
-            request, announcement = self._emergency_request(emergency)
-            reply = self.station.handle(request)
-        except LoaError as error:
-            reply = Refused(error.message)
-            announcement = ""
+    def _hand_over(self, emergency: Emergency, deadline: float) -> None:
+        """To the station at once; the province is told after. Its inbox row stays `received`
+        until the station starts it (`occurrence_started` notes it aired): after a crash it is
+        handed over again unless the as-run log has it on the air."""
+        emergency_id = emergency.id
+        with self._handing:
+            if emergency_id in self._stops:
+                self.inbox.set_emergency(emergency_id, CANCELLED)
+                self._ack(emergency_id, CANCELLED)
+                return
+            late = self._monotonic() - deadline
+            if late >= 0:
+                self.inbox.set_emergency(emergency_id, EXPIRED)
+                self._expired(emergency_id, late)
+                return
+            try:
+                reply = self.station.handle(self._emergency_request(emergency))
+            except LoaError as error:
+                reply = Refused(error.message)
         if isinstance(reply, Refused):
             log.error(_("Province link: emergency %s refused: %s"), emergency_id, reply.error)
             self.inbox.set_emergency(emergency_id, REFUSED, reply.error)
             self._ack(emergency_id, REFUSED, detail=reply.error)
             return
-        self.inbox.set_emergency(emergency_id, HANDED, announcement=announcement)
         log.warning(
             _("Province link: emergency %s (%s) goes on the air."),
             emergency_id,
-            content.title or emergency_id,
+            emergency.content.title or emergency_id,
         )
         self._ack(emergency_id, RECEIVED)
 
-    def _emergency_request(self, emergency: Emergency) -> tuple[Request, str]:
-        """The control request that airs it, and the announcement its as-run row will name."""
+    def _emergency_request(self, emergency: Emergency) -> Request:
+        """The control request that airs it (a recording is written into the announcements)."""
         content = emergency.content
         if content.recording is None:
             text = content.text or ""
-            say = Say(text, Priority.EMERGENCY, voice=content.voice, request_id=emergency.id)
-            return say, clean_text(text)
-        name = f"{local_id(emergency.id)}{content.suffix}"
+            return Say(text, Priority.EMERGENCY, voice=content.voice, request_id=emergency.id)
+        name = _announcement_of(emergency)
         write_atomically(self.directory / ANNOUNCEMENTS / name, content.recording)
-        return Play(name, Priority.EMERGENCY, request_id=emergency.id), name
+        return Play(name, Priority.EMERGENCY, request_id=emergency.id)
 
     def _expired(self, emergency_id: str, late_s: float) -> None:
         """Logged, in the as-run log too (`loa log`, the province's report), and told."""
@@ -637,23 +652,27 @@ class StationLink(Listener):
     # Station events -------------------------------------------------------------------------
 
     def occurrence_started(self, occurrence: Occurrence, started: datetime) -> None:
-        """An emergency of ours is heard: never handed over again; stopped if cancelled."""
+        """An emergency is heard: stopped if the province cancelled it meanwhile (nothing is
+        read or written here: the start of every station's air is what the province waits
+        for). Its as-run row, synced before this first sound, is what keeps it from being
+        handed over again after a crash; the inbox notes it aired at its end."""
         if occurrence.priority != Priority.EMERGENCY or self._stopping.is_set():
             return
-        for row in self.inbox.emergencies((HANDED, CANCELLED)):
-            if row.announcement == occurrence.announcement:
-                if row.state == CANCELLED:
-                    self.station.handle(Stop())
-                else:
-                    self.inbox.set_emergency(row.emergency.id, AIRED)
-                return
+        if occurrence.announcement in self._cancelled:
+            self.station.handle(Stop())
+        else:
+            self._on_air_now.add(occurrence.announcement)
 
     def occurrence_finished(self, occurrence: Occurrence, result: Result, error: str) -> None:
-        """An emergency recording, once heard, leaves the announcements folder."""
+        """An emergency that was on the air is noted aired; its recording, once heard, leaves
+        the announcements folder."""
         name = occurrence.announcement
-        if self._stopping.is_set():
+        if self._stopping.is_set() or occurrence.priority != Priority.EMERGENCY:
             return
-        if occurrence.priority == Priority.EMERGENCY and name.startswith(PREFIX):
+        if name in self._on_air_now:
+            self._on_air_now.discard(name)
+            self.inbox.aired(name)
+        if name.startswith(PREFIX):
             path = self.directory / ANNOUNCEMENTS / name
             if path.suffix != ".yaml" and path.stem[len(PREFIX) :] not in self.inbox.landed():
                 with contextlib.suppress(OSError):
@@ -678,6 +697,10 @@ class StationLink(Listener):
                 log.exception(_("Province link: campaigns could not be brought up to date."))
 
     def _beat(self) -> None:
+        """Every CHECK_EVERY_S, from a moment of the station's own: stations started together
+        (a power cut over a district, a benchmark) do not all beat in the same second."""
+        if self._stopping.wait(self._beat_phase_s):
+            return
         while not self._stopping.wait(CHECK_EVERY_S):
             if self.reporter is not None:
                 try:
@@ -691,7 +714,8 @@ class StationLink(Listener):
         files again if anything changed."""
         from broadcaster.station.station_file import load_station
 
-        station = load_station(self.directory)
+        # station.yaml is read only if a campaign lands: most rounds change nothing.
+        station = functools.cache(lambda: load_station(self.directory))
         live = self.inbox.live_campaigns()
         landed = self.inbox.landed()
         changed = False
@@ -712,7 +736,7 @@ class StationLink(Listener):
             if self.inbox.refusal(campaign) is not None:
                 continue
             if have is None or have.version != campaign.version:
-                changed |= self._land_new(station, campaign, have)
+                changed |= self._land_new(station(), campaign, have)
             else:
                 changed |= self._restore(campaign, have)
         if changed:
@@ -863,6 +887,18 @@ def _check_campaign(check: StationSettings, campaign: Campaign, directory: Path)
                     place=entry.place, id=entry.id
                 )
             )
+
+
+def _announcement_of(emergency: Emergency) -> str:
+    """What the station's as-run row of this emergency will name: its text as the station
+    cleans it, or the recording's file in the announcements."""
+    content = emergency.content
+    if content.recording is not None:
+        return f"{local_id(emergency.id)}{content.suffix}"
+    try:
+        return clean_text(content.text or "")
+    except LoaError:  # too long, or only invisible characters: the station refuses it
+        return content.text or ""
 
 
 def _entry_in(path: Path) -> dict[str, Any]:

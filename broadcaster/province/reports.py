@@ -1,11 +1,13 @@
 """What a station tells its province: presence, a heartbeat every 30 s, and one as-run row per
 occurrence — each row delivered at least once, whatever the network or a `kill -9` does.
 
-As-run rows go through an outbox (SQLite, WAL, full sync): a row is stored before it is published
-and deleted only when the broker acknowledges it (PUBACK), so rows finalized while the link was
-down all go out at the next connection. The outbox is reconciled with the as-run log itself at
-start, at each connection and every few minutes, so a row finalized just before a crash (before
-it reached the outbox) or closed by the daemon without an event is still reported. The province
+As-run rows go through an outbox (SQLite, WAL): a row is stored before it is published and
+deleted only when the broker acknowledges it (PUBACK), so rows finalized while the link was down
+all go out at the next connection. Its commits are not synced to the disk one by one: the as-run
+log, synced before each row's first sound and at its end, is what keeps a row over a power cut.
+The outbox is reconciled with the as-run log itself at start, at each connection and every few
+minutes, so a row finalized just before a crash (before it reached the outbox) or closed by the
+daemon without an event is still reported. The province
 keeps one row per (station, entry, scheduled): duplicates cost nothing, losses are not allowed.
 
 Heartbeats are QoS 0, so they never fill the broker's queue for an offline province. Nothing
@@ -129,6 +131,11 @@ class Outbox:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._database = Database(path, _SCHEMA, _cannot_write, _damaged)
+        with self._database.read() as db:
+            # No disk sync at each commit (a `kill -9` keeps all, a power cut may take the
+            # last few): the as-run log is what keeps a row; a row lost from here is found
+            # again by the reconciliation, an acknowledgement lost sends a row twice.
+            db.execute("PRAGMA synchronous = NORMAL")
         with self._database.write() as db:  # an outbox of a Loa before the monitor
             for table in ("outbox", "reported"):
                 if "heard" not in {

@@ -573,6 +573,23 @@ def test_an_emergency_that_does_not_decode_is_refused_and_said_so(
     assert station.emergencies() == []
 
 
+def test_an_emergency_text_the_station_cannot_say_is_refused_and_the_link_goes_on(
+    start_station: Start, province: Province
+) -> None:
+    """The wire allows longer texts than a station says, and text of invisible characters only:
+    kept, refused with the station's reason, acknowledged — not a message resent for ever."""
+    station = start_station()
+    province.emergency(emergency("khan-dai", text="Mưa lớn. " * 700))
+    assert "5000" in province.ack("khan-dai", "refused").detail
+    province.emergency(emergency("khan-an", text="\u200b\u200b"))
+    assert province.ack("khan-an", "refused").detail
+    province.emergency(emergency("khan-sau"))
+    wait_for(lambda: [row.result for row in station.emergencies()] == ["played"])
+    inbox = Inbox.for_station(station.directory)
+    assert inbox.emergency_state("khan-dai")[0] == "refused"  # type: ignore[index]
+    inbox.close()
+
+
 @pytest.mark.parametrize("offset", [timedelta(minutes=10), timedelta(minutes=-10)])
 def test_the_brokers_expiry_rules_whatever_the_station_clock(
     start_station: Start, province: Province, offset: timedelta
