@@ -253,7 +253,6 @@ class Relay:
         self.connected_at = time.time()
         self._consumed_clock = time.monotonic()
         self._played_until = 0.0
-        """time.monotonic() until which the player has taken audio; long past: nobody plays."""
         self._supervisor = threading.Thread(
             target=self._supervise, args=(ffmpeg,), name=f"relay-{self.source.name}", daemon=True
         )
