@@ -4,11 +4,11 @@ report."""
 import signal
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
@@ -512,29 +512,29 @@ def _log(directory: Path) -> "AsRunLog":
 
 
 def _rows(directory: Path, since: datetime | None, until: datetime | None = None) -> list["Row"]:
-    """Rows of the as-run log; none (and no new file) where nothing ever aired."""
-    from broadcaster.onair.asrun import LOG_FILE
-
-    if not (directory / LOG_FILE).exists():
-        return []
-    log = _log(directory)
-    try:
-        return log.rows(since, until)
-    finally:
-        log.close()
+    """Rows of the as-run log."""
+    return _from_log(directory, lambda log: log.rows(since, until))
 
 
 def _alarms(
     directory: Path, since: datetime | None, until: datetime | None = None
 ) -> list["Alarm"]:
-    """The on-air monitor's alarms; none (and no new file) where nothing ever aired."""
+    """The on-air monitor's alarms."""
+    return _from_log(directory, lambda log: log.alarms(since, until))
+
+
+Listed = TypeVar("Listed")
+
+
+def _from_log(directory: Path, read: "Callable[[AsRunLog], list[Listed]]") -> list[Listed]:
+    """What `read` finds in the as-run log; none (and no new file) where nothing ever aired."""
     from broadcaster.onair.asrun import LOG_FILE
 
     if not (directory / LOG_FILE).exists():
         return []
     log = _log(directory)
     try:
-        return log.alarms(since, until)
+        return read(log)
     finally:
         log.close()
 
