@@ -57,8 +57,9 @@ def web(session: Session, listen: str, cert: Path | None, key: Path | None) -> N
     import uvicorn
 
     from broadcaster.web.app import create_app
-    from broadcaster.web.auth import Accounts
+    from broadcaster.web.auth import Accounts, give_back_large_blocks
 
+    give_back_large_blocks()
     station = session.station()
     host, port = _address(listen)
     if (cert is None) != (key is None):

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+ONE_DAY = timedelta(days=1)
+
 
 @dataclass(frozen=True)
 class Recurrence:
@@ -31,14 +33,15 @@ class Recurrence:
 def occurrences(rule: Recurrence, start: datetime, end: datetime) -> Iterator[datetime]:
     """The times `rule` airs in [start, end), in order, in the time zone of `start`."""
     zone = start.tzinfo
-    day = start.date()
-    while day <= end.date():
+    day, last = start.date(), end.date()
+    moments = sorted(rule.times)
+    while day <= last:
         if _airs_on(rule, day):
-            for moment in sorted(rule.times):
+            for moment in moments:
                 at = datetime.combine(day, moment, tzinfo=zone)
                 if start <= at < end:
                     yield at
-        day += timedelta(days=1)
+        day += ONE_DAY
 
 
 def next_after(rule: Recurrence, after: datetime, horizon_days: int = 800) -> datetime | None:

@@ -9,9 +9,7 @@ import re
 import secrets
 import unicodedata
 import uuid
-from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from time import monotonic
@@ -19,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from markupsafe import Markup, escape
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
@@ -238,13 +237,14 @@ def _drafts(station: Station) -> list[Any]:
 # the week ---------------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class Slot:
-    start: datetime
-    entry: Any
-    clash: str
-    clock: str
-    """The start as HH:MM, formatted once: the week shows it twice, for a thousand slots."""
+WeekItem = tuple[str, Markup, Markup, Markup, Markup]
+"""A line of the phone's list: (HH:MM, entry id, what airs, priority or "", clash note or ""),
+escaped. Plain tuples, each label made and escaped once per entry: a week of 200 entries has
+about 800 items, shown twice, and the template's lookups, calls and escaping per item were most
+of the page's time."""
+
+WeekCell = list[tuple[Markup, Markup]]
+"""A cell of the wide screen's grid: (what airs, clash note or "") of each item at that time."""
 
 
 def _clashes(items: list[Any], ends: list[datetime]) -> list[str]:
@@ -268,58 +268,67 @@ def _clashes(items: list[Any], ends: list[datetime]) -> list[str]:
     return found
 
 
-@page()
-def week(p: Page) -> Response:
-    from broadcaster.station.holidays import load_holidays
+def _week_ahead(station: Station, now: datetime) -> list[tuple[Any, str]]:
+    """What airs in the next WEEK_DAYS days, each with the id of an entry it clashes with."""
     from broadcaster.station.lookahead import upcoming
     from broadcaster.station.schedule_check import measure, program_seconds
 
+    items = upcoming(station, now, WEEK_DAYS * 24)
+    timing = measure(station, [item.entry.announcement for item in items])
+    entries = {item.entry.id: item.entry for item in items}
+    lengths = {
+        entry.id: timedelta(
+            seconds=program_seconds(
+                entry, timing.messages.get(entry.announcement, 0.0), timing.jingles
+            )
+        )
+        for entry in entries.values()
+    }
+    ends = [item.start + lengths[item.entry.id] for item in items]
+    return list(zip(items, _clashes(items, ends), strict=True))
+
+
+@page()
+def week(p: Page) -> Response:
+    from broadcaster.onair.asrun import priority_label
+    from broadcaster.station.holidays import load_holidays
+    from broadcaster.station.schedules import WEEKDAY_NAMES, what_airs
+
     station = p.console.station()
     now = _now(station)
-    first = now.date()
+    days = [now.date() + timedelta(days=n) for n in range(WEEK_DAYS)]
+    by_day: dict[date, list[WeekItem]] = {day: [] for day in days}
+    cells: dict[str, list[WeekCell]] = {}
+    labels: dict[str, tuple[Markup, Markup, Markup]] = {}
+    notes: dict[str, Markup] = {"": Markup()}
     error = ""
-    slots: list[Slot] = []
     try:
-        items = upcoming(station, now, WEEK_DAYS * 24)
-        timing = measure(station, [item.entry.announcement for item in items])
-        entries = {item.entry.id: item.entry for item in items}
-        lengths = {
-            entry.id: timedelta(
-                seconds=program_seconds(
-                    entry, timing.messages.get(entry.announcement, 0.0), timing.jingles
-                )
-            )
-            for entry in entries.values()
-        }
-        ends = [item.start + lengths[item.entry.id] for item in items]
-        slots = [
-            Slot(item.start, item.entry, clash, f"{item.start.hour:02}:{item.start.minute:02}")
-            for item, clash in zip(items, _clashes(items, ends), strict=True)
-        ]
+        ahead = _week_ahead(station, now)
     except LoaError as problem:
-        error = problem.message
-    days = [first + timedelta(days=n) for n in range(WEEK_DAYS)]
-    by_day: dict[date, list[Slot]] = defaultdict(list)
-    cells: dict[tuple[date, str], list[Slot]] = defaultdict(list)
-    for slot in slots:
-        day = slot.start.date()
-        by_day[day].append(slot)
-        cells[day, slot.clock].append(slot)
-    grid = [
-        (moment, [cells.get((day, moment), []) for day in days])
-        for moment in sorted({moment for _day, moment in cells})
-    ]
-    from broadcaster.station.schedules import WEEKDAY_NAMES
-
+        error, ahead = problem.message, []
+    for item, clash in ahead:
+        entry, day = item.entry, item.start.date()
+        if day not in by_day:  # the morning of the eighth day
+            continue
+        if entry.id not in labels:
+            normal = entry.priority == Priority.NORMAL
+            priority = "" if normal else priority_label(entry.priority)
+            labels[entry.id] = escape(entry.id), escape(what_airs(entry)), escape(priority)
+        if clash not in notes:
+            notes[clash] = escape(_("clashes with {id}").format(id=clash))
+        entry_id, airs, priority = labels[entry.id]
+        clock, note = f"{item.start.hour:02}:{item.start.minute:02}", notes[clash]
+        by_day[day].append((clock, entry_id, airs, priority, note))
+        if clock not in cells:
+            cells[clock] = [[] for _day in days]
+        cells[clock][(day - days[0]).days].append((airs, note))
     return p.render(
         "week.html",
-        days=days,
+        days=[(day, f"{WEEKDAY_NAMES[day.weekday()]} {day:%d/%m/%Y}") for day in days],
         by_day=by_day,
-        grid=grid,
+        grid=sorted(cells.items()),
         error=error,
-        weekday=lambda d: WEEKDAY_NAMES[d.weekday()],
         holidays=load_holidays(station),
-        labels=_labels(),
     )
 
 
