@@ -9,10 +9,10 @@ given to the link as paho gives it (`on_message` with the message and its forwar
 then the steps the link's threads and the station's event dispatcher take are called in turn,
 each timed with `time.thread_time`:
 
-- receive: decode, commit to the inbox, acknowledge (the network thread);
-- hand over: the request to the station, its playout decision and as-run row, up to the start
-  (the link's emergency thread; `started` is the benchmark's measure);
-- after: what the link and the reports do once it started (hand-over noted, acked, "aired");
+- receive: decode, commit to the inbox, the request to the station, its playout decision and
+  as-run row up to the start (`started` is the benchmark's measure), the acknowledgements (all
+  on the network thread);
+- after: what the link and the reports do once it started (the station's events);
 - end: the end of its play, the as-run row finished, put into the outbox.
 
 `--profile`: cProfile of the same, the top functions by their own time.
@@ -45,7 +45,7 @@ from broadcaster.province.messages import Emergency, encode
 from broadcaster.province.operator import text_content
 from broadcaster.province.reports import Reporter
 
-STEPS = ("receive", "hand over", "after", "end")
+STEPS = ("receive", "after", "end")
 
 
 class StepTimers(Timers):
@@ -132,10 +132,6 @@ def main() -> None:
                     profiler.enable()
                 began = time.thread_time()
                 link._on_message(link._client, None, incoming)
-                received = time.thread_time()
-                queued = link._emergencies.get_nowait()
-                assert queued is not None
-                link._hand_over(*queued)  # (the emergency, its deadline)
                 handed = time.thread_time()
                 assert station.started[-1][1] == emergency_id, station.started[-1]
                 events, timers.calls = list(timers.calls), []
@@ -149,7 +145,7 @@ def main() -> None:
                     profiler.disable()
                 for step, took in zip(
                     STEPS,
-                    (received - began, handed - received, after - handed, ended - after),
+                    (handed - began, after - handed, ended - after),
                     strict=True,
                 ):
                     spent[step] += took
@@ -157,8 +153,7 @@ def main() -> None:
             print(
                 f"round {round_}: "
                 + ", ".join(f"{step} {spent[step] * 1000 / n:.3f}" for step in STEPS)
-                + f" ms/station (path: receive + hand over = "
-                f"{(spent['receive'] + spent['hand over']) * 1000 / n:.3f} ms)",
+                + " ms/station",
                 flush=True,
             )
             for step in STEPS:

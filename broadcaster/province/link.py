@@ -25,7 +25,6 @@ import functools
 import hashlib
 import logging
 import os
-import queue
 import random
 import shutil
 import ssl
@@ -200,16 +199,12 @@ class StationLink(Listener):
         self._monotonic = monotonic
         self.targets = topics.targets_of(settings.station_id, settings.groups)
         self._by_prefix = {target.prefix: target for target in self.targets}
-        self._emergencies: queue.Queue[tuple[Emergency, float] | None] = queue.Queue()
-        """Emergencies received, with their deadline (monotonic), for the emergency thread."""
         self._stops: set[str] = set()
         """The emergencies the province cancelled, as known to this run of the link…"""
         self._cancelled: set[str] = set()
         """…and their announcements: one that starts anyway is stopped."""
         self._on_air_now: set[str] = set()
         """The announcements of the emergencies on the air, to note them aired at their end."""
-        self._handing = threading.Lock()
-        """Held while an emergency is handed over, and while a stop is taken."""
         self._reconcile = threading.Event()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -229,11 +224,10 @@ class StationLink(Listener):
     def start(self, network: NetworkLoop | None = None) -> None:
         """Hand over the emergencies a crash left waiting, then connect in the background, on
         paho's own thread unless a `network` loop drives the client."""
-        self._recover()
         self.station.subscribe(self)
         if isinstance(self.reporter, Listener):
             self.station.subscribe(self.reporter)
-        self._spawn("loa-province-emergencies", self._emergency_worker)
+        self._recover()
         self._spawn("loa-province-campaigns", self._campaign_worker)
         if self.reporter is not None:
             self._spawn("loa-province-beat", self._beat)
@@ -273,7 +267,6 @@ class StationLink(Listener):
             self.inbox.set_link(LINK_STOPPED, "", self.station.now())
         if not self._driven:
             self._client.loop_stop()
-        self._emergencies.put(None)
         self._reconcile.set()
         for thread in self._threads:
             thread.join(JOIN_S)
@@ -485,8 +478,9 @@ class StationLink(Listener):
     def _receive_emergency(
         self, emergency: Emergency, payload: bytes, properties: Properties | None
     ) -> None:
-        """One transaction (the inbox row, and whether a stop came first), then to the
-        emergency thread with the message as decoded: nothing is read or decoded again."""
+        """One transaction (the inbox row, and whether a stop came first), then to the station
+        at once, on this thread: the station's queue, not the network, waits for the air, and a
+        stop that follows finds the emergency already with the station."""
         arrived, now = self._monotonic(), self.station.now()
         remaining = _remaining_s(emergency, properties, now)
         state = self.inbox.receive_emergency(
@@ -495,28 +489,27 @@ class StationLink(Listener):
         if state is None:
             log.info(_("Province link: emergency %s came again; it airs once."), emergency.id)
         elif state == RECEIVED:
-            self._emergencies.put((emergency, arrived + remaining))
+            self._hand_over(emergency, arrived + remaining)
         elif state == EXPIRED:
             self._expired(emergency.id, -remaining)
         else:
             self._ack(emergency.id, CANCELLED)
 
     def _receive_stop(self, stop: StopEmergency) -> None:
-        """Kept before anything else: an emergency still waiting for the emergency thread never
-        airs, one handed over (or on the air) is stopped. Under the hand-over's lock, so that
-        the emergency is either not yet handed over or already with the station."""
+        """Kept before anything else: an emergency that has not come yet never airs, one handed
+        over (or on the air) is stopped. Emergencies are handed over on this same thread, so
+        one is either not yet here or already with the station."""
         if not self.inbox.add_stop(stop.id, self.station.now()):
             return
         log.warning(_("Province link: the province cancels emergency %s."), stop.id)
-        with self._handing:
-            self._stops.add(stop.id)
-            row = self.inbox.emergency(stop.id)
-            if row is None or row.state not in (*WAITING, AIRED):
-                return
-            self._cancelled.add(row.announcement)
-            self.inbox.set_emergency(stop.id, CANCELLED)
-            if self._on_air(row.announcement):
-                self.station.handle(Stop())
+        self._stops.add(stop.id)
+        row = self.inbox.emergency(stop.id)
+        if row is None or row.state not in (*WAITING, AIRED):
+            return
+        self._cancelled.add(row.announcement)
+        self.inbox.set_emergency(stop.id, CANCELLED)
+        if self._on_air(row.announcement):
+            self.station.handle(Stop())
         self._ack(stop.id, CANCELLED)
 
     def _on_air(self, announcement: str) -> bool:
@@ -551,7 +544,7 @@ class StationLink(Listener):
             else:
                 announcement = row.announcement or _announcement_of(emergency)
                 self.inbox.set_emergency(emergency.id, RECEIVED, announcement=announcement)
-                self._emergencies.put((emergency, steady + left))
+                self._hand_over(emergency, steady + left)
 
     def _began_on_air(self, row: EmergencyRow) -> bool:
         """Whether the as-run log has it on the air since it arrived: Loa killed between its
@@ -572,38 +565,28 @@ class StationLink(Listener):
             for aired in rows
         )
 
-    def _emergency_worker(self) -> None:
-        while True:
-            waiting = self._emergencies.get()
-            if waiting is None:
-                return
-            emergency, deadline = waiting
-            try:
-                self._hand_over(emergency, deadline)
-            except Exception:
-                log.exception(
-                    _("Province link: emergency %s could not be handed over."), emergency.id
-                )
-
     def _hand_over(self, emergency: Emergency, deadline: float) -> None:
         """To the station at once; the province is told after. Its inbox row stays `received`
         until the station starts it (`occurrence_started` notes it aired): after a crash it is
-        handed over again unless the as-run log has it on the air."""
+        handed over again unless the as-run log has it on the air. Whatever goes wrong is
+        logged here: the row is kept and the broker's copy acknowledged all the same."""
         emergency_id = emergency.id
-        with self._handing:
-            if emergency_id in self._stops:
-                self.inbox.set_emergency(emergency_id, CANCELLED)
-                self._ack(emergency_id, CANCELLED)
-                return
-            late = self._monotonic() - deadline
-            if late >= 0:
-                self.inbox.set_emergency(emergency_id, EXPIRED)
-                self._expired(emergency_id, late)
-                return
-            try:
-                reply = self.station.handle(self._emergency_request(emergency))
-            except LoaError as error:
-                reply = Refused(error.message)
+        if emergency_id in self._stops:
+            self.inbox.set_emergency(emergency_id, CANCELLED)
+            self._ack(emergency_id, CANCELLED)
+            return
+        late = self._monotonic() - deadline
+        if late >= 0:
+            self.inbox.set_emergency(emergency_id, EXPIRED)
+            self._expired(emergency_id, late)
+            return
+        try:
+            reply = self.station.handle(self._emergency_request(emergency))
+        except LoaError as error:
+            reply = Refused(error.message)
+        except Exception:
+            log.exception(_("Province link: emergency %s could not be handed over."), emergency_id)
+            return
         if isinstance(reply, Refused):
             log.error(_("Province link: emergency %s refused: %s"), emergency_id, reply.error)
             self.inbox.set_emergency(emergency_id, REFUSED, reply.error)
