@@ -214,13 +214,18 @@ def main() -> None:
         rows.append((f"{n} stations connected", f"{up:.1f} s" if up else "not all in 300 s"))
         print(rows[-1], file=sys.stderr, flush=True)
         for round_ in range(options.rounds):
+            # The air is free again everywhere; before the first round, the stations' own work
+            # after connecting (presence, campaigns, reports) is done: each round measures an
+            # emergency to stations that are up (the round after the broker restart measures
+            # one into a reconnecting province).
+            time.sleep(15 if real_stations else 6)
             sent = datetime.now(UTC)
             rows.append(emergency_round(province, passwords, store, workers, n, f"khan-{round_}"))
             print(rows[-1], file=sys.stderr, flush=True)
             if real_stations:
                 rows.append(real_round(real_stations, sent, f"khan-{round_}"))
                 print(rows[-1], file=sys.stderr, flush=True)
-            time.sleep(15 if real_stations else 6)  # the air is free again everywhere
+        time.sleep(15 if real_stations else 6)
         if not options.bare:
             rows.extend(restart_rounds(province, passwords, store, workers, broker, n))
         cpu, peak = broker_usage(broker.process.pid if broker.process else 0)

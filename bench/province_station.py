@@ -95,6 +95,7 @@ class LightStation:
         self._playing = itertools.count()
         self._current = -1
         self.since = self.now()
+        self.asrun.set_state("heartbeat", self.since.isoformat())  # as `loa run` does at start
 
     # LinkedStation and StationView ----------------------------------------------------------
 
