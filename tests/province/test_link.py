@@ -284,36 +284,9 @@ class Running:
 Start = Callable[..., Running]
 
 
-def wait_listening(port: int, station_id: str, connections_before: int) -> None:
-    """Until the broker has the station's subscriptions, not only its connection: a message
-    sent before would reach no one. The station says it is online on a connection after it
-    subscribed, and a broker takes one client's packets in order."""
-    heard = threading.Event()
-
-    def presence(_client: Client, _userdata: object, message: MQTTMessage) -> None:
-        said = decode(bytes(message.payload))
-        if isinstance(said, Presence) and said.online and said.connection > connections_before:
-            heard.set()
-
-    watcher = Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=f"watch-{station_id}",
-        protocol=MQTTProtocolVersion.MQTTv5,
-    )
-    watcher.on_message = presence
-    watcher.on_connect = lambda client, *_args: client.subscribe(topics.state(station_id), 1)
-    watcher.connect("127.0.0.1", port)
-    watcher.loop_start()
-    try:
-        assert heard.wait(WAIT_S), "the station never said it is online"
-    finally:
-        watcher.disconnect()
-        watcher.loop_stop()
-
-
 @pytest.fixture
 def start_station(
-    tmp_path: Path, broker: Mosquitto, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, broker: Mosquitto, province: Province, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Start]:
     monkeypatch.setenv("LOA_EDGE_ENDPOINT", CLOSED_EDGE_ENDPOINT)
     started: list[Running] = []
@@ -337,7 +310,10 @@ def start_station(
         link.start()
         running = Running(folder, daemon, link, sink, clock)
         started.append(running)
-        wait_listening(broker.port, settings.station_id, before)
+        # Until the broker has its subscriptions, not only its connection: a message sent
+        # before would reach no one. It says it is online after it subscribed, and a broker
+        # takes one client's packets in order.
+        province.online(before + 1)
         return running
 
     yield start
