@@ -7,8 +7,6 @@ Sessions live on the server: the cookie holds a random id only, so a logout or a
 ends them at once (a signed cookie could not be revoked).
 """
 
-import ctypes
-import ctypes.util
 import hashlib
 import hmac
 import json
@@ -134,7 +132,10 @@ def give_back_large_blocks() -> None:
     """Have glibc map every block of LARGE_BLOCK or more on its own and unmap it when freed. By
     default, once a block as large as scrypt's 16 MiB has been freed, glibc keeps the next one
     in a thread's heap for reuse, and `loa web` would hold 16 MB more from its second login on.
-    Nothing to do elsewhere (musl, macOS, Windows)."""
+    Nothing to do elsewhere (musl, macOS, Windows). Only `loa web` calls it: `loa user` does not
+    load ctypes."""
+    import ctypes.util
+
     name = ctypes.util.find_library("c")
     mallopt = getattr(ctypes.CDLL(name), "mallopt", None) if name else None
     if mallopt is not None:
