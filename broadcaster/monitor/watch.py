@@ -20,7 +20,7 @@ import numpy as np
 from broadcaster.core.models import Alarm, AlarmKind
 from broadcaster.i18n import _, format_decimal
 from broadcaster.monitor.envelope import FRAME_S
-from broadcaster.monitor.verdict import MAX_LAG, SENT_AUDIBLE_DB
+from broadcaster.monitor.verdict import MAX_LAG, SENT_AUDIBLE_DB, TOLERANCE_FRAMES
 
 PRESENT_MIN_DB = -60.0
 PRESENT_MAX_DB = -35.0
@@ -180,7 +180,7 @@ class Watch:
         if self._unheard_since is None:
             self._unheard_since = frame
         self._unheard_frames += 1
-        if self._unheard_frames >= self.dead_air_frames:
+        if self._unheard_frames >= self.dead_air_frames and self._sent_while_unheard():
             seconds = format_decimal(self.dead_air_frames * FRAME_S, 0)
             detail = _(
                 "Nothing heard for {seconds} s while a broadcast plays: check the amplifier, "
@@ -188,6 +188,16 @@ class Watch:
             ).format(seconds=seconds)
             alarms += self.board.start(AlarmKind.DEAD_AIR, self._unheard_since, detail)
         return alarms
+
+    def _sent_while_unheard(self) -> bool:
+        """Whether audible sound was sent after the silence began (beyond the timing
+        tolerance): the silence that follows a broadcast heard to its end is only its tail,
+        however long the wait for a late echo."""
+        return (
+            self._last_audible is not None
+            and self._unheard_since is not None
+            and self._last_audible - self._unheard_since > TOLERANCE_FRAMES
+        )
 
     def _unexpected(self, frame: int, sending: bool, sound: bool) -> list[Alarm]:
         alarms: list[Alarm] = []

@@ -59,6 +59,28 @@ def test_speech_heard_with_its_pauses_raises_nothing_over_ten_minutes() -> None:
     assert feed(watch(), sent, heard) == []
 
 
+@pytest.mark.parametrize("lag", [0, -1], ids=["no delay", "heard a frame early"])
+def test_the_wait_for_a_late_echo_after_a_broadcast_heard_to_its_end_is_no_dead_air(
+    lag: int,
+) -> None:
+    """The shortest dead air (3 s) is as long as the wait for the echo (MAX_LAG); a monitor
+    that hears without delay waits all of it in silence after the last word."""
+    sent = np.concatenate([speech(10 * SECOND), np.full(SECOND, -100.0)])
+    heard = np.concatenate([sent[-lag:], np.full(-lag, -100.0)]) if lag else sent.copy()
+    heard = np.concatenate([np.where(heard > -100, -25.0, -100.0), np.full(5 * SECOND, -100.0)])
+    assert feed(watch(3.0), sent, heard) == []
+
+
+def test_a_dead_air_in_the_last_seconds_of_a_broadcast_is_raised() -> None:
+    sent = np.concatenate([np.full(10 * SECOND, -20.0), np.full(SECOND, -100.0)])
+    heard = np.concatenate([np.where(sent > -100, -25.0, -100.0), np.full(5 * SECOND, -100.0)])
+    heard[8 * SECOND :] = -100.0
+    reported = feed(watch(3.0), sent, heard)
+    assert [(alarm.kind, alarm.started, alarm.ended is None) for _, alarm in reported][:1] == [
+        (AlarmKind.DEAD_AIR, at(8 * SECOND), True)
+    ]
+
+
 def test_a_long_silent_gap_in_a_program_is_no_dead_air() -> None:
     sent = np.concatenate([np.full(5 * SECOND, -20.0), np.full(15 * SECOND, -100.0)])
     sent = np.concatenate([sent, np.full(5 * SECOND, -20.0)])
