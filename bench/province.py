@@ -373,7 +373,6 @@ def campaign_round(
     n: int,
     campaign_id: str,
 ) -> tuple[str, str]:
-    time.monotonic()
     send_campaign(
         province,
         passwords,

@@ -75,7 +75,9 @@ class LightStation:
     """One commune station without sound. `started` records (monotonic, request id) for each
     item that went on the air: the benchmark's measure."""
 
-    def __init__(self, directory: Path, timers: Timers, play_s: float = 5.0) -> None:
+    def __init__(
+        self, directory: Path, timers: Timers, play_s: float = 5.0, measure_cpu: bool = False
+    ) -> None:
         self.directory = directory
         self.settings = load_station(directory)
         self.asrun = AsRunLog(directory / LOG_FILE)
@@ -85,8 +87,11 @@ class LightStation:
         self.air: tuple[Item, datetime] | None = None
         self.listeners: list[Listener] = []
         self.started: list[tuple[float, str]] = []
+        self.measure_cpu = measure_cpu
         self.started_cpu: dict[str, float] = {}
-        """The process's CPU time when each request id started: what the path cost."""
+        """With `measure_cpu`, the process's CPU time when each request id started: what the
+        path cost (`bench.province_cpu`). Off by default: the kernel sums every thread's time
+        for it, and a worker has two threads a station."""
         self.entries = len(read_schedules(self.settings).entries)
         self._requests: set[str] = set()
         self._tags: dict[Occurrence, str] = {}
@@ -166,7 +171,8 @@ class LightStation:
         self.asrun.begin(item.occurrence, now)
         tag = self._tags.pop(item.occurrence, "")
         self.started.append((time.monotonic(), tag))
-        self.started_cpu[tag] = time.process_time()
+        if self.measure_cpu:
+            self.started_cpu[tag] = time.process_time()
         self.air = (item, now)
         playing = self._current = next(self._playing)
         occurrence = item.occurrence

@@ -4,11 +4,15 @@ driven by one network thread. Commands come as lines on stdin, answers as JSON l
 
     python -m bench.province_worker ROOT PORT FIRST COUNT [bare]
 
+`LOA_BENCH_CPU` set: each station notes the process's CPU time when an item starts
+(`bench.province_cpu`).
+
 `bare`: the peer — plain paho clients with the stations' accounts and subscriptions that only note
 when each emergency arrives: what the broker and the network cost without Loa.
 """
 
 import cProfile
+import gc
 import json
 import logging
 import os
@@ -126,6 +130,7 @@ def main() -> None:
         int(sys.argv[3]),
         int(sys.argv[4]),
     )
+    measure_cpu = bool(os.environ.get("LOA_BENCH_CPU"))
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
     records = json.loads((root / "stations.json").read_text("utf-8"))[first : first + count]
     timers = Timers()
@@ -140,7 +145,7 @@ def main() -> None:
         if bare:
             bare_client(record, port, network, arrivals, online)
             continue
-        station = LightStation(make_station(root, record), timers)
+        station = LightStation(make_station(root, record), timers, measure_cpu=measure_cpu)
         settings = ProvinceSettings(
             broker=f"mqtt://127.0.0.1:{port}",
             host="127.0.0.1",
@@ -159,6 +164,10 @@ def main() -> None:
         link.start(network=network)
         links.append(link)
         stations.append(station)
+    # A station is a process of its own in the field, its heap one station's; here one heap holds
+    # a thousand, and each full collection would walk them all (during an emergency too).
+    gc.collect()
+    gc.freeze()
     mark = [time.monotonic()]
     for line in sys.stdin:
         command = line.split()
