@@ -204,13 +204,14 @@ def emergency_latency(
             wait_until(lambda: silent_for(capture, 1.0), 60, "silence before the trials")
             province_env = {"LOA_PROVINCE": str(province.directory)}
             for trial in range(1, trials + 1):
-                text = emergency_text(trial)
+                # a text of its own for each case: both are spoken anew, neither from the cache
+                text, local_text = emergency_text(trial), emergency_text(trials + trial)
                 cases = {
                     "province": (
                         ["province", "emergency", text, "--to", "all", "--expires", "15m"],
                         province_env,
                     ),
-                    "local": (["--station", str(station), "say", text, "--emergency"], {}),
+                    "local": (["--station", str(station), "say", local_text, "--emergency"], {}),
                 }
                 for case, (command, env) in cases.items():
                     heard, wall, row = timed_trial(loa, station, capture, command, env)
