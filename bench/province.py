@@ -8,7 +8,8 @@ reports, many per worker process (bench/province_worker.py). The province sends 
 operator code (`loa province emergency|send`). Measured: connection of all; emergency from the
 province's call to the start of playout at each station (p50/p95/max); a campaign delivered to
 all; a graceful broker restart (every station back, the spread of the reconnects, nothing lost);
-the broker's CPU and memory. Prints a Markdown table on stdout.
+the broker's CPU and memory. Prints a Markdown table on stdout. The real `loa run` stations
+beside them (`--real`) each air one announcement before the rounds, as stations in service.
 """
 
 import argparse
@@ -24,7 +25,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.stations import asrun_rows, loa_env, make_station, start_daemon, stop_daemon
+from bench.stations import (
+    asrun_rows,
+    loa_command,
+    loa_env,
+    make_station,
+    start_daemon,
+    stop_daemon,
+)
 from broadcaster.core.models import Priority
 from broadcaster.province.broker import BrokerSettings, hash_password, write_broker_config
 from broadcaster.province.directory import (
@@ -213,6 +221,16 @@ def main() -> None:
         up = wait_for(lambda: workers.total("connected") >= n, 300, 1.0)
         rows.append((f"{n} stations connected", f"{up:.1f} s" if up else "not all in 300 s"))
         print(rows[-1], file=sys.stderr, flush=True)
+        for folder in real_stations:
+            # In service, as after a day's first broadcast: an idle `loa run` loads its audio
+            # stack (~0.4 s of CPU) only then, which would land on the light stations' cores.
+            subprocess.run(
+                loa_command(folder, "say", "Kiểm tra hệ thống loa."),
+                env=loa_env(root),
+                capture_output=True,
+                check=True,
+                cwd=ROOT,
+            )
         for round_ in range(options.rounds):
             # The air is free again everywhere; before the first round, the stations' own work
             # after connecting (presence, campaigns, reports) is done: each round measures an
