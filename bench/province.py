@@ -1,6 +1,6 @@
 """The province at scale: N commune stations on one Mosquitto on this machine.
 
-    .venv/bin/python -m bench.province [--stations 3321] [--processes 6] [--rounds 3]
+    .venv/bin/python -m bench.province [--stations 3321] [--processes 3] [--rounds 3] [--one-disk]
 
 Each station is a light station (bench/province_station.py: the real control protocol, playout
 decisions, as-run log and schedule reader, a silent output) with the real province link and
@@ -10,6 +10,12 @@ province's call to the start of playout at each station (p50/p95/max); a campaig
 all; a graceful broker restart (every station back, the spread of the reconnects, nothing lost);
 the broker's CPU and memory. Prints a Markdown table on stdout. The real `loa run` stations
 beside them (`--real`) each air one announcement before the rounds, as stations in service.
+
+The light stations' directories are in /dev/shm (tmpfs): in the field each station writes and
+syncs its own disk, here thousands would queue on this machine's one disk (two synced commits
+each per emergency), a cost no station has in the field. SQLite, its syncs and the files are the
+same; only the device is. `--one-disk` puts them on the disk, to measure that sharing; the real
+`loa run` stations are on the disk either way.
 """
 
 import argparse
@@ -191,6 +197,12 @@ def main() -> None:
         help="real `loa run` stations (silent output, espeak) beside the light ones",
     )
     parser.add_argument(
+        "--one-disk",
+        action="store_true",
+        help="the light stations' directories on this machine's disk, all sharing it (by "
+        "default in /dev/shm: in the field each station has a disk of its own)",
+    )
+    parser.add_argument(
         "--bare",
         action="store_true",
         help="the peer: plain MQTT clients that only note the emergency's arrival (no Loa)",
@@ -198,6 +210,13 @@ def main() -> None:
     options = parser.parse_args()
     n = options.stations
     root = Path(tempfile.mkdtemp(prefix="loa-province-bench-"))
+    memory = (
+        None
+        if options.one_disk
+        else Path(tempfile.mkdtemp(prefix="loa-province-stations-", dir="/dev/shm"))
+    )
+    if memory is not None:
+        (root / "stations").symlink_to(memory)
     rows: list[tuple[str, str]] = []
     port = free_port()
     province, passwords, real_stations = make_province(root, port, n, options.real)
@@ -260,9 +279,13 @@ def main() -> None:
         broker.stop()
         store.close()
         shutil.rmtree(root, ignore_errors=True)
+        if memory is not None:
+            shutil.rmtree(memory, ignore_errors=True)
     print(
         f"\nProvince scale, {n} stations in {options.processes} processes, one Mosquitto, "
-        f"{datetime.now():%Y-%m-%d %H:%M}\n"
+        f"{datetime.now():%Y-%m-%d %H:%M}"
+        + (", the light stations on this machine's one disk" if options.one_disk else "")
+        + "\n"
     )
     print("| measure | result |\n|---|---|")
     for name, value in rows:

@@ -9,10 +9,10 @@ never waiting on the network.
 - Every message is committed to the inbox (SQLite) *before* the broker hears it was received
   (`manual_ack`): after `kill -9` or a power cut the broker sends again what was not committed,
   and the inbox recognises by id what was (QoS 1 duplicates).
-- The network thread only decodes, commits and acknowledges. Emergencies go to a thread of their
-  own, which hands them to the station at once (`Say`/`Play` at emergency priority, the bulletin
-  id as request id); campaigns to another, which writes their files (decoding a recording may take
-  seconds) and asks the station to read them again. Neither ever waits on the network.
+- The network thread decodes, commits and acknowledges; an emergency it hands to the station at
+  once (`Say`/`Play` at emergency priority, the bulletin id as request id). Campaigns go to a
+  thread of their own, which writes their files (decoding a recording may take seconds) and asks
+  the station to read them again. Neither ever waits on the network.
 - An emergency's deadline is the moment it arrived (monotonic clock) plus the expiry the broker
   forwards, which counts down while the message waits there: no clock needs to be right.
 
@@ -153,6 +153,7 @@ class Reporting(Protocol):
 
 
 MakeReporter = Callable[[str, Path, Publish, LinkedStation], Reporting]
+"""Builds the reporter: station id, the inbox database, publish, the station."""
 
 
 class NetworkLoop(Protocol):
@@ -161,9 +162,6 @@ class NetworkLoop(Protocol):
 
     def add(self, client: Client, delays: tuple[float, float]) -> None:
         """Drive `client` (connecting), reconnecting it after `delays` (first, longest)."""
-
-
-"""Builds the reporter: station id, the inbox database, publish, the station."""
 
 
 class _Client(Client):
