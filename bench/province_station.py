@@ -50,7 +50,8 @@ class Timers:
     """One thread per process runs every light station's timers and event deliveries, in order.
     While there is work it looks every TICK_S and runs all that is due: in the field each
     station's event thread wakes on its own machine, and one thread woken here for each of a
-    thousand stations' events made a worker spend 12 % of its CPU in futex calls (4.5 % so)."""
+    thousand stations' events made a worker spend 12 % of its CPU in futex calls (4.5 % with
+    the tick)."""
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, Callable[[], None]]] = []
